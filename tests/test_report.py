@@ -1,0 +1,160 @@
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.metrics import summarize
+from rag.questionset import Question
+from rag.report import format_ratio, format_summary_table, format_value, write_report
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def question(qid: str, lang: str, tags: tuple[str, ...]) -> Question:
+    return Question(
+        id=qid,
+        question="Wer?",
+        lang=lang,
+        answerable=True,
+        answers=("Akar",),
+        keywords=(("Akar",),),
+        relevant_docs=("doc3",),
+        evidence=(),
+        history=(),
+        tags=tags,
+        line=1,
+    )
+
+
+def record(qid: str, answer: str, total_ms: float, error: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": qid,
+        "answer": answer,
+        "refused": False,
+        "answer_lang": "de",
+        "question_lang": "de",
+        "citations": [{"n": 1, "doc_id": "doc3", "chunk_id": "doc3#0", "text": "Akar"}],
+        "markers_total": 1,
+        "markers_invalid": 0,
+        "retrieved": [{"rank": 1, "doc_id": "doc3", "chunk_id": "doc3#0", "score": 0.5, "text": "Akar"}],
+        "timings": {"retrieval_ms": 5.0, "ttft_ms": total_ms / 4, "total_ms": total_ms},
+        "error": error,
+        **extra,
+    }
+
+
+QUESTIONS = [
+    question("q1", "de", ("people",)),
+    question("q2", "en", ("people", "multi|entity")),
+    question("q3", "de", ()),
+    question("q4", "de", ()),
+]
+
+
+@pytest.fixture
+def runs() -> dict[str, tuple[dict, list[dict]]]:
+    base = [
+        record("q1", "Akar.", 1000.0),
+        record("q2", "Niemand.", 2000.0, answer_lang="en", question_lang="en"),
+        record("q3", "Akar", 3000.0),
+        record("q4", "Nein.", 4000.0),
+    ]
+    fast = [
+        record("q1", "Akar.", 500.0),
+        record("q2", "Akar.", 600.0, answer_lang="en", question_lang="en"),
+        record("q3", "", 0.0, error="TimeoutError: model | took\ntoo long"),
+        record("q4", "Akar", 700.0),
+    ]
+    return {"base": (summarize(QUESTIONS, base), base), "fast": (summarize(QUESTIONS, fast), fast)}
+
+
+def table_row(markdown: str, metric: str) -> list[str]:
+    """The cells of the first table row whose first cell is `metric`."""
+    for line in markdown.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        if line.startswith("|") and cells[0] == metric:
+            return cells
+    raise AssertionError(f"no row {metric!r}")
+
+
+def test_write_report_with_baseline(tmp_path: Path, runs: dict) -> None:
+    out = tmp_path / "report"
+    path = write_report(out, runs, baseline="base")
+    assert path == out / "report.md"
+    text = path.read_text(encoding="utf-8")
+
+    assert "| metric | base | fast | fast: ratio to base |" in text
+    # answer_match: base 2/4 = 0.5, fast 3/3 (q3 errored) = 1.0, ratio 2.00
+    assert table_row(text, "answer_match") == ["answer_match", "0.500", "1.000", "2.00"]
+    # total_ms p50: base median of 1000..4000 = 2500, fast median of 500, 600, 700 = 600
+    assert table_row(text, "total_ms_p50") == ["total_ms_p50", "2500", "600", "0.24"]
+    assert table_row(text, "n_errors") == ["n_errors", "0", "1", "—"]  # ratio to zero is undefined
+    assert table_row(text, "error") == ["error", "0.000", "0.250", "—"]
+    assert table_row(text, "correct_refusal") == ["correct_refusal", "—", "—", "—"]
+
+    assert "## By language" in text and "## By tag" in text
+    assert "| metric | de | en |" in text
+    assert "| metric | multi\\|entity | people |" in text
+    assert "- fast: `q3`: TimeoutError: model \\| took too long" in text
+    assert "![Latency per configuration](latency.png)" in text
+    assert "![Key metrics per language](by_lang.png)" in text
+
+    summaries = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert set(summaries) == {"base", "fast"}
+    assert summaries["fast"]["n_errors"] == 1
+    assert summaries["base"]["by_lang"]["en"]["answer_match"] == 0.0
+
+    for name in ("latency.png", "by_lang.png"):
+        data = (out / name).read_bytes()
+        assert data.startswith(PNG_SIGNATURE), name
+        assert len(data) > 1000
+
+
+def test_write_report_without_baseline_has_no_ratio(tmp_path: Path, runs: dict) -> None:
+    text = write_report(tmp_path, runs).read_text(encoding="utf-8")
+    assert "ratio to" not in text
+    assert table_row(text, "answer_match") == ["answer_match", "0.500", "1.000"]
+
+
+def test_write_report_lists_no_errors_and_copes_without_latencies(tmp_path: Path) -> None:
+    records = [record("q1", "Akar", 100.0, error="boom")]
+    only = {"solo": (summarize(QUESTIONS[:1], records), records)}
+    text = write_report(tmp_path, only, baseline="solo").read_text(encoding="utf-8")
+    assert "- solo: `q1`: boom" in text
+    assert (tmp_path / "latency.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_unknown_baseline_is_rejected(tmp_path: Path, runs: dict) -> None:
+    with pytest.raises(ValueError, match="baseline 'nope'"):
+        write_report(tmp_path, runs, baseline="nope")
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "expected"),
+    [
+        ("answer_match", 0.66666, "0.667"),
+        ("answer_match", None, "—"),
+        ("total_ms_p95", 1234.56, "1235"),
+        ("ttft_ms", 99.4, "99"),
+        ("n", 12, "12"),
+    ],
+)
+def test_format_value(metric: str, value: float | None, expected: str) -> None:
+    assert format_value(metric, value) == expected
+
+
+def test_format_ratio() -> None:
+    assert format_ratio(0.9, 0.6) == "1.50"
+    assert format_ratio(None, 0.6) == "—"
+    assert format_ratio(0.5, 0.0) == "—"
+
+
+def test_format_summary_table(runs: dict) -> None:
+    table = format_summary_table(runs["fast"][0])
+    lines = table.splitlines()
+    assert lines[0] == "| metric | value |"
+    assert "| n | 4 |" in lines
+    assert "| n_errors | 1 |" in lines
+    assert "| answer_match | 1.000 |" in lines
+    assert "| total_ms_p50 | 600 |" in lines
