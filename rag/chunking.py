@@ -38,9 +38,7 @@ _ABBREVIATIONS = _word_set(
     jan feb apr jun jul aug sep sept okt oct nov dez dec
     """
 )
-_MONTHS = _word_set(
-    "januar jänner februar märz april mai juni juli august september oktober november dezember"
-)
+_MONTHS = _word_set("januar jänner februar märz april mai juni juli august september oktober november dezember")
 # Nouns that typically follow an ordinal number: "im 19. Jahrhundert", "zum 2. Mal".
 _ORDINAL_NOUNS = _word_set(
     """
@@ -253,9 +251,7 @@ def chunk_text(text: str, doc_id: str, max_chars: int = 800, overlap_sentences: 
     for index, (first, end) in enumerate(_groups(text, units, max_chars, overlap_sentences)):
         start, stop = units[first].start, units[end - 1].end
         body = text[start:stop]
-        chunks.append(
-            Chunk(_chunk_id(doc_id, start, body), doc_id, index, body, start, stop, tuple(units[first:end]))
-        )
+        chunks.append(Chunk(_chunk_id(doc_id, start, body), doc_id, index, body, start, stop, tuple(units[first:end])))
     return chunks
 
 

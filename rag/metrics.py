@@ -55,9 +55,7 @@ LATENCY_KEYS = ("ttft_ms", "total_ms")
 LATENCY_PERCENTILES = (50, 95)
 
 ARTICLES = {
-    "de": frozenset(
-        {"der", "die", "das", "den", "dem", "des", "ein", "eine", "einer", "einen", "einem", "eines"}
-    ),
+    "de": frozenset({"der", "die", "das", "den", "dem", "des", "ein", "eine", "einer", "einen", "einem", "eines"}),
     "en": frozenset({"a", "an", "the"}),
 }
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
@@ -360,9 +358,7 @@ def summarize(questions: Sequence[Question], records: Sequence[Mapping[str, Any]
     }
 
 
-def _records_by_id(
-    questions: Sequence[Question], records: Sequence[Mapping[str, Any]]
-) -> dict[str, Mapping[str, Any]]:
+def _records_by_id(questions: Sequence[Question], records: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     by_id = {record["id"]: record for record in records}
     missing = [q.id for q in questions if q.id not in by_id]
     unknown = sorted(set(by_id) - {q.id for q in questions})

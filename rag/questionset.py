@@ -85,8 +85,7 @@ def parse_question_lines(lines: Iterable[str], name: str = "<input>") -> list[Qu
             raise QuestionSetError(f"{name} line {number}: {exc}") from None
         if question.id in first_line_of:
             raise QuestionSetError(
-                f"{name} line {number}: duplicate id {question.id!r} (first used on line "
-                f"{first_line_of[question.id]})"
+                f"{name} line {number}: duplicate id {question.id!r} (first used on line {first_line_of[question.id]})"
             )
         first_line_of[question.id] = number
         questions.append(question)
@@ -175,14 +174,9 @@ def _history(obj: dict[str, Any]) -> tuple[Turn, ...]:
         raise _LineError("field 'history' must be a list of turns")
     turns = []
     for index, item in enumerate(value):
-        if (
-            not isinstance(item, dict)
-            or item.get("role") not in ROLES
-            or not isinstance(item.get("content"), str)
-        ):
+        if not isinstance(item, dict) or item.get("role") not in ROLES or not isinstance(item.get("content"), str):
             raise _LineError(
-                f"history item {index} must be an object with 'role' (user or assistant) "
-                "and 'content' (a string)"
+                f"history item {index} must be an object with 'role' (user or assistant) and 'content' (a string)"
             )
         turns.append(Turn(role=item["role"], content=item["content"]))
     return tuple(turns)

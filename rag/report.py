@@ -88,9 +88,7 @@ def write_report(out_dir: Path, runs: Runs, baseline: str | None = None) -> Path
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     summaries = {name: summary for name, (summary, _) in runs.items()}
-    (out_dir / "summary.json").write_text(
-        json.dumps(summaries, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    (out_dir / "summary.json").write_text(json.dumps(summaries, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     _plot_latency(out_dir / "latency.png", runs)
     _plot_by_lang(out_dir / "by_lang.png", summaries)
     report = out_dir / "report.md"
@@ -137,8 +135,7 @@ def _group_table(groups: Mapping[str, Mapping[str, Any]], empty: str) -> str:
     if not groups:
         return f"_{empty}_"
     rows = [
-        [metric, *(format_value(metric, group.get(metric)) for group in groups.values())]
-        for metric in GROUP_METRICS
+        [metric, *(format_value(metric, group.get(metric)) for group in groups.values())] for metric in GROUP_METRICS
     ]
     return _table(["metric", *groups], rows)
 

@@ -248,10 +248,7 @@ def test_chunk_id_depends_on_doc_and_content():
     assert chunk_text(text, "a")[0].chunk_id != chunk_text(text + " Drei.", "a")[0].chunk_id
 
 
-SIX = (
-    "Satz eins ist hier. Satz zwei ist da. Satz drei folgt. "
-    "Satz vier folgt. Satz fünf kommt. Satz sechs endet."
-)
+SIX = "Satz eins ist hier. Satz zwei ist da. Satz drei folgt. Satz vier folgt. Satz fünf kommt. Satz sechs endet."
 
 
 def test_overlap_one_sentence():

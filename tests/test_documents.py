@@ -167,9 +167,7 @@ def test_seed_date_marker(seed):
 def test_seed_titles():
     titles = {p.stem: load_document(p).title for p in SEEDS}
     assert titles["000_343a3810acd3a032"].startswith("HALIFAX, Nova Scotia – Russlands Invasion")
-    assert titles["001_0bda7b3f5836d6c8"] == (
-        "Die NATO warnte Russland davor, dass es keinen Atomkrieg gewinnen kann"
-    )
+    assert titles["001_0bda7b3f5836d6c8"] == ("Die NATO warnte Russland davor, dass es keinen Atomkrieg gewinnen kann")
     assert titles["002_eb5c34b194544d8a"].startswith("Russische Militärführung hat Atomwaffen-Einsatz")
 
 

@@ -300,9 +300,7 @@ def test_score_orders_retrieved_by_rank() -> None:
 def test_score_repeated_doc_in_retrieval() -> None:
     record = make_record()
     first = record["retrieved"][0]
-    record["retrieved"] = [first, {**first, "rank": 2, "chunk_id": "doc1#1"}] + [
-        {**record["retrieved"][1], "rank": 3}
-    ]
+    record["retrieved"] = [first, {**first, "rank": 2, "chunk_id": "doc1#1"}] + [{**record["retrieved"][1], "rank": 3}]
     scores = score_question(make_question(), record)
     assert scores["retrieval_doc_mrr"] == 0.5  # doc3 is the second distinct document
     assert scores["retrieval_ev_mrr"] == pytest.approx(1 / 3)  # but the third chunk
@@ -316,9 +314,7 @@ def test_score_correct_answer() -> None:
 
 
 def test_unanswerable_refused() -> None:
-    question = make_question(
-        lang=None, answerable=False, relevant_docs=(), evidence=(), answers=(), keywords=()
-    )
+    question = make_question(lang=None, answerable=False, relevant_docs=(), evidence=(), answers=(), keywords=())
     record = make_record(
         answer="Das geht aus den Artikeln nicht hervor.",
         refused=True,
@@ -355,9 +351,7 @@ def test_answerable_refused_scores_zero_even_if_refusal_mentions_answer() -> Non
 
 def test_metrics_without_reference_data_are_none() -> None:
     question = make_question(answers=(), keywords=(), evidence=())
-    scores = score_question(
-        question, make_record(markers_total=0, timings={"total_ms": 5.0, "ttft_ms": None})
-    )
+    scores = score_question(question, make_record(markers_total=0, timings={"total_ms": 5.0, "ttft_ms": None}))
     for key in ("answer_match", "answer_f1", "keyword_recall", "citation_validity", "ttft_ms"):
         assert scores[key] is None, key
     assert all(scores[f"retrieval_ev_{m}"] is None for m in ("hit@1", "hit@3", "hit@5", "mrr", "ndcg@5"))

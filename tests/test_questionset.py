@@ -71,9 +71,7 @@ def test_unknown_fields_are_ignored() -> None:
 
 
 def test_blank_lines_are_allowed_and_line_numbers_count_them() -> None:
-    questions = parse_question_lines(
-        ["", json.dumps(MINIMAL), "   ", "\t", json.dumps({**MINIMAL, "id": "q2"})]
-    )
+    questions = parse_question_lines(["", json.dumps(MINIMAL), "   ", "\t", json.dumps({**MINIMAL, "id": "q2"})])
     assert [(q.id, q.line) for q in questions] == [("q1", 2), ("q2", 5)]
 
 
@@ -188,9 +186,7 @@ def test_parse_file_reads_utf8_with_bom_and_crlf(tmp_path: Path) -> None:
 
 def test_file_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin1.jsonl"
-    path.write_bytes(
-        json.dumps(MINIMAL).encode() + b"\n" + '{"id": "q2", "question": "Wer ist für"}'.encode("latin-1")
-    )
+    path.write_bytes(json.dumps(MINIMAL).encode() + b"\n" + '{"id": "q2", "question": "Wer ist für"}'.encode("latin-1"))
     with pytest.raises(QuestionSetError, match=r"latin1\.jsonl line 2: not valid UTF-8"):
         parse_question_set(path)
 

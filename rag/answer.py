@@ -1,0 +1,302 @@
+"""Answer service: retrieve, gate, prompt, stream, then check citations, refusal and language in code."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from llama_index.core.llms import LLM, ChatMessage, MessageRole
+
+from rag.citations import repair
+from rag.embedding import Embedder
+from rag.extractive import best_sentence, pick_sentences
+from rag.language import detect_language
+from rag.llm import LLMUnavailableError, complete_text, endpoint, stream_text
+from rag.prompting import CONDENSE_PROMPT, Passage, build_messages, select_passages
+from rag.refusal import is_refusal, refusal_text
+from rag.retrieve import retrieve
+from rag.settings import Settings
+from rag.store import ChunkStore, StoredChunk
+
+
+class InvalidQuestionError(ValueError):
+    """The question is empty or too long."""
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    date: str | None
+    passage: str
+    quote: str  # the sentence of the passage that best supports the claim
+    start: int  # passage offsets into the document text
+    end: int
+    quote_start: int
+    quote_end: int
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    citations: dict[int, Citation]
+    refused: bool
+    question_lang: str
+    answer_lang: str
+    retrieved: list[StoredChunk]
+    timings: dict[str, float | None]
+    condensed_question: str | None = None
+    mode: str = "llm"  # llm | extractive | gate
+    markers_total: int = 0
+    markers_invalid: int = 0
+    markers_added: int = 0
+    unsupported_sentences: list[str] = field(default_factory=list)
+    language_retry: bool = False
+    warning: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["citations"] = {str(n): asdict(c) for n, c in self.citations.items()}
+        return data
+
+
+@dataclass
+class Prepared:
+    """Everything known before the LLM runs; enough for an instant extractive preview."""
+
+    question: str
+    search_query: str
+    condensed_question: str | None
+    question_lang: str
+    answer_lang: str
+    retrieved: list[StoredChunk]
+    passages: list[Passage]
+    gate_refused: bool
+    preview: Answer
+    started: float
+    retrieval_ms: float
+
+
+def _cite(n: int, chunk: StoredChunk, claim: str) -> Citation:
+    start, end, quote = best_sentence(claim, chunk)
+    return Citation(
+        n,
+        chunk.chunk_id,
+        chunk.doc_id,
+        chunk.title,
+        chunk.date,
+        chunk.text,
+        quote,
+        chunk.start,
+        chunk.end,
+        start,
+        end,
+    )
+
+
+def _history_messages(history: list[dict[str, str]] | None) -> list[dict[str, str]]:
+    return [t for t in (history or []) if t.get("role") in ("user", "assistant") and t.get("content")]
+
+
+class AnswerService:
+    """Holds the loaded components; one per process, shared by the CLI, the chat and eval."""
+
+    def __init__(self, settings: Settings, store: ChunkStore, embedder: Embedder, llm: LLM | None):
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.llm = llm
+
+    # -- steps -----------------------------------------------------------
+    def validate(self, question: str) -> str:
+        question = (question or "").strip()
+        if not question:
+            raise InvalidQuestionError("The question is empty. Please ask something about the articles.")
+        if len(question) > self.settings.max_question_chars:
+            raise InvalidQuestionError(
+                f"The question has {len(question)} characters; the limit is {self.settings.max_question_chars} "
+                "(RAG_MAX_QUESTION_CHARS)."
+            )
+        return question
+
+    def condense(self, question: str, history: list[dict[str, str]]) -> str:
+        """A standalone question for retrieval; without an LLM, the last user turn gives the context."""
+        last_user = next((t["content"] for t in reversed(history) if t["role"] == "user"), "")
+        if self.llm is None:
+            return f"{last_user} {question}".strip()
+        transcript = "\n".join(f"{t['role']}: {t['content'][:500]}" for t in history[-4:])
+        prompt = CONDENSE_PROMPT.format(history=transcript, question=question)
+        try:
+            text = complete_text(self.llm, [ChatMessage(role=MessageRole.USER, content=prompt)], self._where())
+        except LLMUnavailableError:
+            return f"{last_user} {question}".strip()
+        condensed = text.strip().splitlines()[0].strip() if text.strip() else ""
+        return condensed if 5 < len(condensed) < 400 else f"{last_user} {question}".strip()
+
+    def _where(self) -> str:
+        return endpoint(self.settings)
+
+    def prepare(self, question: str, history: list[dict[str, str]] | None = None) -> Prepared:
+        started = time.perf_counter()
+        question = self.validate(question)
+        turns = _history_messages(history)
+        question_lang = detect_language(question)
+        answer_lang = question_lang if self.settings.answer_language == "auto" else self.settings.answer_language
+        condensed = self.condense(question, turns) if turns else None
+        retrieval = retrieve(condensed or question, self.store, self.embedder, self.settings.top_k)
+        chunks = retrieval.chunks
+        top = chunks[0].score if chunks else 0.0
+        gate = top < self.settings.min_relevance
+        passages = [] if gate else select_passages(chunks, self.settings.context_budget_tokens)
+        prepared = Prepared(
+            question,
+            condensed or question,
+            condensed,
+            question_lang,
+            answer_lang,
+            chunks,
+            passages,
+            gate,
+            preview=None,  # type: ignore[arg-type]  # filled just below
+            started=started,
+            retrieval_ms=retrieval.ms,
+        )
+        prepared.preview = self._refusal(prepared, "gate") if gate else self._extractive(prepared)
+        return prepared
+
+    def _timings(self, prepared: Prepared, ttft: float | None) -> dict[str, float | None]:
+        total = (time.perf_counter() - prepared.started) * 1000
+        return {"retrieval_ms": round(prepared.retrieval_ms, 1), "ttft_ms": ttft, "total_ms": round(total, 1)}
+
+    def _refusal(self, prepared: Prepared, mode: str, warning: str | None = None) -> Answer:
+        return Answer(
+            prepared.question,
+            refusal_text(prepared.answer_lang),
+            {},
+            True,
+            prepared.question_lang,
+            prepared.answer_lang,
+            prepared.retrieved,
+            self._timings(prepared, None),
+            prepared.condensed_question,
+            mode=mode,
+            warning=warning,
+        )
+
+    def _extractive(self, prepared: Prepared, warning: str | None = None) -> Answer:
+        chunks = [p.chunk for p in prepared.passages] or prepared.retrieved[:1]
+        picked = pick_sentences(prepared.search_query, chunks)
+        if not picked:
+            return self._refusal(prepared, "extractive", warning)
+        citations: dict[int, Citation] = {}
+        parts = []
+        for sentence in picked:
+            n = next((k for k, c in citations.items() if c.chunk_id == sentence.chunk.chunk_id), len(citations) + 1)
+            citations.setdefault(
+                n,
+                Citation(
+                    n,
+                    sentence.chunk.chunk_id,
+                    sentence.chunk.doc_id,
+                    sentence.chunk.title,
+                    sentence.chunk.date,
+                    sentence.chunk.text,
+                    sentence.text,
+                    sentence.chunk.start,
+                    sentence.chunk.end,
+                    sentence.start,
+                    sentence.end,
+                ),
+            )
+            parts.append(f"{sentence.text} [{n}]")
+        return Answer(
+            prepared.question,
+            " ".join(parts),
+            citations,
+            False,
+            prepared.question_lang,
+            detect_language(" ".join(parts)),
+            prepared.retrieved,
+            self._timings(prepared, None),
+            prepared.condensed_question,
+            mode="extractive",
+            warning=warning,
+        )
+
+    def _finish(self, prepared: Prepared, raw: str, ttft: float | None, retried: bool) -> Answer:
+        if is_refusal(raw):
+            answer = self._refusal(prepared, "llm")
+            answer.timings = self._timings(prepared, ttft)
+            return answer
+        passages = prepared.passages
+        fixed = repair(raw, [p.text for p in passages])
+        citations = {
+            new: _cite(new, passages[old - 1].chunk, _claims_for(fixed.text, new))
+            for new, old in enumerate(fixed.used, 1)
+        }
+        return Answer(
+            prepared.question,
+            fixed.text,
+            citations,
+            False,
+            prepared.question_lang,
+            detect_language(fixed.text, default=prepared.answer_lang),
+            prepared.retrieved,
+            self._timings(prepared, ttft),
+            prepared.condensed_question,
+            mode="llm",
+            markers_total=fixed.markers_total,
+            markers_invalid=fixed.markers_invalid,
+            markers_added=fixed.markers_added,
+            unsupported_sentences=fixed.unsupported,
+            language_retry=retried,
+        )
+
+    # -- public ----------------------------------------------------------
+    def generate(self, prepared: Prepared) -> Iterator[str | Answer]:
+        """Yield text deltas as the LLM writes them, then the checked Answer."""
+        if prepared.gate_refused or self.llm is None:
+            yield prepared.preview.text
+            yield prepared.preview
+            return
+        messages = build_messages(prepared.question, prepared.passages, prepared.answer_lang)
+        raw, ttft = "", None
+        try:
+            for delta in stream_text(self.llm, messages, self._where()):
+                if ttft is None:
+                    ttft = round((time.perf_counter() - prepared.started) * 1000, 1)
+                raw += delta
+                yield delta
+            answer = self._finish(prepared, raw, ttft, retried=False)
+            if not answer.refused and answer.answer_lang != prepared.answer_lang:
+                firmer = build_messages(prepared.question, prepared.passages, prepared.answer_lang, firmer=True)
+                retry = self._finish(prepared, complete_text(self.llm, firmer, self._where()), ttft, retried=True)
+                answer = retry if retry.answer_lang == prepared.answer_lang else answer
+                answer.language_retry = True
+        except LLMUnavailableError as exc:
+            if not self.settings.llm_fallback_extractive:
+                raise
+            answer = self._extractive(prepared, warning=f"{exc} Showing the extractive answer instead.")
+        yield answer
+
+    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[str | Answer]:
+        yield from self.generate(self.prepare(question, history))
+
+    def answer(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:
+        result = None
+        for item in self.stream(question, history):
+            if isinstance(item, Answer):
+                result = item
+        assert result is not None
+        return result
+
+
+def _claims_for(text: str, n: int) -> str:
+    """The sentences of the answer that carry marker n, to find the best quote in its passage."""
+    marker = f"[{n}]"
+    return " ".join(s for s in text.split(". ") if marker in s) or text

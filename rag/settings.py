@@ -1,0 +1,110 @@
+"""Typed settings: defaults < config file (rag.toml or $RAG_CONFIG) < environment (RAG_*)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+LLMBackend = Literal["local", "fast", "ollama", "openai", "none"]
+StoreMode = Literal["persistent", "http"]
+AnswerLanguage = Literal["auto", "de", "en"]
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "newsrag"
+
+
+def config_file() -> Path:
+    return Path(os.environ.get("RAG_CONFIG", "rag.toml"))
+
+
+class Settings(BaseSettings):
+    """Every knob of the pipeline. Environment variables are RAG_<NAME>, e.g. RAG_LLM_BACKEND=none."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", validate_default=True)
+
+    # Paths
+    cache_dir: Path = Field(default_factory=default_cache_dir, description="Where models and wheels live")
+    seeds_dir: Path = Field(Path("seeds"), description="Default folder that `rag index` reads")
+
+    # Embedding
+    embedding_model: str = Field(
+        "embeddinggemma-300m",
+        description="Embedded model name, or a path to a SentenceTransformers folder, or a hub id",
+    )
+    embedding_batch_size: int = Field(8, ge=1, le=256)
+    query_prompt: str = "task: search result | query: "
+    document_prompt: str = "title: none | text: "
+
+    # Chunking
+    chunk_max_chars: int = Field(600, ge=100, le=8000)
+    chunk_overlap_sentences: int = Field(1, ge=0, le=5)
+
+    # Store
+    store_mode: StoreMode = "persistent"
+    index_dir: Path = Field(Path("index"), description="Chroma folder in persistent mode")
+    collection: str = "articles"
+    chroma_host: str = "127.0.0.1"
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+    chroma_token: SecretStr | None = None
+
+    # Retrieval
+    top_k: int = Field(4, ge=1, le=50)
+    min_relevance: float = Field(0.30, description="Refuse without calling the LLM below this top score")
+
+    # Answering
+    llm_backend: LLMBackend = "local"
+    llm_model: str = Field("", description="Model name for ollama/openai, or a GGUF path for local")
+    llm_base_url: str = Field("", description="Base URL for ollama (http://host:11434) or openai (…/v1)")
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = 120.0
+    llm_fallback_extractive: bool = Field(True, description="Answer extractively when the LLM is unreachable")
+    llm_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    llm_context_window: int = 4096
+    max_new_tokens: int = 256
+    temperature: float = 0.1
+    context_budget_tokens: int = Field(700, ge=100, le=8000, description="Passage tokens sent to the LLM")
+    answer_language: AnswerLanguage = "auto"
+    max_question_chars: int = Field(1000, ge=10)
+
+    # Chat server
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth_user: str | None = None
+    auth_password: SecretStr | None = None
+    upload_max_bytes: int = 2_000_000
+    concurrency_limit: int = 1
+    max_queue: int = 64
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return (init_settings, env_settings, toml, file_secret_settings)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.cache_dir / "models"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
