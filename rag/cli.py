@@ -250,6 +250,23 @@ def ask_command(
     )
 
 
+@app.command("chat")
+@friendly_errors
+def chat_command(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 7860).")] = None,
+    llm: Annotated[str | None, typer.Option("--llm", help="Backend: local, fast, ollama, openai or none.")] = None,
+) -> None:
+    """Start the chat in the browser (Gradio), with models loaded once at start-up."""
+    from ui.app import launch
+
+    launch(_settings(host=host, port=port, llm_backend=llm))
+
+
+# -- eval: registered here --
+# -- bench: registered here --
+
+
 def main() -> None:
     app()
 
