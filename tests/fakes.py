@@ -1,0 +1,83 @@
+"""Small deterministic stand-ins for unit tests of logic. Integration tests use the real models."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from llama_index.core.llms import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseGen,
+    CustomLLM,
+    LLMMetadata,
+)
+
+from rag.textsim import content_words
+
+
+class HashEmbedder:
+    """Bag of hashed content words: texts that share words get similar vectors."""
+
+    def __init__(self, dimension: int = 64, model_id: str = "hash-embedder"):
+        self.dimension = dimension
+        self.model_id = model_id
+        self.calls = 0
+
+    def _vector(self, text: str) -> list[float]:
+        vector = [0.0] * self.dimension
+        for word in content_words(text):
+            vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] += 1.0
+        norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+        return [v / norm for v in vector]
+
+    def embed_documents(self, texts: list[str], progress: bool = False) -> list[list[float]]:
+        self.calls += 1
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+class ScriptedLLM(CustomLLM):
+    """Answers with the next scripted reply and records the prompts it was given."""
+
+    replies: list[str] = []
+    prompts: list[str] = []
+    fail_with: str | None = None
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(is_chat_model=True)
+
+    def _next(self, prompt: str) -> str:
+        self.prompts.append(prompt)
+        if self.fail_with:
+            raise ConnectionError(self.fail_with)
+        return self.replies.pop(0) if self.replies else ""
+
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return CompletionResponse(text=self._next(prompt))
+
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
+        text = self._next(prompt)
+
+        def gen() -> CompletionResponseGen:
+            for i in range(0, len(text), 7):
+                yield CompletionResponse(text=text[: i + 7], delta=text[i : i + 7])
+
+        return gen()
+
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        prompt = "\n".join(str(m.content) for m in messages)
+        text = self._next(prompt)
+
+        def gen() -> ChatResponseGen:
+            for i in range(0, len(text), 7):
+                yield ChatResponse(message=ChatMessage(role="assistant", content=text[: i + 7]), delta=text[i : i + 7])
+
+        return gen()

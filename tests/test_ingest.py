@@ -1,0 +1,132 @@
+"""Incremental indexing against a real Chroma store, with a deterministic fake embedder."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from rag.ingest import index_paths, lock_path
+from rag.locking import IndexLockedError, write_lock
+from rag.store import StoreError, StoreMismatchError, open_store
+from tests.fakes import HashEmbedder
+
+
+def run(settings, paths, embedder=None, **kwargs):
+    embedder = embedder or HashEmbedder()
+    return index_paths([Path(p) for p in paths], settings, open_store(settings), lambda: embedder, **kwargs)
+
+
+def test_first_index_adds_every_seed(tmp_settings, seeds_copy):
+    report = run(tmp_settings, [seeds_copy])
+    assert len(report.added) == 5
+    assert report.chunks_total == report.chunks_embedded > 20
+    docs = open_store(tmp_settings).documents()
+    assert [d.doc_id for d in docs] == sorted(p.stem for p in seeds_copy.glob("*.txt"))
+    assert all(d.chunks > 0 and d.title for d in docs)
+
+
+def test_second_run_skips_unchanged_documents_without_loading_the_model(tmp_settings, seeds_copy):
+    run(tmp_settings, [seeds_copy])
+    ids_before = open_store(tmp_settings).chunk_ids()
+
+    def no_model():
+        raise AssertionError("the embedder must not be loaded when nothing changed")
+
+    report = index_paths([seeds_copy], tmp_settings, open_store(tmp_settings), no_model)
+    assert len(report.unchanged) == 5 and not report.changed
+    ids_after = open_store(tmp_settings).chunk_ids()
+    assert ids_after == ids_before
+    assert len(ids_after) == len(set(ids_after))
+
+
+def test_edited_document_replaces_its_old_chunks(tmp_settings, seeds_copy):
+    run(tmp_settings, [seeds_copy])
+    store = open_store(tmp_settings)
+    target = seeds_copy / "004_8d9d5a7c66cc8664.txt"
+    old_ids = {c.chunk_id for c in store.chunks_of(target.stem)}
+    target.write_text(target.read_text() + "\n\nEin neuer Absatz über das Zebrafestival in Quedlinburg.\n")
+    embedder = HashEmbedder()
+    report = run(tmp_settings, [seeds_copy], embedder)
+    assert report.updated == [target.stem] and len(report.unchanged) == 4
+    new_chunks = store.chunks_of(target.stem)
+    assert any("Zebrafestival" in c.text for c in new_chunks)
+    all_ids = store.chunk_ids()
+    assert len(all_ids) == len(set(all_ids))
+    # Only the edited document was embedded again; the others were carried over.
+    assert report.chunks_embedded == len(new_chunks)
+    assert old_ids - {c.chunk_id for c in new_chunks}, "the last chunk changed, so some old ids must be gone"
+    assert not (old_ids - {c.chunk_id for c in new_chunks}) & set(all_ids)
+
+
+def test_prune_removes_documents_that_are_gone(tmp_settings, seeds_copy):
+    run(tmp_settings, [seeds_copy])
+    (seeds_copy / "002_eb5c34b194544d8a.txt").unlink()
+    kept = run(tmp_settings, [seeds_copy])
+    assert kept.removed == [] and len(open_store(tmp_settings).documents()) == 5
+    pruned = run(tmp_settings, [seeds_copy], prune=True)
+    assert pruned.removed == ["002_eb5c34b194544d8a"]
+    assert "002_eb5c34b194544d8a" not in {d.doc_id for d in open_store(tmp_settings).documents()}
+
+
+def test_bad_files_are_skipped_with_a_reason(tmp_settings, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Titel\n\nEin Satz über Berlin. Noch ein Satz.\n")
+    (folder / "binary.txt").write_bytes(b"\x00\x01\x02binary")
+    (folder / "latin1.txt").write_bytes("Überschrift\n\nÄrger".encode("latin-1"))
+    (folder / "empty.md").write_text("   \n")
+    report = run(tmp_settings, [folder, tmp_path / "missing.txt", tmp_path / "x.docx"])
+    assert report.added == ["good"]
+    reasons = dict(report.skipped)
+    assert set(reasons) == {str(folder / n) for n in ("binary.txt", "latin1.txt", "empty.md")} | {
+        str(tmp_path / "missing.txt"),
+        str(tmp_path / "x.docx"),
+    }
+
+
+def test_other_embedding_model_gives_a_clear_error(tmp_settings, seeds_copy):
+    run(tmp_settings, [seeds_copy])
+    (seeds_copy / "004_8d9d5a7c66cc8664.txt").write_text("Neu\n\nGeänderter Text.\n")
+    with pytest.raises(StoreMismatchError, match="rag index --rebuild"):
+        run(tmp_settings, [seeds_copy], HashEmbedder(dimension=32, model_id="other-model"))
+    report = run(tmp_settings, [seeds_copy], HashEmbedder(dimension=32, model_id="other-model"), rebuild=True)
+    assert len(report.added) == 5
+    assert open_store(tmp_settings).signature().embedding_model == "other-model"
+
+
+class ExplodingEmbedder(HashEmbedder):
+    def embed_documents(self, texts, progress=False):
+        raise OSError(28, "No space left on device")
+
+
+def test_failed_run_leaves_the_previous_index_intact(tmp_settings, seeds_copy):
+    run(tmp_settings, [seeds_copy])
+    before = open_store(tmp_settings).chunk_ids()
+    (seeds_copy / "000_343a3810acd3a032.txt").write_text("Anders\n\nGanz anderer Inhalt.\n")
+    with pytest.raises(StoreError, match="previous index is intact"):
+        run(tmp_settings, [seeds_copy], ExplodingEmbedder())
+    assert open_store(tmp_settings).chunk_ids() == before
+    assert open_store(tmp_settings).query(HashEmbedder().embed_query("Atomwaffen"), 3)
+
+
+def _hold_lock(path: str, ready, release) -> None:
+    with write_lock(Path(path)):
+        ready.set()
+        release.wait(10)
+
+
+def test_a_second_writer_is_told_to_wait(tmp_settings, seeds_copy):
+    ctx = multiprocessing.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(str(lock_path(tmp_settings)), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        with pytest.raises(IndexLockedError, match="--wait"):
+            run(tmp_settings, [seeds_copy])
+    finally:
+        release.set()
+        holder.join(10)
+    assert len(run(tmp_settings, [seeds_copy]).added) == 5
