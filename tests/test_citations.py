@@ -1,0 +1,58 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rag.citations import marker_numbers, repair
+
+PASSAGES = [
+    "Schoigu sprach mit dem türkischen Verteidigungsminister Hulusi Akar und dem Briten Ben Wallace.",
+    "Nordkorea soll heimlich Artilleriemunition an Russland geliefert haben.",
+    "Lloyd Austin warnte in Halifax vor einer nuklearen Proliferation.",
+]
+
+
+def test_valid_markers_are_kept_and_renumbered_by_first_use():
+    fixed = repair("Nordkorea lieferte Munition [2]. Schoigu sprach mit Akar und Wallace [1].", PASSAGES)
+    assert fixed.text == "Nordkorea lieferte Munition [1]. Schoigu sprach mit Akar und Wallace [2]."
+    assert fixed.used == [2, 1]
+    assert (fixed.markers_total, fixed.markers_invalid) == (2, 0)
+
+
+def test_markers_pointing_at_no_passage_are_removed_and_counted():
+    fixed = repair("Austin warnte vor Proliferation [7]. Nordkorea lieferte Munition [2][0].", PASSAGES)
+    assert fixed.markers_total == 3 and fixed.markers_invalid == 2
+    assert "[7]" not in fixed.text and "[0]" not in fixed.text
+    assert all(1 <= n <= len(fixed.used) for n in marker_numbers(fixed.text))
+
+
+def test_comma_lists_are_split_into_separate_markers():
+    fixed = repair("Beide Aussagen stimmen [1, 3].", PASSAGES)
+    assert fixed.used == [1, 3]
+    assert fixed.text == "Beide Aussagen stimmen [1][2]."
+
+
+def test_unmarked_sentence_gets_its_best_supporting_passage():
+    fixed = repair("Lloyd Austin warnte in Halifax vor nuklearer Proliferation.", PASSAGES)
+    assert fixed.used == [3]
+    assert fixed.markers_added == 1
+    assert fixed.text.endswith("[1].")
+
+
+def test_unsupported_sentence_is_reported_not_cited():
+    fixed = repair("Das Wetter in Paris war sonnig.", PASSAGES)
+    assert fixed.used == []
+    assert fixed.unsupported == ["Das Wetter in Paris war sonnig."]
+    assert "[" not in fixed.text
+
+
+def test_marker_only_output_leaves_no_empty_sentence():
+    fixed = repair("[1]", PASSAGES)
+    assert fixed.text == ""
+    assert fixed.markers_total == 1
+
+
+@given(st.text(alphabet=st.sampled_from(list("[]0123456789, .abcäöü!?\n")), max_size=200))
+def test_repair_never_raises_and_every_output_marker_is_valid(text):
+    fixed = repair(text, PASSAGES)
+    numbers = marker_numbers(fixed.text)
+    assert all(1 <= n <= len(fixed.used) for n in numbers)
+    assert all(1 <= p <= len(PASSAGES) for p in fixed.used)

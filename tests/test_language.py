@@ -1,0 +1,36 @@
+import pytest
+
+from rag.language import detect_language
+from rag.refusal import REFUSAL, is_refusal, refusal_text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Mit welchen Verteidigungsministern telefonierte Schoigu?", "de"),
+        ("Wer ist der Generalsekretär der NATO?", "de"),
+        ("Which country is accused of supplying artillery ammunition to Russia?", "en"),
+        ("What did Lloyd Austin warn about?", "en"),
+        ("Was sagte Kirby über die Lieferungen?", "de"),
+        ("Who is Jens Stoltenberg?", "en"),
+    ],
+)
+def test_detects_german_and_english_questions(text, lang):
+    assert detect_language(text) == lang
+
+
+def test_undecidable_text_falls_back_to_the_default():
+    assert detect_language("NATO 2022", default="en") == "en"
+
+
+def test_fixed_refusals_are_recognised_in_both_languages():
+    assert is_refusal(REFUSAL["de"]) and is_refusal(REFUSAL["en"])
+    assert is_refusal("Die Artikel enthalten dazu keine Informationen. [1]")
+    assert is_refusal("The passages do not mention who won the match.")
+    assert refusal_text("en") == REFUSAL["en"] and refusal_text("xx") == REFUSAL["en"]
+
+
+def test_answers_with_content_are_not_refusals():
+    assert not is_refusal("Schoigu sprach mit Akar und Wallace [1].")
+    long_answer = "Nordkorea lieferte Munition [1]. " * 8 + "Die Artikel enthalten keine Angaben zum Preis."
+    assert not is_refusal(long_answer)
