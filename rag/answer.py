@@ -82,6 +82,17 @@ class Prepared:
     retrieval_ms: float
 
 
+def validate_question(question: str, max_chars: int) -> str:
+    question = (question or "").strip()
+    if not question:
+        raise InvalidQuestionError("The question is empty. Please ask something about the articles.")
+    if len(question) > max_chars:
+        raise InvalidQuestionError(
+            f"The question has {len(question)} characters; the limit is {max_chars} (RAG_MAX_QUESTION_CHARS)."
+        )
+    return question
+
+
 def _cite(n: int, chunk: StoredChunk, claim: str) -> Citation:
     start, end, quote = best_sentence(claim, chunk)
     return Citation(
@@ -114,15 +125,7 @@ class AnswerService:
 
     # -- steps -----------------------------------------------------------
     def validate(self, question: str) -> str:
-        question = (question or "").strip()
-        if not question:
-            raise InvalidQuestionError("The question is empty. Please ask something about the articles.")
-        if len(question) > self.settings.max_question_chars:
-            raise InvalidQuestionError(
-                f"The question has {len(question)} characters; the limit is {self.settings.max_question_chars} "
-                "(RAG_MAX_QUESTION_CHARS)."
-            )
-        return question
+        return validate_question(question, self.settings.max_question_chars)
 
     def condense(self, question: str, history: list[dict[str, str]]) -> str:
         """A standalone question for retrieval; without an LLM, the last user turn gives the context."""

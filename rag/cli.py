@@ -179,11 +179,13 @@ def search_command(
     """Show the ranked chunks retrieval finds for a question (for inspecting retrieval)."""
     from dataclasses import asdict
 
+    from rag.answer import validate_question
+    from rag.retrieve import retrieve
     from rag.service import get_service
 
-    service = get_service(_settings(llm_backend="none"))
-    service.validate(question)
-    from rag.retrieve import retrieve
+    settings = _settings(llm_backend="none")
+    validate_question(question, settings.max_question_chars)
+    service = get_service(settings)
 
     result = retrieve(question, service.store, service.embedder, k)
     if as_json:
@@ -220,10 +222,11 @@ def ask_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole Answer as JSON.")] = False,
 ) -> None:
     """Answer a question from the articles, streaming the text, then list the numbered sources."""
-    from rag.answer import Answer
+    from rag.answer import Answer, validate_question
     from rag.service import get_service
 
     settings = _settings(llm_backend=llm, llm_model=model, llm_base_url=base_url, top_k=top_k)
+    validate_question(question, settings.max_question_chars)
     service = get_service(settings)
     answer: Answer | None = None
     for item in service.stream(question, _load_history(history)):
