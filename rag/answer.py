@@ -237,7 +237,7 @@ class AnswerService:
             answer.timings = self._timings(prepared, ttft)
             return answer
         passages = prepared.passages
-        fixed = repair(raw, [p.text for p in passages])
+        fixed = repair(raw, [p.text for p in passages], self._semantic_scorer(passages))
         citations = {
             new: _cite(new, passages[old - 1].chunk, _claims_for(fixed.text, new))
             for new, old in enumerate(fixed.used, 1)
@@ -259,6 +259,18 @@ class AnswerService:
             unsupported_sentences=fixed.unsupported,
             language_retry=retried,
         )
+
+    def _semantic_scorer(self, passages: list[Passage]):
+        """Embedding similarity, computed only if a claim has no lexical support (e.g. English vs German)."""
+        vectors: list[list[float]] = []
+
+        def scores(claim: str) -> list[float]:
+            if not vectors:
+                vectors.extend(self.embedder.embed_documents([p.text for p in passages]))
+            query = self.embedder.embed_query(claim)
+            return [sum(a * b for a, b in zip(query, v, strict=True)) for v in vectors]
+
+        return scores
 
     # -- public ----------------------------------------------------------
     def generate(self, prepared: Prepared) -> Iterator[str | Answer]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rag.chunking import split_sentences
@@ -10,6 +11,10 @@ from rag.textsim import support
 
 MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 MIN_SUPPORT = 0.34  # below this share of content words, a passage does not back an unmarked sentence
+MIN_SEMANTIC = 0.45  # cosine of claim and passage embeddings; unrelated passages score about 0.2
+
+# Scores a claim against every passage, e.g. with the embedding model, for claims in another language.
+SemanticScorer = Callable[[str], list[float]]
 
 
 @dataclass
@@ -26,7 +31,21 @@ def _numbers(group: str) -> list[int]:
     return [int(n) for n in re.split(r"\s*,\s*", group)]
 
 
-def repair(answer: str, passages: list[str]) -> Repaired:
+def _best_passage(text: str, passages: list[str], semantic: SemanticScorer | None) -> int | None:
+    if not passages:
+        return None
+    lexical = [support(text, p) for p in passages]
+    best = max(range(len(passages)), key=lexical.__getitem__)
+    if lexical[best] >= MIN_SUPPORT:
+        return best
+    if semantic is None:
+        return None
+    scores = semantic(text)
+    best = max(range(len(passages)), key=scores.__getitem__)
+    return best if scores[best] >= MIN_SEMANTIC else None
+
+
+def repair(answer: str, passages: list[str], semantic: SemanticScorer | None = None) -> Repaired:
     """Drop markers that point at no passage, back unmarked sentences, renumber by first use.
 
     Passages are numbered 1..len(passages) in the prompt. The result's markers are renumbered 1..k
@@ -51,8 +70,8 @@ def repair(answer: str, passages: list[str]) -> Repaired:
         if not re.search(r"\w", text):
             continue
         if not cited:
-            best = max(range(len(passages)), key=lambda i: support(text, passages[i]), default=None)
-            if best is not None and support(text, passages[best]) >= MIN_SUPPORT:
+            best = _best_passage(text, passages, semantic)
+            if best is not None:
                 cited.append(best + 1)
                 result.markers_added += 1
             else:

@@ -27,7 +27,7 @@ class SentenceTransformerEmbedder:
 
         self.model_id = model_id
         self._model = SentenceTransformer(path, device="cpu")
-        self.dimension = int(self._model.get_sentence_embedding_dimension())
+        self.dimension = int(self._model.get_embedding_dimension())
         self._query_prompt = query_prompt
         self._document_prompt = document_prompt
         self._batch_size = batch_size

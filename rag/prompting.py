@@ -22,10 +22,8 @@ SYSTEM_PROMPT = (
 
 _INSTRUCTION = {
     "de": "Antworte in ein bis drei vollständigen Sätzen auf Deutsch.",
-    "en": (
-        "Answer in one to three complete sentences in English. "
-        f'If the passages do not contain the answer, write: "{REFUSAL["en"]}"'
-    ),
+    # No refusal sentence here: naming it made the 1.5B model refuse answerable English questions.
+    "en": "Answer in one to three complete sentences in English.",
 }
 _FIRMER = {
     "de": "Wichtig: Die Antwort MUSS auf Deutsch sein.",

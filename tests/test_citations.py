@@ -56,3 +56,13 @@ def test_repair_never_raises_and_every_output_marker_is_valid(text):
     numbers = marker_numbers(fixed.text)
     assert all(1 <= n <= len(fixed.used) for n in numbers)
     assert all(1 <= p <= len(PASSAGES) for p in fixed.used)
+
+
+def test_semantic_scorer_backs_a_claim_in_another_language():
+    def scorer(claim):
+        return [0.1, 0.8, 0.2]
+
+    fixed = repair("North Korea secretly delivered ammunition.", PASSAGES, semantic=scorer)
+    assert fixed.used == [2] and fixed.markers_added == 1
+    weak = repair("North Korea secretly delivered ammunition.", PASSAGES, semantic=lambda c: [0.1, 0.3, 0.2])
+    assert weak.used == [] and weak.unsupported

@@ -1,0 +1,71 @@
+"""The real path: EmbeddingGemma, a real Chroma store and the embedded Qwen2.5 model, offline."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.ingest import index_paths
+from rag.service import get_service
+from rag.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory) -> Settings:
+    from rag.embedding import get_embedder
+    from rag.store import open_store
+
+    settings = Settings(index_dir=tmp_path_factory.mktemp("index"), llm_backend="local")
+    report = index_paths([settings.seeds_dir], settings, open_store(settings), lambda: get_embedder(settings))
+    assert len(report.added) == 5
+    return settings
+
+
+def _top_docs(service, question: str, k: int = 3) -> list[str]:
+    from rag.retrieve import retrieve
+
+    return [c.doc_id for c in retrieve(question, service.store, service.embedder, k).chunks]
+
+
+@pytest.mark.parametrize(
+    ("question", "doc_id"),
+    [
+        ("Welches Land soll heimlich Artilleriemunition an Russland geliefert haben?", "004_8d9d5a7c66cc8664"),
+        ("Which defence ministers did Shoigu call within three days?", "003_862f45dcae2f1a19"),
+        ("What did Lloyd Austin say at the Halifax security forum?", "000_343a3810acd3a032"),
+    ],
+)
+def test_real_retrieval_finds_the_article_in_the_top_three(settings, question, doc_id):
+    assert doc_id in _top_docs(get_service(settings), question)
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "expected", "doc_id"),
+    [
+        (
+            "Welches Land soll Russland heimlich Artilleriemunition geliefert haben?",
+            "de",
+            "Nordkorea",
+            "004_8d9d5a7c66cc8664",
+        ),
+        ("Who is the Secretary General of NATO?", "en", "Stoltenberg", "001_0bda7b3f5836d6c8"),
+    ],
+)
+def test_real_model_answers_with_a_valid_citation_of_the_right_article(settings, question, lang, expected, doc_id):
+    answer = get_service(settings).answer(question)
+    assert not answer.refused, answer.text
+    assert expected.lower() in answer.text.lower()
+    assert answer.answer_lang == lang
+    assert answer.citations and answer.markers_invalid == 0
+    assert doc_id in {c.doc_id for c in answer.citations.values()}
+    for n, citation in answer.citations.items():
+        assert f"[{n}]" in answer.text
+        assert citation.quote in citation.passage
+
+
+def test_real_model_refuses_what_the_articles_do_not_say(settings):
+    answer = get_service(settings).answer("Wie viele Tore schoss Deutschland bei der Fußball-WM 2014 gegen Brasilien?")
+    assert answer.refused
+    assert answer.citations == {}
+    assert answer.text == "Die Artikel enthalten dazu keine Informationen."
