@@ -90,16 +90,30 @@ def build_llm(settings: Settings) -> LLM | None:
     )
 
 
+def _stream_finished(raw: object) -> bool:
+    """Did the server say the answer is complete? A cut connection can end a stream without error."""
+    if isinstance(raw, dict) and "done" in raw:  # Ollama
+        return bool(raw["done"])
+    choices = getattr(raw, "choices", None)  # OpenAI-compatible
+    if choices:
+        return getattr(choices[0], "finish_reason", None) is not None
+    return True  # local llama.cpp: no connection to lose
+
+
 def stream_text(llm: LLM, messages: list[ChatMessage], where: str) -> Iterator[str]:
     """Yield text deltas; any failure of the backend becomes LLMUnavailableError naming the endpoint."""
+    last = None
     try:
         for response in llm.stream_chat(messages):
+            last = response
             if response.delta:
                 yield response.delta
     except LLMUnavailableError:
         raise
     except Exception as exc:  # httpx, openai, ollama and llama.cpp raise unrelated types
         raise LLMUnavailableError(f"The LLM at {where} failed: {type(exc).__name__}: {exc}") from exc
+    if last is not None and not _stream_finished(last.raw):
+        raise LLMUnavailableError(f"The LLM at {where} failed: the stream ended before the answer was complete.")
 
 
 def complete_text(llm: LLM, messages: list[ChatMessage], where: str) -> str:
