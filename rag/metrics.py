@@ -246,7 +246,7 @@ def score_question(question: Question, record: Mapping[str, Any]) -> dict[str, f
     scores["error"] = 0.0
     refused = bool(record.get("refused"))
     if question.answerable:
-        scores.update(_retrieval_scores(question, record.get("retrieved") or []))
+        scores.update(retrieval_scores(question, record.get("retrieved") or []))
         scores.update(_answer_scores(question, record, refused))
         scores["false_refusal"] = 1.0 if refused else 0.0
     else:
@@ -261,7 +261,7 @@ def score_question(question: Question, record: Mapping[str, Any]) -> dict[str, f
     return scores
 
 
-def _retrieval_scores(question: Question, retrieved: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
+def retrieval_scores(question: Question, retrieved: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
     ranked = sorted(retrieved, key=lambda item: item.get("rank", 0))
     doc_flags = _doc_flags([item["doc_id"] for item in ranked], question.relevant_docs)
     scores: dict[str, float | None] = {

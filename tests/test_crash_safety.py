@@ -1,0 +1,84 @@
+"""SIGKILL during `rag index` leaves the previous index queryable, and a rerun equals a clean build."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from rag.ingest import index_paths
+from rag.settings import Settings
+from rag.store import open_store
+from tests.fakes import HashEmbedder
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from rag.ingest import index_paths
+    from rag.settings import Settings
+    from rag.store import open_store
+    from tests.fakes import HashEmbedder
+
+    class SlowEmbedder(HashEmbedder):
+        def embed_documents(self, texts, progress=False):
+            print("embedding", flush=True)
+            time.sleep(0.1)
+            return super().embed_documents(texts, progress)
+
+    settings = Settings(index_dir=Path(sys.argv[1]), embedding_batch_size=2)
+    index_paths([Path(sys.argv[2])], settings, open_store(settings), SlowEmbedder, rebuild=True)
+    print("done", flush=True)
+    """
+)
+
+
+def _many_articles(folder: Path, seeds: Path, copies: int) -> None:
+    folder.mkdir()
+    for n in range(copies):
+        for seed in seeds.glob("*.txt"):
+            (folder / f"{seed.stem}_{n}.txt").write_text(seed.read_text(encoding="utf-8") + f"\n\nKopie {n}.\n")
+
+
+def test_sigkill_mid_write_keeps_the_old_index_and_rerun_equals_clean_build(tmp_path, seeds_copy):
+    settings = Settings(index_dir=tmp_path / "index")
+    index_paths([seeds_copy], settings, open_store(settings), HashEmbedder)
+    before = open_store(settings).chunk_ids()
+    probe = HashEmbedder().embed_query("Nordkorea Munition")
+    top_before = open_store(settings).query(probe, 1)[0].chunk_id
+
+    bigger = tmp_path / "bigger"
+    _many_articles(bigger, seeds_copy, copies=2)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    for delay in (0.3, 1.0, 2.5):
+        writer = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(settings.index_dir), str(bigger)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert writer.stdout.readline().strip() == "embedding"
+        time.sleep(delay)
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(10)
+        store = open_store(settings)
+        assert store.chunk_ids() == before, f"killed after {delay}s: the previous index changed"
+        assert store.query(probe, 1)[0].chunk_id == top_before
+
+    finished = subprocess.run(
+        [sys.executable, "-c", WRITER, str(settings.index_dir), str(bigger)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    clean = Settings(index_dir=tmp_path / "clean")
+    index_paths([bigger], clean, open_store(clean), HashEmbedder)
+    after = open_store(settings).chunk_ids()
+    assert after == open_store(clean).chunk_ids()
+    assert len(after) == len(set(after))
