@@ -266,7 +266,8 @@ def chat_command(
     launch(_settings(host=host, port=port, llm_backend=llm))
 
 
-# -- eval: registered here --
+from rag.cli_eval import eval_command  # noqa: E402
+app.command("eval")(eval_command)
 # -- bench: registered here --
 
 

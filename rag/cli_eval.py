@@ -1,0 +1,130 @@
+"""`rag eval`: run a question set through the answer pipeline and write a report (registered in rag.cli)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class RetrievalMode(StrEnum):
+    dense = "dense"
+
+
+def eval_command(
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="Question set, JSONL (format: QUESTION_SETS.md), e.g. eval/dev.jsonl."),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Output folder (default: eval/runs/TIMESTAMP); rerun with the same one to resume."
+        ),
+    ] = None,
+    llm: Annotated[str | None, typer.Option("--llm", help="Backend: local, fast, ollama, openai or none.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name (ollama/openai) or GGUF path (local).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Server URL for ollama/openai.")] = None,
+    top_k: Annotated[int | None, typer.Option("-k", "--top-k", min=1, max=50, help="Chunks retrieved.")] = None,
+    context_budget: Annotated[
+        int | None, typer.Option(min=100, max=8000, help="Passage tokens sent to the LLM.")
+    ] = None,
+    retrieval_mode: Annotated[RetrievalMode, typer.Option(help="Retrieval: dense embeddings.")] = RetrievalMode.dense,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions (after --tag).")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Only questions with this tag (repeatable).")] = None,
+    fail_under: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-under",
+            metavar="METRIC=VALUE",
+            help="Exit with 1 when an overall metric is below VALUE (repeatable), e.g. "
+            "retrieval_doc_hit@3=0.8; checked on the first configuration that is not the baseline.",
+        ),
+    ] = None,
+    compare: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--compare",
+            metavar="CONFIG",
+            help="Run several configurations side by side (repeatable): 'ours', 'baseline' (llama-index "
+            "defaults) or NAME:key=value,... with keys llm, model, base_url, top_k, context_budget, "
+            "retrieval_mode, pipeline. Ratios in the report are to 'baseline'.",
+        ),
+    ] = None,
+    restart: Annotated[bool, typer.Option(help="Discard results already in --out instead of resuming.")] = False,
+) -> None:
+    """Evaluate the answer pipeline on a question set: results.jsonl, summary.json, report.md and plots."""
+    from rag.cli import friendly_errors
+
+    friendly_errors(_run)(
+        file,
+        out,
+        {"llm_backend": llm, "llm_model": model, "llm_base_url": base_url, "top_k": top_k},
+        context_budget,
+        retrieval_mode.value,
+        limit,
+        tag or [],
+        fail_under or [],
+        compare or [],
+        restart,
+    )
+
+
+def _run(
+    question_set: Path,
+    out: Path | None,
+    overrides: dict,
+    context_budget: int | None,
+    retrieval_mode: str,
+    limit: int | None,
+    tags: list[str],
+    fail_under: list[str],
+    compare: list[str],
+    restart: bool,
+) -> None:
+    from rag import evaluate
+    from rag.cli import _fail
+    from rag.questionset import QuestionSetError
+    from rag.report import format_summary_table
+
+    overrides = {**overrides, "context_budget_tokens": context_budget}
+    try:
+        gates = evaluate.parse_fail_under(fail_under)
+        specs = evaluate.parse_config_specs(compare)
+        if retrieval_mode not in evaluate.RETRIEVAL_MODES:
+            raise evaluate.EvalUsageError(f"unknown retrieval mode {retrieval_mode!r}")
+        configs = [(spec, evaluate.config_settings(spec, overrides)) for spec in specs]
+        # The whole set is validated before any question runs.
+        questions = evaluate.load_questions(question_set, tags, limit)
+    except (evaluate.EvalUsageError, QuestionSetError) as exc:
+        _fail(str(exc), 2)
+        return
+    out_dir = out or Path("eval/runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    names = ", ".join(spec.name for spec, _ in configs)
+    typer.echo(f"{len(questions)} questions from {question_set}; configuration(s): {names}; writing to {out_dir}")
+    try:
+        result = evaluate.run_evaluation(questions, configs, out_dir, restart=restart)
+    except evaluate.EvalUsageError as exc:
+        _fail(str(exc), 2)
+        return
+    except KeyboardInterrupt:
+        typer.secho(
+            f"\nInterrupted. The finished questions are kept in {out_dir}; run the same command "
+            f"with --out {out_dir} to resume.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+        raise typer.Exit(130) from None
+    for name, summary in result.summaries.items():
+        typer.echo(f"\n## {name}\n\n{format_summary_table(summary)}")
+    typer.echo(f"\nReport: {result.report}")
+    # Gates apply to the configuration under test: the first one that is not the baseline.
+    primary = next((n for n in result.summaries if n != evaluate.BASELINE), next(iter(result.summaries)))
+    failures = evaluate.check_gates(result.summaries[primary], gates)
+    for failure in failures:
+        typer.secho(f"FAIL ({primary}): {failure}", fg=typer.colors.RED, err=True)
+    if failures:
+        raise typer.Exit(1)
