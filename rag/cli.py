@@ -268,7 +268,8 @@ def chat_command(
 
 from rag.cli_eval import eval_command  # noqa: E402
 app.command("eval")(eval_command)
-# -- bench: registered here --
+from rag.cli_bench import bench_command  # noqa: E402
+app.command("bench")(bench_command)
 
 
 def main() -> None:
