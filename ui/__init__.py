@@ -1,0 +1,1 @@
+"""The browser chat (Gradio): `ui.app.launch(settings)` serves it."""

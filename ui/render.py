@@ -1,0 +1,298 @@
+"""HTML for the chat: every piece of document text and model output is escaped here.
+
+Only the tags written by this module are raw HTML (<a class="cite">, <mark>, <span>, <details>, <div>...).
+The chat is shown in a gr.HTML component, whose template engine treats `${...}` and `{{...}}` specially,
+so `esc` also turns `$`, `{` and `}` into character references.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+_CITE_RE = re.compile(r"\[(\d{1,3})\]")
+_TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
+
+REFUSAL_LABEL = {"de": "Keine Antwort in den Artikeln", "en": "Not answered by the articles"}
+PREVIEW_LABEL = "Quick extractive preview – the model is writing its answer…"
+WRITING_LABEL = "The model is writing…"
+EVIDENCE_HINT = "Click a citation such as [1] in an answer to see its source here."
+
+
+def esc(text: Any) -> str:
+    """Escape untrusted text for HTML (and for the gr.HTML template engine)."""
+    return html.escape("" if text is None else str(text), quote=True).translate(_TEMPLATE_CHARS)
+
+
+def paragraphs(escaped: str) -> str:
+    """Escaped text with blank lines as paragraph breaks and single newlines as <br>."""
+    parts = [p.strip() for p in re.split(r"\n\s*\n", escaped.strip()) if p.strip()]
+    return "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in parts)
+
+
+def cite_link(turn: int, n: int) -> str:
+    turn, n = int(turn), int(n)
+    return f'<a href="#" class="cite" data-turn="{turn}" data-n="{n}" title="Show source {n}">[{n}]</a>'
+
+
+def link_citations(text: str, turn: int, numbers: Iterable[int]) -> str:
+    """Escape `text` and turn each [n] with a known citation n into a link; other brackets stay text."""
+    known = {int(n) for n in numbers}
+
+    def replace(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        return cite_link(turn, n) if n in known else match.group(0)
+
+    return _CITE_RE.sub(replace, esc(text))
+
+
+def pending_citations(text: str) -> str:
+    """Streamed model text: markers are numbered by passage until the checker renumbers them, so no links yet."""
+    return _CITE_RE.sub(r'<span class="cite-pending">[\1]</span>', esc(text))
+
+
+def highlight_span(passage: str, start: int, quote_start: int, quote_end: int, quote: str = "") -> tuple[int, int]:
+    """The quote's offsets inside the passage; passage, start and quote offsets are document offsets.
+
+    Falls back to searching the quote text when the offsets do not point into the passage.
+    Returns (-1, -1) when the quote cannot be found.
+    """
+    lo, hi = quote_start - start, quote_end - start
+    if 0 <= lo < hi <= len(passage) and (not quote or passage[lo:hi].strip() == quote.strip()):
+        return lo, hi
+    if quote:
+        found = passage.find(quote.strip())
+        if found >= 0:
+            return found, found + len(quote.strip())
+    if 0 <= lo < hi <= len(passage):
+        return lo, hi
+    return -1, -1
+
+
+def highlight(passage: str, start: int, quote_start: int, quote_end: int, quote: str = "") -> str:
+    """The escaped passage with the supporting sentence wrapped in <mark>."""
+    lo, hi = highlight_span(passage, start, quote_start, quote_end, quote)
+    if lo < 0:
+        return paragraphs(esc(passage))
+    marked = f"{esc(passage[:lo])}<mark>{esc(passage[lo:hi])}</mark>{esc(passage[hi:])}"
+    # A paragraph break inside the quote would split the <mark>; close and reopen it around breaks.
+    out = []
+    inside = False
+    for piece in re.split(r"(<mark>|</mark>)", marked):
+        if piece == "<mark>":
+            inside = True
+            out.append(piece)
+        elif piece == "</mark>":
+            inside = False
+            out.append(piece)
+        elif inside:
+            out.append(re.sub(r"\n\s*\n", "</mark>\n\n<mark>", piece))
+        else:
+            out.append(piece)
+    return paragraphs("".join(out))
+
+
+def _meta_line(title: Any, date: Any, doc_id: Any) -> str:
+    date_text = esc(date) if date else "no date"
+    return (
+        f'<div class="ev-title">{esc(title) or "(untitled)"}</div>'
+        f'<div class="ev-meta"><span class="ev-date">{date_text}</span> · '
+        f'<code class="ev-doc">{esc(doc_id)}</code></div>'
+    )
+
+
+def render_evidence(citation: Mapping[str, Any] | None) -> str:
+    """The evidence panel for one citation (a dict with Citation's fields)."""
+    if not citation:
+        return f'<div class="evidence empty">{esc(EVIDENCE_HINT)}</div>'
+    body = highlight(
+        str(citation.get("passage", "")),
+        int(citation.get("start", 0)),
+        int(citation.get("quote_start", 0)),
+        int(citation.get("quote_end", 0)),
+        str(citation.get("quote", "")),
+    )
+    return (
+        f'<div class="evidence" data-n="{int(citation.get("n", 0))}">'
+        f'<div class="ev-label">Source [{int(citation.get("n", 0))}]</div>'
+        f"{_meta_line(citation.get('title'), citation.get('date'), citation.get('doc_id'))}"
+        f'<div class="ev-passage">{body}</div></div>'
+    )
+
+
+def _uncited(answer: Mapping[str, Any]) -> str:
+    rows = answer.get("uncited") or []
+    if not rows:
+        return ""
+    items = "".join(
+        f'<li><div class="un-head">{esc(r.get("title")) or "(untitled)"} · <code>{esc(r.get("doc_id"))}</code>'
+        f" · score {float(r.get('score', 0.0)):.2f}</div>"
+        f'<div class="un-text">{paragraphs(esc(r.get("text")))}</div></li>'
+        for r in rows
+    )
+    return (
+        f'<details class="uncited"><summary>Other retrieved passages, not cited ({len(rows)})</summary>'
+        f"<ol>{items}</ol></details>"
+    )
+
+
+def _details(answer: Mapping[str, Any]) -> str:
+    timings = answer.get("timings") or {}
+
+    def ms(key: str) -> str:
+        value = timings.get(key)
+        return "–" if value is None else f"{float(value):.0f} ms"
+
+    scores = ", ".join(
+        f"{esc(r.get('doc_id'))}#{int(r.get('chunk_index', 0))}: {float(r.get('score', 0.0)):.3f}"
+        for r in answer.get("retrieved") or []
+    )
+    rows = [
+        ("Mode", esc(answer.get("mode"))),
+        ("Backend", esc(answer.get("backend"))),
+        ("Search query", esc(answer.get("condensed_question") or answer.get("question") or "")),
+        ("Languages", f"question {esc(answer.get('question_lang'))}, answer {esc(answer.get('answer_lang'))}"),
+        ("Timings", f"retrieval {ms('retrieval_ms')}, first token {ms('ttft_ms')}, total {ms('total_ms')}"),
+        ("Scores", scores or "–"),
+    ]
+    markers = answer.get("markers_total")
+    if markers:
+        rows.append(
+            (
+                "Citation check",
+                f"{int(markers)} markers, {int(answer.get('markers_invalid', 0))} invalid, "
+                f"{int(answer.get('markers_added', 0))} added",
+            )
+        )
+    cells = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    return f'<details class="retrieval" open><summary>Retrieval details</summary><table>{cells}</table></details>'
+
+
+def render_answer(answer: Mapping[str, Any], turn: int, show_details: bool = False) -> str:
+    """A finished answer: linked citations, a distinct look for refusals, warnings, uncited passages."""
+    parts = []
+    if answer.get("warning"):
+        parts.append(f'<div class="note warn">⚠ {esc(answer["warning"])}</div>')
+    if answer.get("refused"):
+        label = REFUSAL_LABEL.get(str(answer.get("answer_lang")), REFUSAL_LABEL["en"])
+        parts.append(
+            f'<div class="answer refusal"><span class="refusal-label">{esc(label)}</span>'
+            f"{paragraphs(esc(answer.get('text', '')))}</div>"
+        )
+    else:
+        numbers = [int(n) for n in (answer.get("citations") or {})]
+        text = paragraphs(link_citations(str(answer.get("text", "")), turn, numbers))
+        sources = "".join(
+            f"<li>{cite_link(turn, int(n))} {esc(c.get('title')) or '(untitled)'}"
+            f' <span class="src-meta">({esc(c.get("date") or "no date")}, '
+            f"<code>{esc(c.get('doc_id'))}</code>)</span></li>"
+            for n, c in sorted((answer.get("citations") or {}).items(), key=lambda kv: int(kv[0]))
+        )
+        parts.append(f'<div class="answer">{text}</div>')
+        if sources:
+            parts.append(f'<ul class="sources">{sources}</ul>')
+    parts.append(_uncited(answer))
+    if show_details:
+        parts.append(_details(answer))
+    return "".join(parts)
+
+
+def render_turn(turn: Mapping[str, Any], index: int, show_details: bool = False) -> str:
+    question = f'<div class="msg user"><div class="bubble">{paragraphs(esc(turn.get("question", "")))}</div></div>'
+    status = turn.get("status")
+    if status == "error":
+        body = f'<div class="note error">{esc(turn.get("error"))}</div>'
+    elif status == "preview":
+        body = f'<div class="status-line">{esc(PREVIEW_LABEL)}</div>' + render_answer(
+            turn.get("answer") or {}, index, show_details=False
+        )
+    elif status == "streaming":
+        body = (
+            f'<div class="status-line">{esc(WRITING_LABEL)}</div><div class="answer streaming">'
+            f'{paragraphs(pending_citations(turn.get("text", "")))}<span class="cursor">▌</span></div>'
+        )
+    else:
+        body = render_answer(turn.get("answer") or {}, index, show_details)
+    return f'{question}<div class="msg bot {esc(status)}" data-turn="{index}"><div class="bubble">{body}</div></div>'
+
+
+def render_chat(turns: list[Mapping[str, Any]], show_details: bool = False, placeholder: str = "") -> str:
+    if not turns:
+        return f'<div class="chat-log empty"><div class="placeholder">{esc(placeholder)}</div></div>'
+    inner = "".join(render_turn(t, i, show_details) for i, t in enumerate(turns))
+    return f'<div class="chat-log">{inner}</div>'
+
+
+def _join_chunks(chunks: list[Any]) -> str:
+    """Rebuild the indexed text from overlapping chunks (each knows its document offsets)."""
+    text, cursor = "", None
+    for chunk in sorted(chunks, key=lambda c: c.start):
+        if cursor is None or chunk.start >= cursor:
+            text += ("\n\n" if text else "") + chunk.text
+        elif chunk.end > cursor:
+            text += chunk.text[cursor - chunk.start :]
+        cursor = max(cursor or 0, chunk.end)
+    return text
+
+
+def render_document(info: Any, chunks: list[Any], kind: str) -> str:
+    """Preview of an indexed document, rebuilt from its chunks."""
+    if info is None:
+        return '<div class="doc-preview empty">Select a document to preview it.</div>'
+    return (
+        f'<div class="doc-preview">{_meta_line(info.title, info.date, info.doc_id)}'
+        f'<div class="ev-meta">{int(info.chunks)} chunks · {esc(kind)}</div>'
+        f'<div class="doc-text">{paragraphs(esc(_join_chunks(chunks)))}</div></div>'
+    )
+
+
+def status_html(message: str, kind: str = "ok") -> str:
+    kind = kind if kind in ("ok", "warn", "error", "info") else "info"
+    return f'<div class="note {kind}">{esc(message)}</div>'
+
+
+CSS = """
+#chat-log { min-height: 420px; }
+.chat-log { display: flex; flex-direction: column; gap: 10px; padding: 4px; }
+.chat-log.empty .placeholder { color: var(--body-text-color-subdued); padding: 24px; text-align: center; }
+.msg { display: flex; }
+.msg.user { justify-content: flex-end; }
+.msg .bubble { max-width: 92%; border-radius: 10px; padding: 8px 12px; line-height: 1.5; }
+.msg.user .bubble { background: var(--color-accent-soft); }
+.msg.bot .bubble { background: var(--background-fill-secondary); border: 1px solid var(--border-color-primary); }
+.msg .bubble p { margin: 0 0 6px 0; }
+.msg .bubble p:last-child { margin-bottom: 0; }
+a.cite { font-weight: 600; text-decoration: none; color: var(--color-accent); cursor: pointer; padding: 0 1px; }
+a.cite:hover, a.cite.active { text-decoration: underline; background: var(--color-accent-soft); border-radius: 3px; }
+.cite-pending { color: var(--body-text-color-subdued); }
+.cursor { animation: blink 1s steps(1) infinite; }
+@keyframes blink { 50% { opacity: 0; } }
+.status-line { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 4px; font-style: italic; }
+.msg.preview .answer { opacity: 0.75; }
+.answer.refusal { border-left: 4px solid #b7791f; background: rgba(183, 121, 31, 0.10); padding: 6px 10px;
+  border-radius: 4px; font-style: italic; }
+.refusal-label { display: block; font-style: normal; font-weight: 600; font-size: 0.8em; color: #b7791f;
+  text-transform: uppercase; letter-spacing: 0.03em; margin-bottom: 2px; }
+ul.sources { margin: 6px 0 0 0; padding-left: 18px; font-size: 0.88em; }
+.src-meta { color: var(--body-text-color-subdued); }
+details.uncited, details.retrieval { margin-top: 6px; font-size: 0.85em; }
+details.uncited summary, details.retrieval summary { cursor: pointer; color: var(--body-text-color-subdued); }
+details.uncited li { margin: 4px 0; }
+.un-head { font-weight: 600; }
+details.retrieval table { border-collapse: collapse; }
+details.retrieval th { text-align: left; padding-right: 8px; vertical-align: top; white-space: nowrap; }
+.note { padding: 6px 10px; border-radius: 6px; margin: 4px 0; }
+.note.warn { background: rgba(214, 158, 46, 0.15); border-left: 4px solid #d69e2e; }
+.note.error { background: rgba(229, 62, 62, 0.12); border-left: 4px solid #e53e3e; }
+.note.ok { background: rgba(56, 161, 105, 0.12); border-left: 4px solid #38a169; }
+.note.info { background: var(--background-fill-secondary); }
+.evidence { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; }
+.evidence.empty { color: var(--body-text-color-subdued); }
+.ev-label { font-size: 0.8em; text-transform: uppercase; color: var(--body-text-color-subdued); }
+.ev-title { font-weight: 700; margin: 2px 0; }
+.ev-meta { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 6px; }
+.ev-passage mark, .doc-text mark { background: #fde68a; color: #111; padding: 0 1px; }
+.doc-preview { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; }
+"""
