@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -19,6 +20,9 @@ from rag.refusal import is_refusal, refusal_text
 from rag.retrieve import retrieve
 from rag.settings import Settings
 from rag.store import ChunkStore, StoredChunk
+
+# Logs carry sizes, modes and timings only: no question, passage or answer text.
+logger = logging.getLogger("rag.answer")
 
 
 class InvalidQuestionError(ValueError):
@@ -276,6 +280,7 @@ class AnswerService:
     def generate(self, prepared: Prepared) -> Iterator[str | Answer]:
         """Yield text deltas as the LLM writes them, then the checked Answer."""
         if prepared.gate_refused or self.llm is None:
+            self._log(prepared.preview)
             yield prepared.preview.text
             yield prepared.preview
             return
@@ -296,8 +301,23 @@ class AnswerService:
         except LLMUnavailableError as exc:
             if not self.settings.llm_fallback_extractive:
                 raise
+            logger.warning("LLM unavailable, answering extractively: %s", type(exc.__cause__ or exc).__name__)
             answer = self._extractive(prepared, warning=f"{exc} Showing the extractive answer instead.")
+        self._log(answer)
         yield answer
+
+    @staticmethod
+    def _log(answer: Answer) -> None:
+        logger.info(
+            "answer mode=%s refused=%s question_chars=%d citations=%d invalid_markers=%d ttft_ms=%s total_ms=%s",
+            answer.mode,
+            answer.refused,
+            len(answer.question),
+            len(answer.citations),
+            answer.markers_invalid,
+            answer.timings.get("ttft_ms"),
+            answer.timings.get("total_ms"),
+        )
 
     def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[str | Answer]:
         yield from self.generate(self.prepare(question, history))

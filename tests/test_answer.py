@@ -114,3 +114,21 @@ def test_llm_down_without_fallback_raises_a_clear_error(service):
 def test_empty_or_huge_questions_are_rejected(service, question):
     with pytest.raises(InvalidQuestionError):
         service.answer(question)
+
+
+def test_logs_hold_no_document_text_and_no_secrets(service, caplog):
+    import logging
+
+    from pydantic import SecretStr
+
+    service.settings = service.settings.model_copy(update={"llm_api_key": SecretStr("sk-very-secret-key")})
+    service.llm.replies = ["Schoigu sprach mit Hulusi Akar und Ben Wallace [1]."]
+    with caplog.at_level(logging.DEBUG):
+        answer = service.answer(QUESTION_DE)
+        service.llm.fail_with = "connection refused by http://127.0.0.1:9"
+        service.answer(QUESTION_DE)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "answer mode=llm" in logged and "answer mode=extractive" in logged
+    assert "sk-very-secret-key" not in logged and "sk-very-secret-key" not in repr(service.settings)
+    assert "Akar" not in logged and QUESTION_DE not in logged
+    assert all(chunk.text[:40] not in logged for chunk in answer.retrieved)
