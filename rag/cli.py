@@ -267,8 +267,10 @@ def chat_command(
 
 
 from rag.cli_eval import eval_command  # noqa: E402
+
 app.command("eval")(eval_command)
 from rag.cli_bench import bench_command  # noqa: E402
+
 app.command("bench")(bench_command)
 
 

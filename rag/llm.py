@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
@@ -9,6 +10,9 @@ from llama_index.core.llms import LLM, ChatMessage
 
 from rag.models import resolve_gguf_path
 from rag.settings import Settings
+
+# One llama.cpp context cannot serve two generations at once; servers queue requests themselves.
+_LOCAL_LOCK = threading.Lock()
 
 
 class LLMUnavailableError(RuntimeError):
@@ -103,11 +107,13 @@ def _stream_finished(raw: object) -> bool:
 def stream_text(llm: LLM, messages: list[ChatMessage], where: str) -> Iterator[str]:
     """Yield text deltas; any failure of the backend becomes LLMUnavailableError naming the endpoint."""
     last = None
+    lock = _LOCAL_LOCK if where == "local" else threading.Lock()
     try:
-        for response in llm.stream_chat(messages):
-            last = response
-            if response.delta:
-                yield response.delta
+        with lock:
+            for response in llm.stream_chat(messages):
+                last = response
+                if response.delta:
+                    yield response.delta
     except LLMUnavailableError:
         raise
     except Exception as exc:  # httpx, openai, ollama and llama.cpp raise unrelated types

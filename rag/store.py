@@ -225,6 +225,20 @@ class ChunkStore:
         return 0 if collection is None else collection.count()
 
     def query(self, vector: list[float], k: int) -> list[StoredChunk]:
+        for attempt in (1, 2):
+            try:
+                return self._query(vector, k)
+            except StoreError:
+                raise
+            except Exception as exc:  # a concurrent `rag index` may have just dropped the generation we held
+                if attempt == 2:
+                    raise StoreError(
+                        f"Searching the index at {self.location} failed ({exc}). "
+                        "If it persists, run `rag index --rebuild`."
+                    ) from exc
+        raise AssertionError("unreachable")
+
+    def _query(self, vector: list[float], k: int) -> list[StoredChunk]:
         collection = self._require_active()
         if len(vector) != int((collection.metadata or {}).get("embedding_dim", len(vector))):
             raise StoreMismatchError(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from rag.ingest import index_paths, lock_path
-from rag.locking import IndexLockedError, write_lock
+from rag.locking import IndexLockedError
 from rag.store import StoreError, StoreMismatchError, open_store
 from tests.fakes import HashEmbedder
 
@@ -111,22 +112,21 @@ def test_failed_run_leaves_the_previous_index_intact(tmp_settings, seeds_copy):
     assert open_store(tmp_settings).query(HashEmbedder().embed_query("Atomwaffen"), 3)
 
 
-def _hold_lock(path: str, ready, release) -> None:
-    with write_lock(Path(path)):
-        ready.set()
-        release.wait(10)
+HOLDER = (
+    "import sys, time; from pathlib import Path; from rag.locking import write_lock\n"
+    "with write_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)\n"
+)
 
 
 def test_a_second_writer_is_told_to_wait(tmp_settings, seeds_copy):
-    ctx = multiprocessing.get_context("spawn")
-    ready, release = ctx.Event(), ctx.Event()
-    holder = ctx.Process(target=_hold_lock, args=(str(lock_path(tmp_settings)), ready, release))
-    holder.start()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(lock_path(tmp_settings))], stdout=subprocess.PIPE, text=True
+    )
     try:
-        assert ready.wait(30)
-        with pytest.raises(IndexLockedError, match="--wait"):
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(IndexLockedError, match=f"pid {holder.pid}.*--wait"):
             run(tmp_settings, [seeds_copy])
     finally:
-        release.set()
-        holder.join(10)
+        holder.kill()
+        holder.wait(10)
     assert len(run(tmp_settings, [seeds_copy]).added) == 5
