@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
@@ -13,6 +15,14 @@ from rag.settings import Settings
 
 # One llama.cpp context cannot serve two generations at once; servers queue requests themselves.
 _LOCAL_LOCK = threading.Lock()
+_LOADED_MODELS: weakref.WeakSet = weakref.WeakSet()  # weak: models evicted from the cache are still freed
+
+
+@atexit.register
+def _close_local_models() -> None:
+    # Freed during interpreter shutdown, llama.cpp's finaliser prints a TypeError traceback; close first.
+    for model in list(_LOADED_MODELS):
+        model.close()
 
 
 class LLMUnavailableError(RuntimeError):
@@ -33,7 +43,7 @@ def completion_to_chatml(prompt: str) -> str:
 def _local_llm(path: str, threads: int, context_window: int, max_new_tokens: int, temperature: float) -> LLM:
     from llama_index.llms.llama_cpp import LlamaCPP
 
-    return LlamaCPP(
+    llm = LlamaCPP(
         model_path=path,  # always a local file: without it LlamaCPP downloads a default model
         temperature=temperature,
         max_new_tokens=max_new_tokens,
@@ -44,6 +54,8 @@ def _local_llm(path: str, threads: int, context_window: int, max_new_tokens: int
         generate_kwargs={"stop": ["<|im_end|>", "<|endoftext|>"]},
         verbose=False,
     )
+    _LOADED_MODELS.add(llm._model)
+    return llm
 
 
 def endpoint(settings: Settings) -> str:

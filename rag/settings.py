@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     llm_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     llm_context_window: int = 4096
     max_new_tokens: int = 256
-    temperature: float = 0.1
+    temperature: float = 0.0  # greedy: the same question gives the same answer, which fact-checks and evals need
     context_budget_tokens: int = Field(700, ge=100, le=8000, description="Passage tokens sent to the LLM")
     answer_language: AnswerLanguage = "auto"
     max_question_chars: int = Field(1000, ge=10)
