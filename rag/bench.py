@@ -578,22 +578,14 @@ def _answer_summary(ttft: list[float], total: list[float], records: list[dict[st
 
 
 def bench_baseline(cfg: BenchConfig, settings, llm, seeds: Path, questions) -> dict[str, Any]:
-    """rag/baseline.py (llama-index defaults) when it is there; otherwise the same thing built here."""
-    try:
-        from rag.baseline import BaselinePipeline
-    except ImportError:
-        BaselinePipeline = None  # noqa: N806
-    if BaselinePipeline is not None:
-        pipeline = BaselinePipeline(settings, documents_dir=seeds, llm=llm)
-        source, build_s = "rag.baseline.BaselinePipeline", pipeline.build_s
-        ask = pipeline
-    else:
-        source = "inline: VectorStoreIndex.from_documents + as_query_engine(streaming=True) defaults"
-        build_s, ask = _inline_baseline(settings, llm, seeds)
+    """The llama-index defaults of rag/baseline.py, asked the same questions with the same LLM."""
+    from rag.baseline import BaselinePipeline
+
+    pipeline = BaselinePipeline(settings, documents_dir=seeds, llm=llm)
     ttft, total, records = [], [], []
     for _ in range(cfg.llm_repeat):
         for q in questions:
-            result = ask(q)
+            result = pipeline(q)
             timings = result["timings"]
             if timings.get("ttft_ms") is not None:
                 ttft.append(float(timings["ttft_ms"]))
@@ -609,40 +601,8 @@ def bench_baseline(cfg: BenchConfig, settings, llm, seeds: Path, questions) -> d
                 }
             )
             cfg.report(f"  baseline {q.id}: ttft {timings.get('ttft_ms')} ms, total {timings['total_ms'] / 1000:.1f} s")
-    return {"source": source, "build_s": round(build_s, 2), **_answer_summary(ttft, total, records)}
-
-
-def _inline_baseline(settings, llm, seeds: Path):
-    from llama_index.core import Settings as LlamaSettings
-    from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-
-    from rag.models import resolve_embedding_path
-
-    embed = HuggingFaceEmbedding(
-        model_name=resolve_embedding_path(settings.embedding_model, settings.models_dir),
-        query_instruction=settings.query_prompt,
-        text_instruction=settings.document_prompt,
-        device="cpu",
-    )
-    LlamaSettings.embed_model, LlamaSettings.llm = embed, llm
-    started = time.perf_counter()
-    index = VectorStoreIndex.from_documents(SimpleDirectoryReader(str(seeds)).load_data())
-    engine = index.as_query_engine(streaming=True)
-    build_s = time.perf_counter() - started
-
-    def ask(question) -> dict[str, Any]:
-        t0 = time.perf_counter()
-        response = engine.query(question.question)
-        text, first = "", None
-        for delta in response.response_gen:
-            if delta and first is None:
-                first = round((time.perf_counter() - t0) * 1000, 1)
-            text += delta
-        total_ms = round((time.perf_counter() - t0) * 1000, 1)
-        return {"answer": text, "citations": response.source_nodes, "timings": {"ttft_ms": first, "total_ms": total_ms}}
-
-    return build_s, ask
+    source = "rag.baseline.BaselinePipeline"
+    return {"source": source, "build_s": round(pipeline.build_s, 2), **_answer_summary(ttft, total, records)}
 
 
 def bench_context_budget(cfg: BenchConfig, settings, embedder, llm, index_dir: Path, questions) -> list[dict[str, Any]]:
