@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -66,12 +67,11 @@ def _up(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIServer]:
-    """Start `rag chat` once per session; a second caller in the same session gets the running one."""
-    if os.environ.get(SHARED_ENV):
-        yield UIServer(**json.loads(os.environ[SHARED_ENV]))
-        return
-    tmp = tmp_path_factory.mktemp("ui-server")
+def chat_server(tmp: Path, **env_overrides: str) -> Iterator[UIServer]:
+    """`rag chat` in a subprocess on a free 127.0.0.1 port, its index and log in `tmp`; killed on exit.
+
+    It indexes the seeds at start-up unless tmp/index already holds an index (e.g. a copy of another's).
+    """
     (tmp / "rag.toml").write_text("", encoding="utf-8")  # ignore a developer's ./rag.toml
     port = _free_port()
     env = {
@@ -86,6 +86,7 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIServer
     }
     for key in ("RAG_AUTH_USER", "RAG_AUTH_PASSWORD", "RAG_STORE_MODE"):
         env.pop(key, None)
+    env.update(env_overrides)
     server = UIServer(f"http://127.0.0.1:{port}/", str(tmp))
     with server.log.open("wb") as log:
         process = subprocess.Popen(
@@ -98,15 +99,13 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIServer
         )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not _up(server.url):
+        while not _listening(port):
             if process.poll() is not None or time.monotonic() > deadline:
                 tail = server.log.read_text(errors="replace")[-3000:]
                 pytest.fail(f"the chat server did not start (exit code {process.poll()}):\n{tail}")
             time.sleep(1)
-        os.environ[SHARED_ENV] = json.dumps({"url": server.url, "tmp": server.tmp})
         yield server
     finally:
-        os.environ.pop(SHARED_ENV, None)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
             try:
@@ -114,6 +113,31 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIServer
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
+
+
+def _listening(port: int) -> bool:
+    """The port answers HTTP at all (a server with a login page answers / too, with the login form)."""
+    return _up(f"http://127.0.0.1:{port}/")
+
+
+@contextlib.contextmanager
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIServer]:
+    """Start `rag chat` once per session; a second caller in the same session gets the running one."""
+    if os.environ.get(SHARED_ENV):
+        yield UIServer(**json.loads(os.environ[SHARED_ENV]))
+        return
+    with chat_server(tmp_path_factory.mktemp("ui-server")) as server:
+        os.environ[SHARED_ENV] = json.dumps({"url": server.url, "tmp": server.tmp})
+        try:
+            yield server
+        finally:
+            os.environ.pop(SHARED_ENV, None)
+
+
+def copy_index(server: UIServer, tmp: Path) -> Path:
+    """A copy of a running server's index, so that a second server starts without re-embedding the seeds."""
+    shutil.copytree(Path(server.tmp) / "index", tmp / "index")
+    return tmp
 
 
 @pytest.fixture(scope="session")
