@@ -116,3 +116,31 @@ def test_sixteen_sessions_extractive_all_complete_with_valid_citations(ui_server
 def test_sixteen_sessions_share_the_local_llm_through_the_queue(local_llm_server):
     figures = run_sessions(local_llm_server.url, "local (Qwen2.5-Coder-1.5B, llama.cpp)")
     assert figures["refused"] < SESSIONS // 2, figures
+
+
+@pytest.fixture(scope="module")
+def small_queue_server(ui_server, tmp_path_factory) -> Iterator[UIServer]:  # noqa: F811
+    tmp = copy_index(ui_server, tmp_path_factory.mktemp("small-queue-server"))
+    with chat_server(tmp, RAG_MAX_QUEUE="2") as server:
+        yield server
+
+
+def test_a_full_queue_turns_requests_away_with_a_clear_message(small_queue_server):
+    questions = [q.question for q in parse_question_set(ROOT / "eval" / "dev.jsonl") if q.answerable]
+    start = threading.Barrier(SESSIONS)
+    results: list[dict] = [{} for _ in range(SESSIONS)]
+
+    def run(i: int) -> None:
+        results[i] = _session(small_queue_server.url, questions[i % len(questions)], start)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(SESSIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(600)
+    answered = [r for r in results if "payload" in r]
+    turned_away = [r["error"] for r in results if "error" in r]
+    assert answered, "the server must keep answering the requests it admitted"
+    assert turned_away, "16 simultaneous requests must overflow a queue of 2"
+    assert all("queue is full" in error.lower() for error in turned_away), turned_away
+    assert all(r["payload"]["citations"] for r in answered)
