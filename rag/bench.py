@@ -603,8 +603,11 @@ def bench_baseline(cfg: BenchConfig, settings, llm, seeds: Path, questions) -> d
                 }
             )
             cfg.report(f"  baseline {q.id}: ttft {timings.get('ttft_ms')} ms, total {timings['total_ms'] / 1000:.1f} s")
-    source = "rag.baseline.BaselinePipeline"
-    return {"source": source, "build_s": round(pipeline.build_s, 2), **_answer_summary(ttft, total, records)}
+    return {
+        "source": "rag.baseline.BaselinePipeline",
+        "build_s": round(pipeline.build_s, 2),
+        **_answer_summary(ttft, total, records),
+    }
 
 
 def bench_context_budget(cfg: BenchConfig, settings, embedder, llm, index_dir: Path, questions) -> list[dict[str, Any]]:

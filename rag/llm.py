@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
@@ -119,7 +120,7 @@ def _stream_finished(raw: object) -> bool:
 def stream_text(llm: LLM, messages: list[ChatMessage], where: str) -> Iterator[str]:
     """Yield text deltas; any failure of the backend becomes LLMUnavailableError naming the endpoint."""
     last = None
-    lock = _LOCAL_LOCK if where == "local" else threading.Lock()
+    lock = _LOCAL_LOCK if where == "local" else contextlib.nullcontext()
     try:
         with lock:
             for response in llm.stream_chat(messages):

@@ -60,7 +60,8 @@ def _session(url: str, question: str, start: threading.Barrier) -> dict:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
-def run_sessions(url: str, backend: str) -> dict:
+def _simultaneous_sessions(url: str, join_timeout: float) -> tuple[list[dict], float]:
+    """SESSIONS clients ask dev questions at the same moment; their results and the wall time."""
     questions = [q.question for q in parse_question_set(ROOT / "eval" / "dev.jsonl") if q.answerable]
     results: list[dict] = [{} for _ in range(SESSIONS)]
     start = threading.Barrier(SESSIONS)
@@ -73,9 +74,12 @@ def run_sessions(url: str, backend: str) -> dict:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(1800)
-    wall = time.perf_counter() - began
+        thread.join(join_timeout)
+    return results, time.perf_counter() - began
 
+
+def run_sessions(url: str, backend: str) -> dict:
+    results, wall = _simultaneous_sessions(url, 1800)
     errors = [r.get("error", "no result") for r in results if "payload" not in r]
     assert not errors, errors
     for r in results:
@@ -102,7 +106,6 @@ def run_sessions(url: str, backend: str) -> dict:
     print(figures)
     ARTIFACT.parent.mkdir(exist_ok=True)
     saved = json.loads(ARTIFACT.read_text()) if ARTIFACT.exists() else {}
-    saved = saved if "sessions" not in saved else {}  # the old single-run layout
     saved[backend] = figures
     ARTIFACT.write_text(json.dumps(saved, indent=2))
     return figures
@@ -126,18 +129,7 @@ def small_queue_server(ui_server, tmp_path_factory) -> Iterator[UIServer]:  # no
 
 
 def test_a_full_queue_turns_requests_away_with_a_clear_message(small_queue_server):
-    questions = [q.question for q in parse_question_set(ROOT / "eval" / "dev.jsonl") if q.answerable]
-    start = threading.Barrier(SESSIONS)
-    results: list[dict] = [{} for _ in range(SESSIONS)]
-
-    def run(i: int) -> None:
-        results[i] = _session(small_queue_server.url, questions[i % len(questions)], start)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(SESSIONS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(600)
+    results, _wall = _simultaneous_sessions(small_queue_server.url, 600)
     answered = [r for r in results if "payload" in r]
     turned_away = [r["error"] for r in results if "error" in r]
     assert answered, "the server must keep answering the requests it admitted"

@@ -99,7 +99,7 @@ def chat_server(tmp: Path, **env_overrides: str) -> Iterator[UIServer]:
         )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not _listening(port):
+        while not _up(server.url):  # with auth configured, / answers too: with the login form
             if process.poll() is not None or time.monotonic() > deadline:
                 tail = server.log.read_text(errors="replace")[-3000:]
                 pytest.fail(f"the chat server did not start (exit code {process.poll()}):\n{tail}")
@@ -113,11 +113,6 @@ def chat_server(tmp: Path, **env_overrides: str) -> Iterator[UIServer]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
-
-
-def _listening(port: int) -> bool:
-    """The port answers HTTP at all (a server with a login page answers / too, with the login form)."""
-    return _up(f"http://127.0.0.1:{port}/")
 
 
 @contextlib.contextmanager
