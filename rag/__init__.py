@@ -22,7 +22,7 @@ _EXPORTS = {
     "StoreError": "rag.store",
     "StoreMismatchError": "rag.store",
     "LLMUnavailableError": "rag.llm",
-    "ModelError": "rag.models",
+    "ModelError": "rag.weights",
 }
 __all__ = sorted(_EXPORTS)
 

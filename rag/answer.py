@@ -10,7 +10,7 @@ from typing import Any
 
 from llama_index.core.llms import LLM, ChatMessage, MessageRole
 
-from rag.citations import repair
+from rag.citations import SemanticScorer, repair
 from rag.embedding import Embedder
 from rag.extractive import best_sentence, pick_sentences
 from rag.language import detect_language
@@ -22,7 +22,7 @@ from rag.settings import Settings
 from rag.store import ChunkStore, StoredChunk
 
 # Logs carry sizes, modes and timings only: no question, passage or answer text.
-logger = logging.getLogger("rag.answer")
+logger = logging.getLogger("newsrag.answer")
 
 
 class InvalidQuestionError(ValueError):
@@ -42,6 +42,25 @@ class Citation:
     end: int
     quote_start: int
     quote_end: int
+    author: str | None = None
+
+    @classmethod
+    def of(cls, n: int, chunk: StoredChunk, quote: str, quote_start: int, quote_end: int) -> Citation:
+        """Citation number n of `chunk`, quoting the sentence at document offsets quote_start:quote_end."""
+        return cls(
+            n,
+            chunk.chunk_id,
+            chunk.doc_id,
+            chunk.title,
+            chunk.date,
+            chunk.text,
+            quote,
+            chunk.start,
+            chunk.end,
+            quote_start,
+            quote_end,
+            chunk.author,
+        )
 
 
 @dataclass
@@ -64,9 +83,37 @@ class Answer:
     warning: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["citations"] = {str(n): asdict(c) for n, c in self.citations.items()}
-        return data
+        """The one JSON projection of an answer: the CLI's --json, the chat, the /ask API and eval records."""
+        return {
+            "question": self.question,
+            "condensed_question": self.condensed_question,
+            "answer": self.text,
+            "refused": self.refused,
+            "mode": self.mode,
+            "warning": self.warning,
+            "question_lang": self.question_lang,
+            "answer_lang": self.answer_lang,
+            "citations": [asdict(c) for _, c in sorted(self.citations.items())],
+            "retrieved": [
+                {
+                    "rank": rank,
+                    "doc_id": c.doc_id,
+                    "chunk_id": c.chunk_id,
+                    "chunk_index": c.chunk_index,
+                    "title": c.title,
+                    "date": c.date,
+                    "score": round(float(c.score), 4),
+                    "text": c.text,
+                }
+                for rank, c in enumerate(self.retrieved, start=1)
+            ],
+            "timings": dict(self.timings),
+            "markers_total": self.markers_total,
+            "markers_invalid": self.markers_invalid,
+            "markers_added": self.markers_added,
+            "unsupported_sentences": list(self.unsupported_sentences),
+            "language_retry": self.language_retry,
+        }
 
 
 @dataclass
@@ -81,9 +128,9 @@ class Prepared:
     retrieved: list[StoredChunk]
     passages: list[Passage]
     gate_refused: bool
-    preview: Answer
     started: float
     retrieval_ms: float
+    preview: Answer = field(init=False)  # needs the rest of Prepared, so prepare() sets it right after
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -99,19 +146,7 @@ def validate_question(question: str, max_chars: int) -> str:
 
 def _cite(n: int, chunk: StoredChunk, claim: str) -> Citation:
     start, end, quote = best_sentence(claim, chunk)
-    return Citation(
-        n,
-        chunk.chunk_id,
-        chunk.doc_id,
-        chunk.title,
-        chunk.date,
-        chunk.text,
-        quote,
-        chunk.start,
-        chunk.end,
-        start,
-        end,
-    )
+    return Citation.of(n, chunk, quote, start, end)
 
 
 def _history_messages(history: list[dict[str, str]] | None) -> list[dict[str, str]]:
@@ -169,7 +204,6 @@ class AnswerService:
             chunks,
             passages,
             gate,
-            preview=None,  # type: ignore[arg-type]  # filled just below
             started=started,
             retrieval_ms=retrieval.ms,
         )
@@ -204,22 +238,7 @@ class AnswerService:
         parts = []
         for sentence in picked:
             n = next((k for k, c in citations.items() if c.chunk_id == sentence.chunk.chunk_id), len(citations) + 1)
-            citations.setdefault(
-                n,
-                Citation(
-                    n,
-                    sentence.chunk.chunk_id,
-                    sentence.chunk.doc_id,
-                    sentence.chunk.title,
-                    sentence.chunk.date,
-                    sentence.chunk.text,
-                    sentence.text,
-                    sentence.chunk.start,
-                    sentence.chunk.end,
-                    sentence.start,
-                    sentence.end,
-                ),
-            )
+            citations.setdefault(n, Citation.of(n, sentence.chunk, sentence.text, sentence.start, sentence.end))
             parts.append(f"{sentence.text} [{n}]")
         return Answer(
             prepared.question,
@@ -264,7 +283,7 @@ class AnswerService:
             language_retry=retried,
         )
 
-    def _semantic_scorer(self, passages: list[Passage]):
+    def _semantic_scorer(self, passages: list[Passage]) -> SemanticScorer:
         """Embedding similarity, computed only if a claim has no lexical support (e.g. English vs German)."""
         vectors: list[list[float]] = []
 

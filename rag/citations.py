@@ -6,10 +6,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rag.chunking import split_sentences
+from rag.sentences import split_sentences
 from rag.textsim import support
 
-MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+# A citation marker, "[1]" or "[2, 3]": the one pattern the checker, metrics, refusal test and UI share.
+MARKER = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
+_MARKER_WITH_SPACE = re.compile(r"\s*" + MARKER.pattern)
 MIN_SUPPORT = 0.34  # below this share of content words, a passage does not back an unmarked sentence
 MIN_SEMANTIC = 0.45  # cosine of claim and passage embeddings; unrelated passages score about 0.2
 
@@ -27,8 +29,14 @@ class Repaired:
     unsupported: list[str] = field(default_factory=list)  # sentences no passage backs
 
 
-def _numbers(group: str) -> list[int]:
-    return [int(n) for n in re.split(r"\s*,\s*", group)]
+def marker_group_numbers(group: str) -> list[int]:
+    """The numbers in a marker's group, "2, 3" -> [2, 3]."""
+    return [int(n) for n in re.split(r"\s*,\s*", group.strip())]
+
+
+def strip_markers(text: str) -> str:
+    """The text without its citation markers (and the space before each)."""
+    return _MARKER_WITH_SPACE.sub("", text)
 
 
 def _best_passage(text: str, passages: list[str], semantic: SemanticScorer | None) -> int | None:
@@ -57,7 +65,7 @@ def repair(answer: str, passages: list[str], semantic: SemanticScorer | None = N
         cited: list[int] = []
 
         def keep(match: re.Match[str], cited: list[int] = cited) -> str:
-            for n in _numbers(match.group(1)):
+            for n in marker_group_numbers(match.group(1)):
                 result.markers_total += 1
                 if 1 <= n <= len(passages):
                     if n not in cited:
@@ -100,4 +108,4 @@ def _attach(sentence: str, numbers: list[int]) -> str:
 
 
 def marker_numbers(text: str) -> list[int]:
-    return [n for m in MARKER.finditer(text) for n in _numbers(m.group(1))]
+    return [n for m in MARKER.finditer(text) for n in marker_group_numbers(m.group(1))]

@@ -1,8 +1,9 @@
-"""Loading and cleaning of news article files (.txt / .md) into `Document`s.
+"""Cleaning article text into `Document`s (rag.formats reads the files: .txt, .md, .html, .pdf, .docx).
 
 Cleaning is deliberately conservative: a line is dropped only when it is short and matches a
 general boilerplate pattern (share buttons, photo credits, "read more" teasers, agency credits),
-so article content is never lost. Chunk offsets refer to `Document.text`.
+and every dropped line is reported in `Document.removed_lines`. The title is derived for display;
+the heading line stays in the text. Chunk offsets refer to `Document.text`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.chunking import split_sentences
+from rag.formats import SUPPORTED_SUFFIXES, FormatError, extract
+from rag.sentences import split_sentences
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+__all__ = ["SUPPORTED_SUFFIXES", "Document", "DocumentError", "load_document", "parse_bytes", "parse_document"]
 
 MAX_TITLE_CHARS = 150
 MAX_BOILERPLATE_WORDS = 12  # longer lines are always kept, whatever they contain
@@ -23,7 +25,7 @@ _ISO_DATE = r"((?:19|20)\d\d-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)"
 _DATE_MARKER_RE = re.compile(rf"\A\s*(?:date|datum)\s*:?\s*{_ISO_DATE}(?![\d-])[ \t]*", re.IGNORECASE)
 # A header line that holds nothing but a date, e.g. "Datum: 2022-11-20" below the title.
 _DATE_LINE_RE = re.compile(rf"(?:(?:date|datum)\s*:?\s*)?{_ISO_DATE}", re.IGNORECASE)
-_DATE_LINE_SEARCH = 3  # non-empty lines below the title that may hold the date
+_DATE_LINE_SEARCH = 4  # non-empty lines at the top (title included) that may hold the date
 _MARKDOWN_HEADING_RE = re.compile(r"#{1,6}\s+")
 
 _SHARE_WORDS = (
@@ -61,11 +63,13 @@ class DocumentError(ValueError):
 @dataclass(frozen=True)
 class Document:
     doc_id: str  # file stem
-    title: str
-    date: str | None  # "2022-11" or "2022-11-20" when the text gives one
+    title: str  # for display only: derived, never cut out of the text
+    date: str | None  # "2022-11" or "2022-11-20" when the file gives one
     source: str  # the source path as given
-    text: str  # cleaned body text; all chunk offsets refer to this string
-    removed_lines: tuple[str, ...]  # boilerplate lines that were dropped
+    text: str  # the body: every word of the file except removed_lines; all chunk offsets refer to it
+    removed_lines: tuple[str, ...]  # boilerplate and date-only lines that were dropped, reported to the user
+    author: str | None = None
+    format: str = "text"
 
 
 def _normalise(raw: str) -> str:
@@ -90,28 +94,38 @@ def _shorten(text: str, limit: int = MAX_TITLE_CHARS) -> str:
     return cut.rstrip(" ,;:–—-") + "…"
 
 
-def _split_title(lines: list[str]) -> tuple[str, list[str]]:
-    """Take the first non-empty line as the title; return it and the remaining lines."""
+def _is_heading(line: str, rest: list[str]) -> bool:
+    """A first line that names the article rather than opening it: short, no closing period, text below."""
+    if _MARKDOWN_HEADING_RE.match(line):
+        return True
+    has_more = any(other.strip() for other in rest)
+    return has_more and len(line) <= MAX_TITLE_CHARS and not line.rstrip().endswith((".", ",", ";", ":"))
+
+
+def derive_title(lines: list[str]) -> str:
+    """The first line when it is a heading, else the opening sentence, shortened for display."""
     for i, line in enumerate(lines):
         if line.strip():
-            title = _MARKDOWN_HEADING_RE.sub("", line.strip(), count=1)
-            return _shorten(title), lines[i + 1 :]
-    return "", []
+            if _is_heading(line.strip(), lines[i + 1 :]):
+                return _shorten(_MARKDOWN_HEADING_RE.sub("", line.strip(), count=1))
+            sentences = split_sentences(line)
+            return _shorten(sentences[0].text if sentences else line)
+    return ""
 
 
-def _take_date_line(lines: list[str]) -> tuple[str | None, list[str]]:
-    """Find a header line below the title that holds only a date, and remove it."""
+def _take_date_line(lines: list[str]) -> tuple[str | None, list[str], str | None]:
+    """Find a line near the top that holds only a date; return the date, the other lines and that line."""
     seen = 0
     for i, line in enumerate(lines):
         if not line.strip():
             continue
         match = _DATE_LINE_RE.fullmatch(line.strip())
         if match:
-            return match.group(1), lines[:i] + lines[i + 1 :]
+            return match.group(1), lines[:i] + lines[i + 1 :], line.strip()
         seen += 1
         if seen >= _DATE_LINE_SEARCH:
             break
-    return None, lines
+    return None, lines, None
 
 
 def _drop_boilerplate(lines: list[str]) -> tuple[list[str], list[str]]:
@@ -138,49 +152,67 @@ def _join_body(lines: list[str]) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def parse_document(raw: str, doc_id: str, source: str = "") -> Document:
-    """Clean raw article text and split off its title and date."""
+def parse_document(
+    raw: str,
+    doc_id: str,
+    source: str = "",
+    title: str | None = None,
+    date: str | None = None,
+    author: str | None = None,
+    format: str = "text",
+) -> Document:
+    """Clean raw article text; `title`, `date` and `author` come from the file format when it has them.
+
+    Nothing is dropped silently: the body keeps every line except the date marker or date-only line
+    (which becomes `date`) and boilerplate lines, and those are listed in `removed_lines`.
+    """
     text = _normalise(raw)
     if not text.strip():
         raise DocumentError(f"{source or doc_id}: the document is empty")
+    removed: list[str] = []
+    lines = text.split("\n")
     marker = _DATE_MARKER_RE.match(text)
-    if marker:
-        # The date marker runs into the article text, so the first sentence doubles as title.
-        date: str | None = marker.group(1)
-        body_lines, removed = _drop_boilerplate(text[marker.end() :].split("\n"))
-        body = _join_body(body_lines)
-        sentences = split_sentences(body)
-        title = _shorten(sentences[0].text) if sentences else ""
+    if marker:  # " date 2022-11 <article text…>": the marker runs into the text
+        removed.append(marker.group(0).strip())
+        date = date or marker.group(1)
+        lines = text[marker.end() :].split("\n")
     else:
-        title, rest = _split_title(text.split("\n"))
-        date, rest = _take_date_line(rest)
-        body_lines, removed = _drop_boilerplate(rest)
-        # A one-line file is all title; keep it as body too so it can still be retrieved.
-        body = _join_body(body_lines) or title
+        found, lines, date_line = _take_date_line(lines)
+        date = date or found
+        removed += [date_line] if date_line else []
+    body_lines, boilerplate = _drop_boilerplate(lines)
+    removed += boilerplate
+    body = _join_body(body_lines)
     if not body:
-        raise DocumentError(f"{source or doc_id}: the document has no text besides its date marker")
-    return Document(doc_id, title, date, source, body, tuple(removed))
-
-
-def _decode(data: bytes, name: str) -> str:
-    if b"\x00" in data:
-        raise DocumentError(f"{name}: looks like a binary file (contains NUL bytes), not text")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DocumentError(f"{name}: not valid UTF-8 (bad byte at offset {exc.start})") from exc
+        raise DocumentError(f"{source or doc_id}: the document has no text besides its date or boilerplate lines")
+    shown_title = _shorten(title) if title and title.strip() else derive_title(body.split("\n"))
+    return Document(doc_id, shown_title, date, source, body, tuple(removed), author, format)
 
 
 def load_document(path: str | Path) -> Document:
-    """Read a .txt/.md file and parse it; problems raise `DocumentError` naming the file."""
+    """Read a supported file and parse it; problems raise `DocumentError` naming the file."""
     source, path = str(path), Path(path)
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise DocumentError(f"{path}: unsupported file type {path.suffix or '(none)'}; use .txt or .md")
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
-    text = _decode(data, str(path))
-    if not text.strip():
-        raise DocumentError(f"{path}: the file is empty")
-    return parse_document(text, path.stem, source)
+    return parse_bytes(data, path.name, path.stem, source)
+
+
+def parse_bytes(data: bytes, name: str, doc_id: str, source: str = "") -> Document:
+    """Extract and parse a file's content; `name` (for its suffix and messages) may be untrusted."""
+    try:
+        extracted = extract(data, Path(name).suffix)
+    except FormatError as exc:
+        raise DocumentError(f"{name}: {exc}") from exc
+    if not extracted.text.strip():
+        raise DocumentError(f"{name}: the file is empty (it has no text)")
+    return parse_document(
+        extracted.text,
+        doc_id,
+        source or name,
+        extracted.title,
+        extracted.date,
+        extracted.author,
+        extracted.format,
+    )

@@ -6,8 +6,8 @@ import threading
 from functools import lru_cache
 from typing import Protocol
 
-from rag.models import resolve_embedding_path
 from rag.settings import Settings
+from rag.weights import resolve_embedding_path
 
 
 class Embedder(Protocol):
@@ -27,7 +27,10 @@ class SentenceTransformerEmbedder:
 
         self.model_id = model_id
         self._model = SentenceTransformer(path, device="cpu")
-        self.dimension = int(self._model.get_embedding_dimension())
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise ValueError(f"{path} does not declare its embedding dimension")
+        self.dimension = int(dimension)
         self._query_prompt = query_prompt
         self._document_prompt = document_prompt
         self._batch_size = batch_size

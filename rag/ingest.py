@@ -28,6 +28,8 @@ class IndexReport:
     chunks_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
+    removed_lines: dict[str, int] = field(default_factory=dict)  # doc id -> lines the cleaning dropped
+    rechunk_reason: str | None = None  # why every document was re-chunked, when it was
 
     @property
     def changed(self) -> bool:
@@ -48,7 +50,8 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[str, st
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 files.append(path)
             else:
-                skipped.append((str(path), f"unsupported type {path.suffix or '(none)'}; use .txt or .md"))
+                supported = ", ".join(SUPPORTED_SUFFIXES)
+                skipped.append((str(path), f"unsupported type {path.suffix or '(none)'}; supported are {supported}"))
         else:
             skipped.append((str(path), "no such file or folder"))
     return files, skipped
@@ -70,7 +73,7 @@ def load_documents(files: list[Path], skipped: list[tuple[str, str]]) -> list[Do
 
 
 def document_fingerprint(doc: Document, chunker: str) -> str:
-    payload = "\x00".join([chunker, doc.title, doc.date or "", doc.text])
+    payload = "\x00".join([chunker, doc.title, doc.date or "", doc.author or "", doc.text, *doc.removed_lines])
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
@@ -81,10 +84,7 @@ def _records(doc: Document, chunks: list[Chunk], doc_sha: str) -> list[ChunkReco
             text=c.text,
             vector=[],
             metadata=chunk_metadata(
-                doc.doc_id,
-                doc.title,
-                doc.date,
-                doc.source,
+                doc,
                 doc_sha,
                 c.chunk_index,
                 c.start,
@@ -127,12 +127,14 @@ def index_paths(
     report = IndexReport()
     files, report.skipped = collect_files(paths)
     documents = load_documents(files, report.skipped)
+    report.removed_lines = {d.doc_id: len(d.removed_lines) for d in documents if d.removed_lines}
     chunker = chunker_id(settings)
     with write_lock(lock_path(settings), wait=wait):
         stored = {} if rebuild else {d.doc_id: d.doc_sha for d in store.documents()}
         current = store.signature()
-        if current is not None and current.chunker != chunker:
-            stored = {}  # other chunk boundaries: every document must be re-chunked
+        if current is not None and current.chunker != chunker and stored:
+            # Other chunk boundaries: every document must be re-chunked (the fingerprints all differ).
+            report.rechunk_reason = f"the index was chunked with {current.chunker}, this version chunks with {chunker}"
         fingerprints = {d.doc_id: document_fingerprint(d, chunker) for d in documents}
         to_embed = [d for d in documents if stored.get(d.doc_id) != fingerprints[d.doc_id]]
         report.added = [d.doc_id for d in to_embed if d.doc_id not in stored]

@@ -11,8 +11,8 @@ from functools import lru_cache
 
 from llama_index.core.llms import LLM, ChatMessage
 
-from rag.models import resolve_gguf_path
 from rag.settings import Settings
+from rag.weights import resolve_gguf_path
 
 # One llama.cpp context cannot serve two generations at once; servers queue requests themselves.
 _LOCAL_LOCK = threading.Lock()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from rag.citations import strip_markers
+
 REFUSAL = {
     "de": "Die Artikel enthalten dazu keine Informationen.",
     "en": "The articles do not contain this information.",
@@ -24,7 +26,7 @@ def refusal_text(lang: str) -> str:
 
 def is_refusal(text: str) -> bool:
     """True when the whole answer amounts to 'the articles don't say'. Long answers with content are not."""
-    stripped = re.sub(r"\[\d+\]", "", text).strip()
+    stripped = strip_markers(text).strip()
     if not stripped:
         return True
     if any(stripped.startswith(r[:-1]) for r in REFUSAL.values()):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -18,6 +18,8 @@ from pydantic_settings import (
 LLMBackend = Literal["local", "fast", "ollama", "openai", "none"]
 StoreMode = Literal["persistent", "http"]
 AnswerLanguage = Literal["auto", "de", "en"]
+LLM_BACKENDS: tuple[str, ...] = get_args(LLMBackend)
+ANSWER_LANGUAGES: tuple[str, ...] = get_args(AnswerLanguage)
 
 
 def default_cache_dir() -> Path:
@@ -108,3 +110,9 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def top_k_bounds() -> tuple[int, int]:
+    """The allowed range of top_k, read from the field's constraints so that clients do not copy it."""
+    bounds = {type(m).__name__: m for m in Settings.model_fields["top_k"].metadata}
+    return bounds["Ge"].ge, bounds["Le"].le

@@ -13,9 +13,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+from rag.documents import Document
 from rag.settings import Settings
+
+if TYPE_CHECKING:  # chromadb is imported when a store is opened, not when this module is
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
 
 BATCH = 500
 
@@ -65,6 +70,7 @@ class StoredChunk:
     text: str
     sentences: tuple[tuple[int, int], ...]  # absolute offsets into the document text
     score: float = 0.0
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,27 +94,30 @@ class ChunkRecord:
 
 
 def chunk_metadata(
-    doc_id: str,
-    title: str,
-    date: str | None,
-    source: str,
+    doc: Document,
     doc_sha: str,
     chunk_index: int,
     start: int,
     end: int,
     sentences: Iterable[tuple[int, int]],
 ) -> dict[str, Any]:
-    return {
-        "doc_id": doc_id,
-        "title": title,
-        "date": date or "",
-        "source": source,
+    """Chroma metadata of one chunk; the document's removed lines ride on its first chunk only."""
+    meta = {
+        "doc_id": doc.doc_id,
+        "title": doc.title,
+        "date": doc.date or "",
+        "author": doc.author or "",
+        "format": doc.format,
+        "source": doc.source,
         "doc_sha": doc_sha,
         "chunk_index": chunk_index,
         "start": start,
         "end": end,
         "sentences": json.dumps([list(s) for s in sentences]),
     }
+    if chunk_index == 0:
+        meta["removed"] = json.dumps(list(doc.removed_lines), ensure_ascii=False)
+    return meta
 
 
 def _to_chunk(chunk_id: str, text: str, meta: dict[str, Any], score: float = 0.0) -> StoredChunk:
@@ -117,6 +126,7 @@ def _to_chunk(chunk_id: str, text: str, meta: dict[str, Any], score: float = 0.0
         doc_id=str(meta["doc_id"]),
         title=str(meta.get("title", "")),
         date=str(meta.get("date") or "") or None,
+        author=str(meta.get("author") or "") or None,
         source=str(meta.get("source", "")),
         chunk_index=int(meta.get("chunk_index", 0)),
         start=int(meta.get("start", 0)),
@@ -127,7 +137,17 @@ def _to_chunk(chunk_id: str, text: str, meta: dict[str, Any], score: float = 0.0
     )
 
 
-def make_client(settings: Settings):
+# chromadb types its results as TypedDicts of optional columns and its inputs as numpy-or-list unions;
+# the columns asked for are always present, so results are read as plain dicts at this one boundary.
+def _get(collection: Collection, **query: Any) -> dict[str, Any]:
+    return cast(dict[str, Any], collection.get(**query))
+
+
+def _add(collection: Collection, **columns: Any) -> None:
+    collection.add(**columns)
+
+
+def make_client(settings: Settings) -> ClientAPI:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -165,7 +185,7 @@ def make_client(settings: Settings):
 class ChunkStore:
     """The chunks of one logical collection, spread over generations behind a pointer."""
 
-    def __init__(self, client, name: str, location: str):
+    def __init__(self, client: ClientAPI, name: str, location: str):
         self._client = client
         self.name = name
         self.location = location
@@ -175,7 +195,7 @@ class ChunkStore:
     def _pointer_name(self) -> str:
         return f"{self.name}-pointer"
 
-    def _pointer(self):
+    def _pointer(self) -> Collection:
         return self._client.get_or_create_collection(self._pointer_name, embedding_function=None)
 
     def active_name(self) -> str | None:
@@ -187,7 +207,7 @@ class ChunkStore:
             ) from exc
         return meta.get("active")
 
-    def _active(self):
+    def _active(self) -> Collection | None:
         name = self.active_name()
         if name is None:
             return None
@@ -198,7 +218,7 @@ class ChunkStore:
                 f"The index at {self.location} points at a missing collection {name!r}. Run `rag index --rebuild`."
             ) from exc
 
-    def _require_active(self):
+    def _require_active(self) -> Collection:
         collection = self._active()
         if collection is None:
             raise StoreError(f"No index at {self.location} yet. Run `rag index` first.")
@@ -248,9 +268,8 @@ class ChunkStore:
         n = min(k, collection.count())
         if n == 0:
             return []
-        result = collection.query(
-            query_embeddings=[vector], n_results=n, include=["documents", "metadatas", "distances"]
-        )
+        query: dict[str, Any] = {"query_embeddings": [vector], "n_results": n}
+        result = cast(dict[str, Any], collection.query(**query, include=["documents", "metadatas", "distances"]))
         return [
             _to_chunk(cid, text, meta, score=1.0 - float(dist))
             for cid, text, meta, dist in zip(
@@ -262,10 +281,10 @@ class ChunkStore:
             )
         ]
 
-    def _iter_all(self, collection, include: list[str]) -> Iterator[dict[str, Any]]:
+    def _iter_all(self, collection: Collection, include: list[str]) -> Iterator[dict[str, Any]]:
         offset = 0
         while True:
-            page = collection.get(include=include, limit=BATCH * 4, offset=offset)
+            page = _get(collection, include=include, limit=BATCH * 4, offset=offset)
             if not page["ids"]:
                 return
             yield page
@@ -298,9 +317,17 @@ class ChunkStore:
 
     def chunks_of(self, doc_id: str) -> list[StoredChunk]:
         collection = self._require_active()
-        page = collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+        page = _get(collection, where={"doc_id": doc_id}, include=["documents", "metadatas"])
         chunks = [_to_chunk(i, t, m) for i, t, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)]
         return sorted(chunks, key=lambda c: c.chunk_index)
+
+    def removed_lines(self, doc_id: str) -> list[str]:
+        """The lines cleaning dropped from a document when it was indexed."""
+        where = {"$and": [{"doc_id": doc_id}, {"chunk_index": 0}]}
+        page = _get(self._require_active(), where=where, include=["metadatas"])
+        if not page["ids"]:
+            raise StoreError(f"no document {doc_id!r} in the index; `rag docs` lists them")
+        return [str(line) for line in json.loads(page["metadatas"][0].get("removed") or "[]")]
 
     def chunk_ids(self) -> list[str]:
         collection = self._active()
@@ -336,7 +363,7 @@ class ChunkStore:
 class Generation:
     """A collection being built; it becomes visible only on commit()."""
 
-    def __init__(self, store: ChunkStore, collection, previous):
+    def __init__(self, store: ChunkStore, collection: Collection, previous: Collection | None):
         self._store = store
         self._collection = collection
         self._previous = previous
@@ -348,11 +375,14 @@ class Generation:
         copied = 0
         ids = sorted(doc_ids)
         for i in range(0, len(ids), 50):
-            page = self._previous.get(
-                where={"doc_id": {"$in": ids[i : i + 50]}}, include=["embeddings", "documents", "metadatas"]
+            page = _get(
+                self._previous,
+                where={"doc_id": {"$in": ids[i : i + 50]}},
+                include=["embeddings", "documents", "metadatas"],
             )
             for j in range(0, len(page["ids"]), BATCH):
-                self._collection.add(
+                _add(
+                    self._collection,
                     ids=page["ids"][j : j + BATCH],
                     embeddings=page["embeddings"][j : j + BATCH],
                     documents=page["documents"][j : j + BATCH],
@@ -364,7 +394,8 @@ class Generation:
     def add(self, records: list[ChunkRecord]) -> None:
         for j in range(0, len(records), BATCH):
             batch = records[j : j + BATCH]
-            self._collection.add(
+            _add(
+                self._collection,
                 ids=[r.chunk_id for r in batch],
                 embeddings=[r.vector for r in batch],
                 documents=[r.text for r in batch],

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from rag.embedding import get_embedder
 from rag.ingest import index_paths
-from rag.metrics import retrieval_scores
+from evaluation.metrics import retrieval_scores
 from rag.offline import enforce_offline
-from rag.questionset import parse_question_set
+from evaluation.questionset import parse_question_set
 from rag.retrieve import retrieve
 from rag.settings import Settings
 from rag.store import open_store

@@ -26,7 +26,9 @@ def service(tmp_settings, seeds_copy):
 
 
 def test_answer_is_cited_checked_and_renumbered(service):
-    service.llm.replies = ["Schoigu sprach mit Hulusi Akar und Ben Wallace [3]. Er sprach auch mit Austin [9]."]
+    passages = service.prepare(QUESTION_DE).passages
+    n = next(i for i, p in enumerate(passages, 1) if "Akar" in p.chunk.text and i > 1)  # renumbered to [1]
+    service.llm.replies = [f"Schoigu sprach mit Hulusi Akar und Ben Wallace [{n}]. Er sprach auch mit Austin [9]."]
     answer = service.answer(QUESTION_DE)
     assert not answer.refused and answer.mode == "llm"
     assert answer.markers_invalid == 1 and answer.markers_total == 2

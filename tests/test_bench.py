@@ -9,13 +9,19 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from rag.bench import BenchConfig, build_checks, format_table, latency_summary
+from evaluation.bench import BenchConfig, format_table
+from evaluation.bench.checks import build_checks
+from evaluation.bench.config import ROOT as BENCH_ROOT
+from evaluation.bench.figures import latency_summary
+from evaluation.bench.harness import dir_size_mb, free_port, proc_status, run_in_fresh_process, sub_env
+from evaluation.bench.run import _section
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +35,7 @@ def test_quick_bench_writes_json_with_numeric_figures(tmp_path: Path):
     out = tmp_path / "bench"
     env = dict(os.environ, RAG_INDEX_DIR=str(tmp_path / "unused-index"))
     result = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "bench", "--quick", "--skip-llm", "--out", str(out)],
+        [sys.executable, "-m", "cli.main", "bench", "--quick", "--skip-llm", "--out", str(out)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -81,7 +87,7 @@ def test_checks_say_by_how_much_a_target_is_missed():
     results = {
         "reindex_unchanged": {"seconds": 4.5, "cli_seconds": 2.0},
         "retrieval": {"seeds": {"p50_ms": 80.0, "embed_query_p50_ms": 70.0}, "synthetic": []},
-        "chat": {"available": False, "reason": "not available: ui/app.py does not exist yet"},
+        "chat": {"available": False, "reason": "skipped"},
     }
     checks = {c["name"]: c for c in build_checks(results)}
     miss = checks["reindex_unchanged_s"]
@@ -90,7 +96,7 @@ def test_checks_say_by_how_much_a_target_is_missed():
     assert checks["retrieval_seeds_p50_ms"]["status"] == "PASS"
     assert checks["chat_peak_rss_gb"]["status"] == "N/A"
     table = format_table({"checks": list(checks.values())})
-    assert "by +1.5 s (+50%)" in table and "ui/app.py does not exist yet" in table
+    assert "by +1.5 s (+50%)" in table and "skipped" in table
     assert format_table({"checks": list(checks.values())}, markdown=True).startswith("| Figure |")
 
 
@@ -103,3 +109,121 @@ def test_latency_summary_is_the_median_of_per_run_percentiles():
 def test_quick_config_is_small():
     cfg = BenchConfig.make(quick=True, repeat=2)
     assert cfg.sizes == (1000,) and cfg.repeat == 2 and not cfg.batch_sizes and not cfg.context_budgets
+
+
+def _checks(results: dict) -> dict[str, dict]:
+    return {c["name"]: c for c in build_checks(results)}
+
+
+def test_a_strict_target_misses_at_its_limit_and_an_inclusive_one_passes():
+    checks = _checks({"reindex_unchanged": {"seconds": 3.0}, "retrieval": {"seeds": {"p50_ms": 100.0}}})
+    assert checks["reindex_unchanged_s"]["status"] == "MISS" and checks["reindex_unchanged_s"]["target"] == "< 3 s"
+    assert checks["retrieval_seeds_p50_ms"]["status"] == "PASS"
+    assert checks["retrieval_seeds_p50_ms"]["target"] == "<= 100 ms"
+
+
+def test_figures_without_target_are_info_and_figures_without_value_are_na():
+    checks = _checks({"indexing": {"index_chunks_per_s": 12.5}, "retrieval": {"seeds": {"p50_ms": float("nan")}}})
+    assert checks["index_chunks_per_s"]["status"] == "INFO" and checks["index_chunks_per_s"]["target"] is None
+    nan = checks["retrieval_seeds_p50_ms"]  # NaN counts as no value, and the target is still shown
+    assert nan["status"] == "N/A" and nan["target"] == "<= 100 ms"
+    assert checks["help_s"]["status"] == "N/A" and checks["help_s"]["value"] is None
+
+
+def test_synthetic_retrieval_adds_the_query_embedding_and_uses_the_100k_target():
+    row = {"p50_ms": 30.0, "p95_ms": 40.0, "rss_mb": 500.0, "store_mb": 900.0}
+    results = {
+        "retrieval": {
+            "seeds": {"embed_query_p50_ms": 70.0},
+            "synthetic": [{"size": 100_000, **row}, {"size": 1_000, **row, "p50_ms": 190.0}],
+        }
+    }
+    checks = _checks(results)
+    assert checks["retrieval_100k_store_p50_ms"]["status"] == "INFO"
+    estimate = checks["retrieval_100k_p50_ms"]
+    assert estimate["value"] == 100.0 and estimate["status"] == "PASS" and estimate["target"] == "<= 250 ms"
+    assert checks["retrieval_1k_p50_ms"]["value"] == 260.0 and checks["retrieval_1k_p50_ms"]["status"] == "MISS"
+    no_embed = _checks({"retrieval": {"seeds": {}, "synthetic": [{"size": 500, **row}]}})
+    assert no_embed["retrieval_500_p50_ms"]["status"] == "N/A"
+
+
+def test_answer_figures_are_checked_in_seconds_with_the_ratio_to_the_baseline():
+    results = {
+        "answers": {
+            "extractive": {"total_p50_ms": 456.7},
+            "local": {"ttft_p50_ms": 3000.0, "total_p50_ms": 12000.0, "ttft_p95_ms": 5000.0},
+            "baseline": {"ttft_p50_ms": 1500.0},
+        },
+        "chat": {"peak_rss": {"peak_rss_mb": 4096.0}},
+    }
+    checks = _checks(results)
+    assert checks["extractive_total_p50_s"]["value"] == 0.457 and checks["extractive_total_p50_s"]["status"] == "PASS"
+    assert checks["local_ttft_p50_ms"]["value"] == 3.0 and checks["local_ttft_p50_ms"]["status"] == "PASS"
+    total = checks["local_total_p50_ms"]
+    assert total["status"] == "MISS" and total["miss_by"] == 2.0 and total["miss_by_pct"] == 20.0
+    assert checks["local_ttft_p95_ms"]["status"] == "INFO"  # only the p50s have targets
+    assert checks["ratio_ttft_p50_ms"]["value"] == 2.0
+    assert checks["ratio_total_p50_ms"]["status"] == "N/A"  # no baseline figure
+    rss = checks["chat_peak_rss_gb"]
+    assert rss["value"] == 4.0 and rss["unit"] == "GB" and rss["status"] == "MISS"
+
+
+def test_plain_table_aligns_columns_and_markdown_escapes_pipes():
+    rows = [
+        {"label": "A figure", "value": 1.5, "unit": "s", "target": "< 3 s", "status": "PASS", "note": ""},
+        {"label": "B | other", "value": None, "unit": "ms", "target": None, "status": "N/A", "note": "why"},
+    ]
+    lines = format_table({"checks": rows}).splitlines()
+    assert len(lines) == 4 and set(lines[1]) <= {"-", " "}
+    status = lines[0].index("Status")
+    assert lines[2][status:].startswith("PASS") and lines[3][status:].startswith("N/A")
+    assert "—" in lines[3] and lines[3].endswith("why")
+    markdown = format_table({"checks": rows}, markdown=True).splitlines()
+    assert markdown[3].startswith("| B \\| other |") and markdown[3].count(" | ") == 4
+
+
+def test_make_keeps_defaults_for_unset_options_and_paths_point_into_the_repository():
+    cfg = BenchConfig.make(repeat=None, skip_llm=True, chat=None)
+    assert cfg.repeat == 3 and cfg.skip_llm and cfg.chat and not cfg.quick and not cfg.debug
+    assert cfg.sizes == (1_000, 10_000, 100_000) and cfg.questions_file.is_file()
+    assert BENCH_ROOT == ROOT
+
+
+def test_latency_percentiles_are_interpolated_not_nearest_rank():
+    summary = latency_summary([[1.0, 2.0, 3.0, 4.0], []])  # an empty run is left out
+    assert summary["p50"] == 2.5 and summary["p95"] == 3.85 and summary["runs"] == 1
+
+
+def test_a_failing_section_is_recorded_unless_debugging():
+    def boom() -> None:
+        raise ValueError("no seeds")
+
+    results: dict = {"errors": {}, "section_seconds": {}}
+    lines: list[str] = []
+    assert _section(results, "indexing", BenchConfig(report=lines.append), boom) is None
+    assert results["errors"] == {"indexing": "ValueError: no seeds"} and "indexing" in results["section_seconds"]
+    assert lines[-1] == "[bench] indexing FAILED: no seeds"
+    assert _section(results, "ok", BenchConfig(report=lines.append), lambda: 42) == 42
+    with pytest.raises(ValueError, match="no seeds"):
+        _section(results, "indexing", BenchConfig(report=lines.append, debug=True), boom)
+
+
+def test_fresh_process_returns_the_function_result_and_reports_its_failure():
+    runs = [[1.0, 2.0, 3.0]]
+    assert run_in_fresh_process(latency_summary, runs, timeout=120) == latency_summary(runs)
+    with pytest.raises(RuntimeError, match="latency_summary in a child process failed"):
+        run_in_fresh_process(latency_summary, [[1.0, None]], timeout=120)  # None cannot be sorted
+
+
+def test_harness_helpers(tmp_path: Path, tmp_settings):
+    port = free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))  # free: nothing else holds it
+    status = proc_status()
+    assert status["VmRSS"] > 0 and status["VmHWM"] >= status["VmRSS"]
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "blob").write_bytes(b"x" * 2_000_000)
+    assert dir_size_mb(tmp_path) == 2.0
+    env = sub_env(tmp_settings, tmp_path / "idx", RAG_PORT="1234")
+    assert env["RAG_INDEX_DIR"] == str(tmp_path / "idx") and env["RAG_STORE_MODE"] == "persistent"
+    assert env["RAG_COLLECTION"] == tmp_settings.collection and env["RAG_PORT"] == "1234"

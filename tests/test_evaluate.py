@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from rag import evaluate
+from cli.main import app
+from evaluation import runner as evaluate
+from evaluation.metrics import SCORE_KEYS, score_question
+from evaluation.questionset import parse_question_lines, parse_question_set
 from rag.answer import Answer, AnswerService, Citation
-from rag.cli import app
-from rag.metrics import SCORE_KEYS, score_question
-from rag.questionset import parse_question_lines, parse_question_set
 from rag.store import StoredChunk
 
 RECORD_KEYS = {
@@ -188,7 +188,7 @@ def test_records_have_the_shape_the_metrics_expect(tmp_path, fakes):
         assert record["error"] is None
         assert set(record["timings"]) == {"retrieval_ms", "ttft_ms", "total_ms"}
         for citation in record["citations"]:
-            assert {"n", "doc_id", "chunk_id", "text"} <= set(citation)
+            assert {"n", "doc_id", "chunk_id", "passage", "quote"} <= set(citation)
         assert [r["rank"] for r in record["retrieved"]] == [1, 2]
         assert {"rank", "doc_id", "chunk_id", "score", "text"} <= set(record["retrieved"][0])
     q1, q2, q3, _ = records
@@ -207,7 +207,7 @@ def test_records_have_the_shape_the_metrics_expect(tmp_path, fakes):
         {"role": "assistant", "content": "Akar and Wallace [1]."},
     ]
 
-    # Every record scores cleanly with rag.metrics.
+    # Every record scores cleanly with evaluation.metrics.
     questions = {q.id: q for q in parse_question_set(qset)}
     scores = score_question(questions["q1"], records[0])
     assert set(scores) == set(SCORE_KEYS)
@@ -378,7 +378,7 @@ def test_tag_and_limit_select_questions(tmp_path, fakes):
 
 def test_command_line_overrides_reach_the_settings(tmp_path, fakes):
     qset = write_set(tmp_path / "set.jsonl", QUESTIONS)
-    args = ["--llm", "none", "--top-k", "6", "--context-budget", "900", "--retrieval-mode", "dense", "--limit", "1"]
+    args = ["--llm", "none", "--top-k", "6", "--context-budget", "900", "--limit", "1"]
     assert invoke(str(qset), "--out", str(tmp_path / "out"), *args).exit_code == 0
     settings = fakes["services"][0].settings
     assert (settings.llm_backend, settings.top_k, settings.context_budget_tokens) == ("none", 6, 900)
@@ -429,7 +429,7 @@ def test_fail_under_checks_ours_not_the_baseline(tmp_path, fakes):
         ("a/b", "configuration name"),
         ("baseline:top_k=3", "only llm, model and base_url apply"),
         ("x:pipeline=other", "pipeline must be one of"),
-        ("x:retrieval_mode=bm25", "retrieval_mode must be one of"),
+        ("x:retrieval_mode=bm25", "is not KEY=VALUE"),
         ("baseline:llm=none", "needs an LLM"),
     ],
 )
@@ -480,7 +480,7 @@ def test_service_pipeline_drives_the_real_answer_service(tmp_settings, seeds_cop
 def test_baseline_pipeline_records(seeds_copy, tmp_settings):
     from llama_index.core.embeddings import MockEmbedding
 
-    from rag.baseline import BaselinePipeline
+    from evaluation.baseline import BaselinePipeline
     from tests.fakes import ScriptedLLM
 
     llm = ScriptedLLM()
@@ -505,7 +505,7 @@ def test_baseline_pipeline_records(seeds_copy, tmp_settings):
 def test_baseline_needs_an_llm(tmp_settings, seeds_copy):
     from llama_index.core.embeddings import MockEmbedding
 
-    from rag.baseline import BaselineError, BaselinePipeline
+    from evaluation.baseline import BaselineError, BaselinePipeline
 
     with pytest.raises(BaselineError, match="needs an LLM"):
         BaselinePipeline(tmp_settings, documents_dir=seeds_copy, embed_model=MockEmbedding(embed_dim=8))

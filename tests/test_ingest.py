@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,54 @@ def test_a_second_writer_is_told_to_wait(tmp_settings, seeds_copy):
         holder.kill()
         holder.wait(10)
     assert len(run(tmp_settings, [seeds_copy]).added) == 5
+
+
+EXTERNAL = Path(__file__).resolve().parent.parent.parent / "shared" / "external-dev"
+FORMATS = Path(__file__).resolve().parent / "data" / "formats"
+
+
+@pytest.mark.skipif(not EXTERNAL.is_dir(), reason="../shared/external-dev is not next to the repository")
+def test_every_sentence_of_one_line_paragraph_files_is_stored(tmp_settings):
+    """XQuAD-de paragraphs (Wikipedia, CC BY-SA 4.0): one line per file, no title line."""
+    corpus = EXTERNAL / "xquad-de" / "corpus"
+    store = open_store(tmp_settings)
+    report = index_paths([corpus], tmp_settings, store, HashEmbedder)
+    files = sorted(corpus.glob("*.txt"))
+    assert len(report.added) == len(files) and not report.skipped
+    for file in files:
+        stored = " ".join(" ".join(c.text.split()) for c in store.chunks_of(file.stem))
+        for sentence in re.split(r"(?<=[.!?])\s+", " ".join(file.read_text(encoding="utf-8").split())):
+            assert sentence in stored, (file.name, sentence)
+
+
+def test_saved_news_pages_are_indexed_with_their_title_date_and_author(tmp_settings):
+    """A page with no article text is skipped with its reason; every other file is still indexed."""
+    store = open_store(tmp_settings)
+    report = index_paths([FORMATS], tmp_settings, store, HashEmbedder)
+    assert [Path(file).name for file, _ in report.skipped] == ["script_only_page.html"]
+    assert "no article text" in report.skipped[0][1]
+    assert len(report.added) == len(list(FORMATS.glob("*.htm*"))) - 1
+    for doc in store.documents():
+        chunks = store.chunks_of(doc.doc_id)
+        text = " ".join(c.text for c in chunks)
+        assert doc.title and doc.date, doc
+        assert "cookie" not in text.lower() and "newsletter" not in text.lower(), doc.doc_id
+        assert chunks[0].author, doc.doc_id
+
+
+def test_changed_parser_version_rebuilds_and_says_why(tmp_settings, seeds_copy, monkeypatch):
+    store = open_store(tmp_settings)
+    index_paths([seeds_copy], tmp_settings, store, HashEmbedder)
+    monkeypatch.setattr("rag.ingest.CHUNKER_VERSION", "999")
+    report = index_paths([seeds_copy], tmp_settings, store, HashEmbedder)
+    assert len(report.updated) == 5
+    assert report.rechunk_reason and "v999" in report.rechunk_reason
+
+
+def test_removed_lines_are_counted_and_kept_in_the_index(tmp_settings, seeds_copy):
+    store = open_store(tmp_settings)
+    report = index_paths([seeds_copy], tmp_settings, store, HashEmbedder)
+    assert report.removed_lines["001_0bda7b3f5836d6c8"] >= 3
+    assert "Guardar" in store.removed_lines("001_0bda7b3f5836d6c8")
+    with pytest.raises(StoreError, match="no document"):
+        store.removed_lines("nope")

@@ -15,16 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from llama_index.core.llms import ChatMessage
 
+from evaluation.bench.harness import free_port
 from rag.llm import LLMUnavailableError, build_llm, complete_text, stream_text
-from rag.models import QWEN_15B, model_path
 from rag.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from rag.weights import QWEN_15B, model_path
 
 MESSAGES = [ChatMessage(role="user", content="Antworte nur mit dem Wort: Hallo")]
 

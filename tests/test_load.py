@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.questionset import parse_question_set
-from tests.test_ui_app import UIServer, chat_server, copy_index, ui_server  # noqa: F401  (session fixture)
+from evaluation.questionset import parse_question_set
+from tests.servers import UIServer, chat_server, copy_index
 
 pytestmark = pytest.mark.integration
 SESSIONS = 16
@@ -29,8 +29,8 @@ ARTIFACT = ROOT / "tests" / "artifacts" / "load.json"
 
 @pytest.fixture(scope="module")
 def local_llm_server(ui_server, tmp_path_factory) -> Iterator[UIServer]:  # noqa: F811
-    from rag.models import ModelError, resolve_gguf_path
     from rag.settings import Settings
+    from rag.weights import ModelError, resolve_gguf_path
 
     try:
         resolve_gguf_path("local", None, Settings().models_dir)

@@ -3,7 +3,7 @@ from typing import Any
 
 import pytest
 
-from rag.metrics import (
+from evaluation.metrics import (
     SCORE_KEYS,
     answer_match,
     citation_precision,
@@ -21,7 +21,7 @@ from rag.metrics import (
     summarize,
     token_f1,
 )
-from rag.questionset import Question
+from evaluation.questionset import Question
 
 SPAN = "Hulusi Akar und dem Briten Ben Wallace"
 KEYWORDS = (("Lecornu", "Frankreich"), ("Akar", "Türkei"), ("Wallace", "Großbritannien"))

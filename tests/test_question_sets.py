@@ -1,7 +1,7 @@
 """Consistency checks for the evaluation question sets in eval/.
 
 Uses only json and pathlib so it runs without the project's dependencies.
-The file format is described in shared/QUESTION_SETS.md.
+The file format is described in docs/question-sets.md.
 """
 
 import json

@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from rag.metrics import summarize
-from rag.questionset import Question
-from rag.report import format_ratio, format_summary_table, format_value, write_report
+from evaluation.metrics import summarize
+from evaluation.questionset import Question
+from evaluation.report import format_ratio, format_summary_table, format_value, write_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from evaluation.bench.harness import free_port
 from rag.embedding import get_embedder
 from rag.ingest import index_paths
 from rag.retrieve import retrieve
@@ -35,12 +35,6 @@ CHROMA = Path(sys.executable).parent / "chroma"
 QUESTION = "Welche Art von Munition soll Nordkorea an Russland geliefert haben?"
 RELEVANT_DOC = "004_8d9d5a7c66cc8664"
 QUERY = "What did Admiral Rob Bauer say about General Gerasimov?"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ChromaServer:
@@ -142,7 +136,7 @@ def test_index_answer_restart_keeps_everything(chroma_server, http_settings, tmp
     assert not (tmp_path / "must-not-be-used").exists(), "http mode must not create a local index"
     # The CLI reads the same server from the same environment.
     docs = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "docs", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "cli.main", "docs", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert docs.returncode == 0, docs.stderr
     assert sorted(d["doc_id"] for d in json.loads(docs.stdout)) == sorted(p.stem for p in SEEDS.glob("*.txt"))
@@ -172,7 +166,7 @@ def test_index_answer_restart_keeps_everything(chroma_server, http_settings, tmp
 
 
 def test_local_llm_answer_through_the_server(http_settings):
-    from rag.models import ModelError
+    from rag.weights import ModelError
 
     settings = http_settings.model_copy(update={"llm_backend": "local"})
     try:

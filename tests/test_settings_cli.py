@@ -7,7 +7,7 @@ import sys
 
 from typer.testing import CliRunner
 
-from rag.cli import app
+from cli.main import app
 from rag.settings import Settings
 
 runner = CliRunner()
@@ -46,7 +46,7 @@ def test_missing_config_file_is_reported(tmp_path):
 def test_empty_question_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
     result = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "search", "   "], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "cli.main", "search", "   "], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 1
     assert "question is empty" in result.stderr

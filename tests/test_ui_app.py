@@ -1,293 +1,158 @@
-"""The chat server for real: `rag chat` in a subprocess on 127.0.0.1, driven with gradio_client.
-
-One server per test session (shared with test_ui_browser.py), on a temporary index built from the seeds
-at start-up. It runs with RAG_LLM_BACKEND=none for speed; one test asks the real local LLM.
-"""
+"""The chat's logic (ui/app.py) without a server: launch options, history, and a chat turn over a real
+Chroma store with a scripted LLM."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
 
-pytestmark = pytest.mark.integration
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_ENV = "NEWSRAG_UI_TEST_SERVER"  # lets test_ui_browser.py reuse a server this module started
-START_TIMEOUT_S = 600  # a fresh index of the seeds takes 1-2 minutes on two busy cores
-
-ZEBRA = """Zebrafestival in Quedlinburg
-Datum: 2024-05-04
-
-Quedlinburg im Harz hat am Samstag sein erstes Zebrafestival gefeiert. Die Organisatorin Hannelore Streifenberg
-zählte nach eigenen Angaben 4200 Besucherinnen und Besucher auf dem Marktplatz.
-
-Höhepunkt war ein Umzug mit 37 gestreiften Papierzebras, die Schulklassen aus der Region gebaut hatten.
-"""
+from rag.settings import Settings
 
 
-@dataclass
-class UIServer:
-    url: str
-    tmp: str  # holds index/, uploads/ and the server log
+# -- launch options ----------------------------------------------------------------
+def test_launch_options_bind_locally_never_share_and_use_auth_when_set():
+    from ui.app import launch_options
 
-    @property
-    def uploads(self) -> Path:
-        return Path(self.tmp) / "uploads"
-
-    @property
-    def log(self) -> Path:
-        return Path(self.tmp) / "server.log"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _up(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def chat_server(tmp: Path, **env_overrides: str) -> Iterator[UIServer]:
-    """`rag chat` in a subprocess on a free 127.0.0.1 port, its index and log in `tmp`; killed on exit.
-
-    It indexes the seeds at start-up unless tmp/index already holds an index (e.g. a copy of another's).
-    """
-    (tmp / "rag.toml").write_text("", encoding="utf-8")  # ignore a developer's ./rag.toml
-    port = _free_port()
-    env = {
-        **os.environ,
-        "RAG_CONFIG": str(tmp / "rag.toml"),
-        "RAG_INDEX_DIR": str(tmp / "index"),  # uploads go next to it: tmp/uploads
-        "RAG_SEEDS_DIR": str(ROOT / "seeds"),
-        "RAG_LLM_BACKEND": "none",
-        "RAG_HOST": "127.0.0.1",
-        "RAG_PORT": str(port),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-    }
-    for key in ("RAG_AUTH_USER", "RAG_AUTH_PASSWORD", "RAG_STORE_MODE"):
-        env.pop(key, None)
-    env.update(env_overrides)
-    server = UIServer(f"http://127.0.0.1:{port}/", str(tmp))
-    with server.log.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "rag.cli", "chat"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not _up(server.url):  # with auth configured, / answers too: with the login form
-            if process.poll() is not None or time.monotonic() > deadline:
-                tail = server.log.read_text(errors="replace")[-3000:]
-                pytest.fail(f"the chat server did not start (exit code {process.poll()}):\n{tail}")
-            time.sleep(1)
-        yield server
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-
-
-@contextlib.contextmanager
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIServer]:
-    """Start `rag chat` once per session; a second caller in the same session gets the running one."""
-    if os.environ.get(SHARED_ENV):
-        yield UIServer(**json.loads(os.environ[SHARED_ENV]))
-        return
-    with chat_server(tmp_path_factory.mktemp("ui-server")) as server:
-        os.environ[SHARED_ENV] = json.dumps({"url": server.url, "tmp": server.tmp})
-        try:
-            yield server
-        finally:
-            os.environ.pop(SHARED_ENV, None)
-
-
-def copy_index(server: UIServer, tmp: Path) -> Path:
-    """A copy of a running server's index, so that a second server starts without re-embedding the seeds."""
-    shutil.copytree(Path(server.tmp) / "index", tmp / "index")
-    return tmp
-
-
-@pytest.fixture(scope="session")
-def ui_server(tmp_path_factory) -> Iterator[UIServer]:
-    with shared_server(tmp_path_factory) as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def client(ui_server):
-    from gradio_client import Client
-
-    return Client(ui_server.url, verbose=False)
-
-
-def _upload(client, path: Path) -> str:
-    from gradio_client import handle_file
-
-    status, _table, _choices, _preview = client.predict(handle_file(str(path)), api_name="/upload")
-    return status
-
-
-def _doc_ids(client) -> set[str]:
-    return {d["doc_id"] for d in client.predict(api_name="/documents")}
-
-
-# -- asking -----------------------------------------------------------------------------
-def test_documents_lists_the_seeds_indexed_at_start_up(client):
-    docs = client.predict(api_name="/documents")
-    assert len(docs) == 5
-    assert {d["kind"] for d in docs} == {"seed"}
-    assert all(d["title"] and d["chunks"] > 0 for d in docs)
-    assert "003_862f45dcae2f1a19" in {d["doc_id"] for d in docs}
-
-
-def test_ask_answers_with_citations(client):
-    result = client.predict("Mit welchen Verteidigungsministern telefonierte Schoigu?", "[]", api_name="/ask")
-    json.dumps(result)  # JSON-serialisable
-    assert not result["refused"] and result["mode"] == "extractive" and result["warning"] is None
-    assert result["citations"], result
-    for citation in result["citations"]:
-        assert {"n", "doc_id", "title", "date", "quote"} <= set(citation)
-        assert f"[{citation['n']}]" in result["answer"]
-        assert citation["quote"] in result["answer"]
-    assert "003_862f45dcae2f1a19" in {c["doc_id"] for c in result["citations"]}
-    assert set(result["timings"]) >= {"retrieval_ms", "total_ms"}
-
-
-def test_follow_up_uses_the_history(client):
-    history = [
-        {"role": "user", "content": "Was werfen die USA Nordkorea vor?"},
-        {"role": "assistant", "content": "Nordkorea soll heimlich Artilleriemunition an Russland geliefert haben."},
-    ]
-    alone = client.predict("Wer hat das gesagt?", "[]", api_name="/ask")
-    follow_up = client.predict("Wer hat das gesagt?", json.dumps(history), api_name="/ask")
-    assert alone["condensed_question"] is None
-    assert "Nordkorea" in follow_up["condensed_question"]
-    assert "004_8d9d5a7c66cc8664" in {c["doc_id"] for c in follow_up["citations"]}
-
-
-def test_bad_requests_get_clear_messages_and_the_server_stays_up(client):
-    from gradio_client.exceptions import AppError
-
-    for question, history, message in [
-        ("   ", "[]", "empty"),
-        ("x" * 5000, "[]", "limit is"),
-        ("Was werfen die USA Nordkorea vor?", "{not json", "not valid JSON"),
-        ("Was werfen die USA Nordkorea vor?", "[1]", "JSON list"),
-    ]:
-        with pytest.raises(AppError, match=message) as info:
-            client.predict(question, history, api_name="/ask")
-        assert "Traceback" not in str(info.value)
-    with pytest.raises(AppError, match="Unknown backend"):
-        client.predict("Was werfen die USA Nordkorea vor?", "[]", "gpt-9", api_name="/ask")
-    assert len(_doc_ids(client)) >= 5
-
-
-def test_real_local_llm_answers_with_a_citation(client):
-    result = client.predict("Who is the Secretary General of NATO?", "[]", "local", api_name="/ask")
-    assert result["mode"] == "llm", result
-    assert not result["refused"] and result["warning"] is None, result
-    assert "stoltenberg" in result["answer"].lower()
-    assert "001_0bda7b3f5836d6c8" in {c["doc_id"] for c in result["citations"]}
-    assert result["timings"]["ttft_ms"] is not None
-
-
-# -- the library --------------------------------------------------------------------------
-def test_upload_ask_and_delete(client, ui_server, tmp_path):
-    path = tmp_path / "Zebrafestival Quedlinburg.txt"
-    path.write_text(ZEBRA, encoding="utf-8")
-    status = _upload(client, path)
-    assert "Added Zebrafestival_Quedlinburg" in status, status
-    assert (ui_server.uploads / "Zebrafestival_Quedlinburg.txt").read_text(encoding="utf-8") == ZEBRA
-    docs = {d["doc_id"]: d for d in client.predict(api_name="/documents")}
-    assert docs["Zebrafestival_Quedlinburg"]["kind"] == "upload"
-    assert docs["Zebrafestival_Quedlinburg"]["date"] == "2024-05-04"
-
-    result = client.predict("Wie viele Besucher zählte das Zebrafestival in Quedlinburg?", "[]", api_name="/ask")
-    assert "Zebrafestival_Quedlinburg" in {c["doc_id"] for c in result["citations"]}, result
-    assert "4200" in result["answer"]
-
-    again = _upload(client, path)
-    assert "Unchanged" in again, again
-
-    deleted = client.predict("Zebrafestival_Quedlinburg", api_name="/delete")
-    assert deleted["ok"], deleted
-    assert "Zebrafestival_Quedlinburg" not in _doc_ids(client)
-    assert not (ui_server.uploads / "Zebrafestival_Quedlinburg.txt").exists()
-    assert len(_doc_ids(client)) == 5
-
-
-def test_hostile_upload_is_stored_as_text_and_rendered_escaped(client, ui_server, tmp_path):
-    hostile = (
-        "Giraffen <script>window.__xss=1</script> Bericht\n\n"
-        'Beim Giraffenlauf in Wernigerode <img src=x onerror="window.__xss=1"> liefen 312 Giraffenfans mit. '
-        "${window.__xss=1} {{constructor}}\n"
+    plain = launch_options(Settings(llm_backend="none"))
+    assert plain["server_name"] == "127.0.0.1" and plain["server_port"] == 7860
+    assert plain["share"] is False and plain["auth"] is None
+    secured = launch_options(
+        Settings(llm_backend="none", host="0.0.0.0", port=9000, auth_user="ann", auth_password="s3cret")
     )
-    path = tmp_path / "giraffen.md"
-    path.write_text(hostile, encoding="utf-8")
-    status = _upload(client, path)
-    assert "Added giraffen" in status, status
-    assert "<script" not in status and "&lt;script&gt;" in status  # the title is escaped in the message
-    assert (ui_server.uploads / "giraffen.md").read_text(encoding="utf-8") == hostile
-
-    html = client.predict("giraffen", api_name="/preview")
-    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in html
-    assert "&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;" in html
-    assert "<script" not in html and "<img" not in html and "${" not in html and "{{" not in html
-
-    assert client.predict("giraffen", api_name="/delete")["ok"]
-    assert "giraffen" not in _doc_ids(client)
+    assert secured["auth"] == ("ann", "s3cret") and secured["share"] is False
+    assert secured["server_name"] == "0.0.0.0" and secured["server_port"] == 9000
+    assert secured["max_file_size"] == Settings(llm_backend="none").upload_max_bytes
 
 
-def test_uploads_are_checked_by_content_and_seeds_cannot_be_deleted(client, ui_server, tmp_path):
-    cases = {
-        "binary.txt": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary"),
-        "latin1.txt": ("Zebras in Größe und Farbe".encode("latin-1"), "UTF-8"),
-        "empty.md": (b"   \n", "empty"),
-        "fake.pdf": (b"not a pdf at all", "not a PDF"),
-    }
-    for name, (data, reason) in cases.items():
-        path = tmp_path / name
-        path.write_bytes(data)
-        status = _upload(client, path)
-        assert "Rejected" in status and reason in status, status
-    seed = tmp_path / "003_862f45dcae2f1a19.txt"
-    seed.write_text(ZEBRA, encoding="utf-8")
-    assert "already exists" in _upload(client, seed)
+def test_history_json_is_checked():
+    from ui.app import FriendlyError, parse_history
 
-    for doc_id, reason in [
-        ("003_862f45dcae2f1a19", "seed article"),
-        ("../seeds/003_862f45dcae2f1a19", "not an uploaded document"),
-        ("", "Select a document"),
-    ]:
-        result = client.predict(doc_id, api_name="/delete")
-        assert not result["ok"] and reason in result["message"], result
-    assert len(_doc_ids(client)) == 5
-    assert not ui_server.uploads.exists() or not any(ui_server.uploads.iterdir())
+    assert parse_history("") == []
+    assert parse_history('[{"role": "user", "content": "Hallo"}]') == [{"role": "user", "content": "Hallo"}]
+    for bad in ("{", '{"role": "user"}', '[{"role": "user"}]', "[1, 2]"):
+        with pytest.raises(FriendlyError):
+            parse_history(bad)
+
+
+# -- the chat turn, with a scripted LLM over a real Chroma store ------------------------
+QUESTION = "Mit welchen Verteidigungsministern sprach Schoigu, Akar und Wallace?"
+
+
+@pytest.fixture
+def services(tmp_settings, seeds_copy):
+    from rag.answer import AnswerService
+    from rag.ingest import index_paths
+    from rag.store import open_store
+    from tests.fakes import HashEmbedder, ScriptedLLM
+    from ui.app import Services
+
+    embedder = HashEmbedder()
+    store = open_store(tmp_settings)
+    index_paths([seeds_copy], tmp_settings, store, lambda: embedder)
+    llm = ScriptedLLM()
+    llm.replies, llm.prompts, llm.fail_with = [], [], None
+    settings = tmp_settings.model_copy(update={"min_relevance": 0.05, "llm_backend": "local"})
+    return Services(settings, AnswerService(settings, store, embedder, llm))
+
+
+def _run(services, question, turns=None):
+    """Snapshots of all updates of one chat turn (gr.Warning outside a request is a UserWarning)."""
+    import copy
+    import warnings
+
+    from ui.app import chat_stream
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return [copy.deepcopy(u) for u in chat_stream(services, question, turns or [])]
+
+
+def _status(update):
+    return update[1][-1]["status"]
+
+
+def test_chat_turn_shows_preview_then_stream_then_checked_answer(services):
+    from ui.app import evidence_for
+
+    services.default.llm.replies = ["Schoigu sprach mit Hulusi Akar und Ben Wallace [1]."]
+    updates = _run(services, QUESTION)
+    statuses = [_status(u) for u in updates]
+    assert statuses[0] == "preview" and "streaming" in statuses and statuses[-1] == "final"
+    assert statuses.index("streaming") < len(statuses) - 1
+    assert updates[0][2] == ""  # the question box is cleared at once
+    assert "extractive preview" in updates[0][0]
+    html, turns, _ = updates[-1]
+    answer = turns[-1]["answer"]
+    assert answer["mode"] == "llm" and answer["citations"]
+    assert 'class="cite" data-turn="0" data-n="1"' in html
+    panel = evidence_for(turns, {"turn": 0, "n": 1})
+    assert "<mark>" in panel and answer["citations"][0]["doc_id"] in panel
+    assert evidence_for(turns, {"turn": 0, "n": 9}) is None
+    assert evidence_for(turns, {"turn": "x"}) is None and evidence_for(turns, None) is None
+
+
+def test_follow_up_sends_the_history(services):
+    llm = services.default.llm
+    llm.replies = ["Schoigu sprach mit Hulusi Akar und Ben Wallace [1]."]
+    turns = _run(services, QUESTION)[-1][1]
+    llm.replies = ["Mit welchen Ministern sprach Schoigu außer Akar?", "Mit Ben Wallace [1]."]
+    updates = _run(services, "Und mit wem noch?", turns)
+    assert QUESTION in llm.prompts[-2]  # the condensing prompt saw the earlier turn
+    final = updates[-1][1]
+    assert len(final) == 2 and final[-1]["status"] == "final"
+    assert final[-1]["answer"]["condensed_question"] == "Mit welchen Ministern sprach Schoigu außer Akar?"
+
+
+def test_refusal_is_rendered_as_a_refusal(services):
+    services.default.llm.replies = ["Die Artikel enthalten dazu keine Informationen."]
+    html, turns, _ = _run(services, QUESTION)[-1]
+    assert turns[-1]["answer"]["refused"] is True
+    assert 'class="answer refusal"' in html
+
+
+def test_llm_down_gives_the_extractive_answer_with_a_warning(services):
+    services.default.llm.fail_with = "connection refused"
+    html, turns, _ = _run(services, QUESTION)[-1]
+    answer = turns[-1]["answer"]
+    assert turns[-1]["status"] == "final" and answer["mode"] == "extractive"
+    assert answer["warning"] and 'class="note warn"' in html
+    assert "Traceback" not in html
+
+
+def test_invalid_question_changes_nothing(services):
+    updates = _run(services, "   ")
+    assert len(updates) == 1
+    assert all(u == {"__type__": "update"} for u in updates[0])
+
+
+def test_store_and_unexpected_errors_become_messages(services, monkeypatch):
+    from rag.store import StoreError
+
+    def broken(*args, **kwargs):
+        raise StoreError("No index at /tmp/x yet. Run `rag index` first.")
+
+    monkeypatch.setattr(services.default, "prepare", broken)
+    html, turns, _ = _run(services, QUESTION)[-1]
+    assert turns[-1]["status"] == "error" and "No index at /tmp/x yet." in html
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(services.default, "prepare", crash)
+    html, turns, _ = _run(services, QUESTION)[-1]
+    assert "Something went wrong" in html and "secret internals" not in html and "Traceback" not in html
+
+
+def test_settings_choose_another_service(services, monkeypatch):
+    import ui.app
+    from ui.app import FriendlyError
+
+    built = []
+    monkeypatch.setattr(ui.app, "get_service", lambda s: built.append(s) or services.default)
+    assert services.get(None, None, None, None) is services.default
+    assert services.get("local", "", 4, "auto") is services.default
+    services.get("none", "", 7, "en")
+    assert built[-1].llm_backend == "none" and built[-1].top_k == 7 and built[-1].answer_language == "en"
+    with pytest.raises(FriendlyError):
+        services.get("gpt-9")
+    with pytest.raises(FriendlyError):
+        services.get(None, None, 99)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.test_ui_app import UIServer, chat_server, copy_index, ui_server  # noqa: F401  (session fixture)
+from tests.servers import UIServer, chat_server, copy_index
 
 pytestmark = pytest.mark.integration
 

@@ -1,17 +1,14 @@
 """The chat in a real browser (Debian's chromium via Playwright): streaming, citation clicks, escaping.
 
-Shares the `rag chat` server of test_ui_app.py when both run in one session.
+Shares the session's `rag chat` server (tests/servers.py) with the other chat tests.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.test_ui_app import UIServer, shared_server
 
 pytestmark = pytest.mark.integration
 
@@ -42,12 +39,6 @@ WATCH_STATES = """
   new MutationObserver(record).observe(log, {childList: true, subtree: true, attributes: true});
 }
 """
-
-
-@pytest.fixture(scope="session")
-def ui_server(tmp_path_factory) -> Iterator[UIServer]:
-    with shared_server(tmp_path_factory) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,9 @@
-"""Fast checks of the chat's HTML rendering and of upload checking; no server, no models."""
+"""Fast checks of the chat's HTML rendering (ui/render.py); no server, no models."""
 
 from __future__ import annotations
 
 import re
 
-import pytest
-
-from rag.settings import Settings
-from ui import library
-from ui.library import UploadError, check_upload, safe_stem
 from ui.render import (
     esc,
     highlight,
@@ -29,17 +24,18 @@ def _answer(**overrides):
     quote = "Shoigu sprach mit Austin."
     q0 = start + passage.index(quote)
     answer = {
-        "text": "Shoigu sprach mit Austin [1]. Unbekannt [7].",
+        "answer": "Shoigu sprach mit Austin [1]. Unbekannt [7].",
         "refused": False,
         "answer_lang": "de",
         "mode": "llm",
         "warning": None,
-        "citations": {
-            "1": {
+        "citations": [
+            {
                 "n": 1,
                 "doc_id": "003_doc",
                 "title": "Titel",
                 "date": "2022-10",
+                "author": "Anna Muster",
                 "passage": passage,
                 "quote": quote,
                 "start": start,
@@ -47,7 +43,7 @@ def _answer(**overrides):
                 "quote_start": q0,
                 "quote_end": q0 + len(quote),
             }
-        },
+        ],
         "uncited": [{"doc_id": "004_doc", "title": "Andere", "date": None, "score": 0.41, "text": "Anderer Text."}],
         "retrieved": [{"doc_id": "003_doc", "chunk_index": 2, "score": 0.71}],
         "timings": {"retrieval_ms": 12.3, "ttft_ms": None, "total_ms": 40.0},
@@ -67,10 +63,10 @@ def test_esc_neutralises_tags_and_template_syntax():
 
 def test_hostile_text_everywhere_is_escaped():
     answer = _answer(text=HOSTILE + " [1]", warning=HOSTILE)
-    answer["citations"]["1"].update(title=HOSTILE, doc_id=HOSTILE, date=HOSTILE)
+    answer["citations"][0].update(title=HOSTILE, doc_id=HOSTILE, date=HOSTILE)
     answer["uncited"][0].update(title=HOSTILE, text=HOSTILE, doc_id=HOSTILE)
     turns = [{"question": HOSTILE, "status": "final", "answer": answer}]
-    html = render_chat(turns, show_details=True) + render_evidence(answer["citations"]["1"])
+    html = render_chat(turns, show_details=True) + render_evidence(answer["citations"][0])
     assert "<script" not in html and "<img" not in html
     assert "onerror=" not in html.replace("onerror=&quot;", "")
     assert "${" not in html and "{{" not in html
@@ -131,7 +127,7 @@ def test_chat_states():
 
 # -- highlighting ----------------------------------------------------------------
 def test_highlight_uses_offsets_relative_to_the_passage_start():
-    c = _answer()["citations"]["1"]
+    c = _answer()["citations"][0]
     lo, hi = highlight_span(c["passage"], c["start"], c["quote_start"], c["quote_end"], c["quote"])
     assert c["passage"][lo:hi] == "Shoigu sprach mit Austin."
     html = render_evidence(c)
@@ -165,248 +161,3 @@ def test_highlight_keeps_the_mark_balanced_across_paragraphs():
 
 def test_evidence_placeholder():
     assert "Click a citation" in render_evidence(None)
-
-
-# -- file names -------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("../../etc/passwd.txt", "passwd"),
-        ("..\\..\\windows\\system.ini.md", "system_ini"),
-        ("Zebrafestival in Quedlinburg.txt", "Zebrafestival_in_Quedlinburg"),
-        ("Überraschung: Größe!.md", "Ueberraschung_Groesse"),
-        ("café.pdf", "cafe"),
-        ("..", "upload"),
-        ("", "upload"),
-        ("...txt", "upload"),
-        ("-rf --no-preserve-root.txt", "rf_--no-preserve-root"),
-        ("a" * 200 + ".txt", "a" * 80),
-        ("report.final.v2.txt", "report_final_v2"),
-        ("<script>.txt", "script"),
-    ],
-)
-def test_safe_stem(name, expected):
-    stem = safe_stem(name)
-    assert stem == expected
-    assert re.fullmatch(r"[A-Za-z0-9_-]+", stem)
-    assert not stem.startswith(("-", "."))
-
-
-# -- upload checks ------------------------------------------------------------------
-ARTICLE = "Zebrafestival in Quedlinburg\n\nDatum: 2024-05-01\n\nIn Quedlinburg fand ein Zebrafestival statt.\n"
-
-
-def test_valid_text_upload():
-    checked = check_upload("Zebra Fest.txt", ARTICLE.encode(), 10_000)
-    assert checked.stem == "Zebra_Fest" and checked.suffix == ".txt"
-    assert checked.title == "Zebrafestival in Quedlinburg"
-    assert check_upload("x.md", ("\ufeff" + ARTICLE).encode(), 10_000).text.startswith("Zebra")
-
-
-def test_traversal_name_is_reduced_to_a_plain_stem():
-    checked = check_upload("../../etc/passwd.txt", ARTICLE.encode(), 10_000)
-    assert checked.stem == "passwd"
-
-
-@pytest.mark.parametrize(
-    ("name", "data", "message"),
-    [
-        ("a.txt", b"", "empty"),
-        ("a.txt", b"  \n\t \n", "empty"),
-        ("a.txt", b"Text\x00\x01\x02 binary", "binary"),
-        ("a.txt", "Zebra in Quedlinburg".encode("latin-1") + b"\xe4\xf6\xfc", "UTF-8"),
-        ("a.md", b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "binary"),
-        ("a.txt", b"%PDF-1.7\n...", "PDF"),
-        ("a.pdf", ARTICLE.encode(), "not a PDF"),
-        ("a.exe", ARTICLE.encode(), "Unsupported"),
-        ("a", ARTICLE.encode(), "Unsupported"),
-        ("a.txt", ("x" * 2000).encode() + b"\x01\x02\x03\x04\x05" * 10, "control characters"),
-    ],
-)
-def test_rejected_uploads(name, data, message):
-    with pytest.raises(UploadError, match=message):
-        check_upload(name, data, 10_000)
-
-
-def test_too_large_upload():
-    with pytest.raises(UploadError, match="limit"):
-        check_upload("a.txt", ARTICLE.encode() * 100, 1_000)
-
-
-def test_pdf_upload_is_saved_as_text():
-    pypdf = pytest.importorskip("pypdf")
-    writer = pypdf.PdfWriter()
-    writer.add_blank_page(width=200, height=200)
-    import io
-
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    with pytest.raises(UploadError, match="no extractable text"):
-        check_upload("blank.pdf", buffer.getvalue(), 100_000)
-    with pytest.raises(UploadError, match="cannot be read"):
-        check_upload("broken.pdf", b"%PDF-1.7\ngarbage", 100_000)
-
-
-def test_save_upload_stays_inside_the_uploads_folder(tmp_path):
-    settings = Settings(index_dir=tmp_path / "index", seeds_dir=tmp_path / "seeds", llm_backend="none")
-    checked = check_upload("../../../evil.txt", ARTICLE.encode(), 10_000)
-    path, replaced = library.save_upload(settings, checked)
-    assert path == (tmp_path / "uploads" / "evil.txt").resolve()
-    assert path.read_text(encoding="utf-8") == ARTICLE and replaced == {}
-    assert library.uploaded_file(settings, "evil") == tmp_path / "uploads" / "evil.txt"
-    assert library.uploaded_file(settings, "../evil") is None
-    assert library.kind_of(settings, "evil") == "upload"
-    # A re-upload as .md replaces the .txt, so one document id never has two files.
-    md = check_upload("evil.md", ARTICLE.encode(), 10_000)
-    path2, replaced2 = library.save_upload(settings, md)
-    assert path2.suffix == ".md" and not path.exists() and list(replaced2.values()) == [ARTICLE]
-
-
-# -- launch options ----------------------------------------------------------------
-def test_launch_options_bind_locally_never_share_and_use_auth_when_set():
-    from ui.app import launch_options
-
-    plain = launch_options(Settings(llm_backend="none"))
-    assert plain["server_name"] == "127.0.0.1" and plain["server_port"] == 7860
-    assert plain["share"] is False and plain["auth"] is None
-    secured = launch_options(
-        Settings(llm_backend="none", host="0.0.0.0", port=9000, auth_user="ann", auth_password="s3cret")
-    )
-    assert secured["auth"] == ("ann", "s3cret") and secured["share"] is False
-    assert secured["server_name"] == "0.0.0.0" and secured["server_port"] == 9000
-    assert secured["max_file_size"] == Settings(llm_backend="none").upload_max_bytes
-
-
-def test_history_json_is_checked():
-    from ui.app import FriendlyError, parse_history
-
-    assert parse_history("") == []
-    assert parse_history('[{"role": "user", "content": "Hallo"}]') == [{"role": "user", "content": "Hallo"}]
-    for bad in ("{", '{"role": "user"}', '[{"role": "user"}]', "[1, 2]"):
-        with pytest.raises(FriendlyError):
-            parse_history(bad)
-
-
-# -- the chat turn, with a scripted LLM over a real Chroma store ------------------------
-QUESTION = "Mit welchen Verteidigungsministern sprach Schoigu, Akar und Wallace?"
-
-
-@pytest.fixture
-def services(tmp_settings, seeds_copy):
-    from rag.answer import AnswerService
-    from rag.ingest import index_paths
-    from rag.store import open_store
-    from tests.fakes import HashEmbedder, ScriptedLLM
-    from ui.app import Services
-
-    embedder = HashEmbedder()
-    store = open_store(tmp_settings)
-    index_paths([seeds_copy], tmp_settings, store, lambda: embedder)
-    llm = ScriptedLLM()
-    llm.replies, llm.prompts, llm.fail_with = [], [], None
-    settings = tmp_settings.model_copy(update={"min_relevance": 0.05, "llm_backend": "local"})
-    return Services(settings, AnswerService(settings, store, embedder, llm))
-
-
-def _run(services, question, turns=None):
-    """Snapshots of all updates of one chat turn (gr.Warning outside a request is a UserWarning)."""
-    import copy
-    import warnings
-
-    from ui.app import chat_stream
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return [copy.deepcopy(u) for u in chat_stream(services, question, turns or [])]
-
-
-def _status(update):
-    return update[1][-1]["status"]
-
-
-def test_chat_turn_shows_preview_then_stream_then_checked_answer(services):
-    from ui.app import evidence_for
-
-    services.default.llm.replies = ["Schoigu sprach mit Hulusi Akar und Ben Wallace [1]."]
-    updates = _run(services, QUESTION)
-    statuses = [_status(u) for u in updates]
-    assert statuses[0] == "preview" and "streaming" in statuses and statuses[-1] == "final"
-    assert statuses.index("streaming") < len(statuses) - 1
-    assert updates[0][2] == ""  # the question box is cleared at once
-    assert "extractive preview" in updates[0][0]
-    html, turns, _ = updates[-1]
-    answer = turns[-1]["answer"]
-    assert answer["mode"] == "llm" and answer["citations"]
-    assert 'class="cite" data-turn="0" data-n="1"' in html
-    panel = evidence_for(turns, {"turn": 0, "n": 1})
-    assert "<mark>" in panel and answer["citations"]["1"]["doc_id"] in panel
-    assert evidence_for(turns, {"turn": 0, "n": 9}) is None
-    assert evidence_for(turns, {"turn": "x"}) is None and evidence_for(turns, None) is None
-
-
-def test_follow_up_sends_the_history(services):
-    llm = services.default.llm
-    llm.replies = ["Schoigu sprach mit Hulusi Akar und Ben Wallace [1]."]
-    turns = _run(services, QUESTION)[-1][1]
-    llm.replies = ["Mit welchen Ministern sprach Schoigu außer Akar?", "Mit Ben Wallace [1]."]
-    updates = _run(services, "Und mit wem noch?", turns)
-    assert QUESTION in llm.prompts[-2]  # the condensing prompt saw the earlier turn
-    final = updates[-1][1]
-    assert len(final) == 2 and final[-1]["status"] == "final"
-    assert final[-1]["answer"]["condensed_question"] == "Mit welchen Ministern sprach Schoigu außer Akar?"
-
-
-def test_refusal_is_rendered_as_a_refusal(services):
-    services.default.llm.replies = ["Die Artikel enthalten dazu keine Informationen."]
-    html, turns, _ = _run(services, QUESTION)[-1]
-    assert turns[-1]["answer"]["refused"] is True
-    assert 'class="answer refusal"' in html
-
-
-def test_llm_down_gives_the_extractive_answer_with_a_warning(services):
-    services.default.llm.fail_with = "connection refused"
-    html, turns, _ = _run(services, QUESTION)[-1]
-    answer = turns[-1]["answer"]
-    assert turns[-1]["status"] == "final" and answer["mode"] == "extractive"
-    assert answer["warning"] and 'class="note warn"' in html
-    assert "Traceback" not in html
-
-
-def test_invalid_question_changes_nothing(services):
-    updates = _run(services, "   ")
-    assert len(updates) == 1
-    assert all(u == {"__type__": "update"} for u in updates[0])
-
-
-def test_store_and_unexpected_errors_become_messages(services, monkeypatch):
-    from rag.store import StoreError
-
-    def broken(*args, **kwargs):
-        raise StoreError("No index at /tmp/x yet. Run `rag index` first.")
-
-    monkeypatch.setattr(services.default, "prepare", broken)
-    html, turns, _ = _run(services, QUESTION)[-1]
-    assert turns[-1]["status"] == "error" and "No index at /tmp/x yet." in html
-
-    def crash(*args, **kwargs):
-        raise RuntimeError("secret internals")
-
-    monkeypatch.setattr(services.default, "prepare", crash)
-    html, turns, _ = _run(services, QUESTION)[-1]
-    assert "Something went wrong" in html and "secret internals" not in html and "Traceback" not in html
-
-
-def test_settings_choose_another_service(services, monkeypatch):
-    import ui.app
-    from ui.app import FriendlyError
-
-    built = []
-    monkeypatch.setattr(ui.app, "get_service", lambda s: built.append(s) or services.default)
-    assert services.get(None, None, None, None) is services.default
-    assert services.get("local", "", 4, "auto") is services.default
-    services.get("none", "", 7, "en")
-    assert built[-1].llm_backend == "none" and built[-1].top_k == 7 and built[-1].answer_language == "en"
-    with pytest.raises(FriendlyError):
-        services.get("gpt-9")
-    with pytest.raises(FriendlyError):
-        services.get(None, None, 99)

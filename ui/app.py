@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from rag import library
 from rag.answer import Answer, AnswerService, InvalidQuestionError
-from rag.ingest import index_paths
+from rag.citations import strip_markers
 from rag.llm import LLMUnavailableError
 from rag.locking import IndexLockedError
 from rag.service import get_service
-from rag.settings import Settings, get_settings
+from rag.settings import ANSWER_LANGUAGES, LLM_BACKENDS, Settings, get_settings, top_k_bounds
 from rag.store import StoreError
-from ui import library
 from ui.render import (
     CSS,
     render_chat,
@@ -37,8 +35,6 @@ from ui.render import (
 
 log = logging.getLogger("newsrag.ui")
 
-BACKENDS = ("local", "fast", "ollama", "openai", "none")
-LANGUAGES = ("auto", "de", "en")
 EXAMPLES = [
     "Welches Land soll Russland heimlich Artilleriemunition geliefert haben?",
     "Mit welchen Verteidigungsministern telefonierte Schoigu?",
@@ -47,7 +43,6 @@ EXAMPLES = [
 ]
 PLACEHOLDER = "Ask a question about the articles, in German or English. Answers cite their sources as [1], [2], …"
 _STREAM_EVERY_S = 0.08
-_MARKER_RE = re.compile(r"\s*\[\d{1,3}\]")
 
 # Clicking a citation link in the chat sends (turn, n) to Python, which fills the evidence panel.
 CITE_JS = """
@@ -79,20 +74,23 @@ class Services:
     ) -> AnswerService:
         update: dict[str, Any] = {}
         if backend and backend != self.settings.llm_backend:
-            if backend not in BACKENDS:
-                raise FriendlyError(f"Unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
+            if backend not in LLM_BACKENDS:
+                raise FriendlyError(f"Unknown backend {backend!r}; choose one of {', '.join(LLM_BACKENDS)}.")
             update["llm_backend"] = backend
         if model is not None and model.strip() != self.settings.llm_model:
             update["llm_model"] = model.strip()
         if top_k not in (None, ""):
             k = int(top_k)
-            if not 1 <= k <= 50:
-                raise FriendlyError("top-k must be between 1 and 50.")
+            low, high = top_k_bounds()
+            if not low <= k <= high:
+                raise FriendlyError(f"top-k must be between {low} and {high}.")
             if k != self.settings.top_k:
                 update["top_k"] = k
         if language and language != self.settings.answer_language:
-            if language not in LANGUAGES:
-                raise FriendlyError(f"Unknown answer language {language!r}; choose auto, de or en.")
+            if language not in ANSWER_LANGUAGES:
+                raise FriendlyError(
+                    f"Unknown answer language {language!r}; choose one of {', '.join(ANSWER_LANGUAGES)}."
+                )
             update["answer_language"] = language
         if not update:
             return self.default
@@ -107,69 +105,20 @@ class Services:
 # -- answers -----------------------------------------------------------------
 def answer_payload(answer: Answer, backend: str = "") -> dict[str, Any]:
     """Everything the chat needs to render and re-open an answer; JSON-serialisable."""
-    cited = {c.chunk_id for c in answer.citations.values()}
-    return {
-        "question": answer.question,
-        "text": answer.text,
-        "refused": answer.refused,
-        "mode": answer.mode,
-        "warning": answer.warning,
-        "backend": backend,
-        "question_lang": answer.question_lang,
-        "answer_lang": answer.answer_lang,
-        "condensed_question": answer.condensed_question,
-        "timings": dict(answer.timings),
-        "markers_total": answer.markers_total,
-        "markers_invalid": answer.markers_invalid,
-        "markers_added": answer.markers_added,
-        "citations": {str(n): asdict(c) for n, c in answer.citations.items()},
-        "retrieved": [
-            {"doc_id": c.doc_id, "chunk_id": c.chunk_id, "chunk_index": c.chunk_index, "score": round(c.score, 4)}
-            for c in answer.retrieved
-        ],
-        "uncited": [
-            {"doc_id": c.doc_id, "title": c.title, "date": c.date, "score": round(c.score, 4), "text": c.text}
-            for c in answer.retrieved
-            if c.chunk_id not in cited
-        ],
-    }
+    data = answer.to_dict()
+    cited = {c["chunk_id"] for c in data["citations"]}
+    return {**data, "backend": backend, "uncited": [r for r in data["retrieved"] if r["chunk_id"] not in cited]}
 
 
-def api_result(answer: Answer) -> dict[str, Any]:
-    """The /ask result."""
-    return {
-        "question": answer.question,
-        "answer": answer.text,
-        "refused": answer.refused,
-        "citations": [
-            {
-                "n": c.n,
-                "doc_id": c.doc_id,
-                "title": c.title,
-                "date": c.date,
-                "quote": c.quote,
-                "chunk_id": c.chunk_id,
-            }
-            for _, c in sorted(answer.citations.items())
-        ],
-        "mode": answer.mode,
-        "timings": dict(answer.timings),
-        "warning": answer.warning,
-        "question_lang": answer.question_lang,
-        "answer_lang": answer.answer_lang,
-        "condensed_question": answer.condensed_question,
-    }
-
-
-def history_of(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
+def chat_history(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
     """Finished turns as [{role, content}] for the answer service (citation markers removed)."""
     history: list[dict[str, str]] = []
     for turn in turns:
         answer = turn.get("answer") or {}
-        if turn.get("status") != "final" or not answer.get("text"):
+        if turn.get("status") != "final" or not answer.get("answer"):
             continue
         history.append({"role": "user", "content": str(turn["question"])})
-        history.append({"role": "assistant", "content": _MARKER_RE.sub("", str(answer["text"])).strip()})
+        history.append({"role": "assistant", "content": strip_markers(str(answer["answer"])).strip()})
     return history
 
 
@@ -209,7 +158,7 @@ def chat_stream(
     turns = list(turns or [])
     try:
         chosen = services.get(backend, model, top_k, language)
-        prepared = chosen.prepare(question, history_of(turns))
+        prepared = chosen.prepare(question, chat_history(turns))
     except InvalidQuestionError as exc:
         gr.Warning(str(exc))
         yield gr.skip(), gr.skip(), gr.skip()
@@ -255,7 +204,8 @@ def evidence_for(turns: list[dict[str, Any]] | None, data: Any) -> str | None:
         turn, n = int(data["turn"]), int(data["n"])
         if turn < 0:
             return None
-        return render_evidence((turns or [])[turn]["answer"]["citations"][str(n)])
+        citations = (turns or [])[turn]["answer"]["citations"]
+        return next((render_evidence(c) for c in citations if int(c["n"]) == n), None)
     except (KeyError, TypeError, ValueError, IndexError):
         return None
 
@@ -287,7 +237,7 @@ def build_app(settings: Settings, service: AnswerService | None = None) -> gr.Bl
         """Answer a question from the articles; history_json is a JSON list of {role, content} turns."""
         try:
             chosen = services.get(backend or None)
-            return api_result(chosen.answer(question, parse_history(history_json)))
+            return chosen.answer(question, parse_history(history_json)).to_dict()
         except (InvalidQuestionError, FriendlyError, StoreError, LLMUnavailableError) as exc:
             raise gr.Error(str(exc)) from exc
         except Exception as exc:
@@ -391,7 +341,7 @@ def build_app(settings: Settings, service: AnswerService | None = None) -> gr.Bl
                         evidence = gr.HTML(render_evidence(None), elem_id="evidence", js_on_load=None)
                 with gr.Accordion("Settings", open=False, elem_id="settings"), gr.Row():
                     backend = gr.Dropdown(
-                        list(BACKENDS), value=settings.llm_backend, label="LLM backend", elem_id="backend"
+                        list(LLM_BACKENDS), value=settings.llm_backend, label="LLM backend", elem_id="backend"
                     )
                     model = gr.Textbox(
                         settings.llm_model,
@@ -401,7 +351,7 @@ def build_app(settings: Settings, service: AnswerService | None = None) -> gr.Bl
                     top_k = gr.Slider(
                         1, max(20, settings.top_k), value=settings.top_k, step=1, label="Passages to retrieve"
                     )
-                    language = gr.Radio(list(LANGUAGES), value=settings.answer_language, label="Answer language")
+                    language = gr.Radio(list(ANSWER_LANGUAGES), value=settings.answer_language, label="Answer language")
                     details = gr.Checkbox(False, label="Show retrieval details (scores, search query, timings)")
             with gr.Tab("Documents", id="documents"):
                 docs_table = gr.Dataframe(
@@ -506,23 +456,10 @@ def launch_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def ensure_index(settings: Settings, service: AnswerService) -> None:
-    """Index the seeds (and any earlier uploads) when the index is empty, so the chat has something to read."""
-    if service.store.count() > 0:
-        return
-    sources = library.index_sources(settings)
-    if not sources:
-        print(f"The index is empty and {settings.seeds_dir} does not exist; upload articles in the Documents tab.")
-        return
-    print(f"The index is empty: indexing {', '.join(str(s) for s in sources)} …", flush=True)
-    report = index_paths(sources, settings, service.store, lambda: service.embedder, wait=True)
-    print(f"{len(report.added)} documents, {report.chunks_total} chunks indexed ({report.seconds:.1f} s).", flush=True)
-
-
 def launch(settings: Settings | None = None) -> None:
     """Load the models once, make sure there is an index, and serve the chat."""
     settings = settings or get_settings()
     service = get_service(settings)  # loads the embedding model and the LLM now, not on the first question
-    ensure_index(settings, service)
+    library.ensure_index(settings, service)
     demo = build_app(settings, service)
     demo.launch(**launch_options(settings))

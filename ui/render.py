@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-_CITE_RE = re.compile(r"\[(\d{1,3})\]")
+from rag.citations import MARKER, marker_group_numbers
+
 _TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
 
 REFUSAL_LABEL = {"de": "Keine Antwort in den Artikeln", "en": "Not answered by the articles"}
@@ -42,15 +43,15 @@ def link_citations(text: str, turn: int, numbers: Iterable[int]) -> str:
     known = {int(n) for n in numbers}
 
     def replace(match: re.Match[str]) -> str:
-        n = int(match.group(1))
-        return cite_link(turn, n) if n in known else match.group(0)
+        group = marker_group_numbers(match.group(1))
+        return "".join(cite_link(turn, n) for n in group) if known.issuperset(group) else match.group(0)
 
-    return _CITE_RE.sub(replace, esc(text))
+    return MARKER.sub(replace, esc(text))
 
 
 def pending_citations(text: str) -> str:
     """Streamed model text: markers are numbered by passage until the checker renumbers them, so no links yet."""
-    return _CITE_RE.sub(r'<span class="cite-pending">[\1]</span>', esc(text))
+    return MARKER.sub(r'<span class="cite-pending">[\1]</span>', esc(text))
 
 
 def highlight_span(passage: str, start: int, quote_start: int, quote_end: int, quote: str = "") -> tuple[int, int]:
@@ -94,8 +95,8 @@ def highlight(passage: str, start: int, quote_start: int, quote_end: int, quote:
     return paragraphs("".join(out))
 
 
-def _meta_line(title: Any, date: Any, doc_id: Any) -> str:
-    date_text = esc(date) if date else "no date"
+def _meta_line(title: Any, date: Any, doc_id: Any, author: Any = None) -> str:
+    date_text = (f"{esc(author)}, " if author else "") + (esc(date) if date else "no date")
     return (
         f'<div class="ev-title">{esc(title) or "(untitled)"}</div>'
         f'<div class="ev-meta"><span class="ev-date">{date_text}</span> · '
@@ -117,7 +118,7 @@ def render_evidence(citation: Mapping[str, Any] | None) -> str:
     return (
         f'<div class="evidence" data-n="{int(citation.get("n", 0))}">'
         f'<div class="ev-label">Source [{int(citation.get("n", 0))}]</div>'
-        f"{_meta_line(citation.get('title'), citation.get('date'), citation.get('doc_id'))}"
+        f"{_meta_line(citation.get('title'), citation.get('date'), citation.get('doc_id'), citation.get('author'))}"
         f'<div class="ev-passage">{body}</div></div>'
     )
 
@@ -179,16 +180,16 @@ def render_answer(answer: Mapping[str, Any], turn: int, show_details: bool = Fal
         label = REFUSAL_LABEL.get(str(answer.get("answer_lang")), REFUSAL_LABEL["en"])
         parts.append(
             f'<div class="answer refusal"><span class="refusal-label">{esc(label)}</span>'
-            f"{paragraphs(esc(answer.get('text', '')))}</div>"
+            f"{paragraphs(esc(answer.get('answer', '')))}</div>"
         )
     else:
-        numbers = [int(n) for n in (answer.get("citations") or {})]
-        text = paragraphs(link_citations(str(answer.get("text", "")), turn, numbers))
+        citations = answer.get("citations") or []
+        text = paragraphs(link_citations(str(answer.get("answer", "")), turn, [int(c["n"]) for c in citations]))
         sources = "".join(
-            f"<li>{cite_link(turn, int(n))} {esc(c.get('title')) or '(untitled)'}"
+            f"<li>{cite_link(turn, int(c['n']))} {esc(c.get('title')) or '(untitled)'}"
             f' <span class="src-meta">({esc(c.get("date") or "no date")}, '
             f"<code>{esc(c.get('doc_id'))}</code>)</span></li>"
-            for n, c in sorted((answer.get("citations") or {}).items(), key=lambda kv: int(kv[0]))
+            for c in citations
         )
         parts.append(f'<div class="answer">{text}</div>')
         if sources:

@@ -4,9 +4,9 @@ Layout of an evaluation folder (`rag eval --out DIR`):
 
     DIR/<config>/results.jsonl   one record per question, appended (and flushed) as each finishes
     DIR/<config>/config.json     what the records depend on; a resumed run must match it
-    DIR/summary.json, DIR/report.md, DIR/latency.png, DIR/by_lang.png   (rag.report.write_report)
+    DIR/summary.json, DIR/report.md, DIR/latency.png, DIR/by_lang.png   (evaluation.report.write_report)
 
-A record holds what rag.metrics.score_question reads (answer, refused, answer_lang, question_lang,
+A record holds what evaluation.metrics.score_question reads (answer, refused, answer_lang, question_lang,
 citations, markers_total, markers_invalid, retrieved, timings, error) plus id, question,
 condensed_question, mode and a few diagnostics. A question whose pipeline raises is recorded with
 `error` set and the run goes on. Re-running with the same folder skips the ids already recorded.
@@ -20,13 +20,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from rag.metrics import SCORE_KEYS, summarize
-from rag.questionset import Question, parse_question_set
+from evaluation.corpus import Corpus, corpus_settings, index_corpus
+from evaluation.metrics import SCORE_KEYS, summarize
+from evaluation.questionset import Question, parse_question_set
 from rag.settings import Settings
 
-RETRIEVAL_MODES = ("dense",)
+if TYPE_CHECKING:  # importing rag.answer loads llama-index: only when a pipeline runs
+    from rag.answer import Answer
+
 # Metrics where a higher value is better; --fail-under is meaningless for latency, errors and false refusals.
 LOWER_IS_BETTER = ("ttft_ms", "total_ms", "error", "false_refusal")
 FAIL_UNDER_METRICS: tuple[str, ...] = tuple(k for k in SCORE_KEYS if k not in LOWER_IS_BETTER)
@@ -35,14 +38,13 @@ BASELINE = "baseline"
 RESULTS_FILE = "results.jsonl"
 CONFIG_FILE = "config.json"
 
-# Config-spec keys -> Settings fields ("retrieval_mode" and "pipeline" are handled by the runner).
+# Config-spec keys -> Settings fields ("pipeline" is handled by the runner).
 SPEC_KEYS = {
     "llm": "llm_backend",
     "model": "llm_model",
     "base_url": "llm_base_url",
     "top_k": "top_k",
     "context_budget": "context_budget_tokens",
-    "retrieval_mode": "retrieval_mode",
     "pipeline": "pipeline",
 }
 # The baseline keeps llama-index's defaults: only the choice of LLM applies to it.
@@ -64,12 +66,11 @@ class ConfigSpec:
     name: str
     pipeline: str = "ours"
     overrides: Mapping[str, Any] = field(default_factory=dict)
-    retrieval_mode: str = "dense"
 
 
 def parse_config_spec(text: str) -> ConfigSpec:
     """`ours`, `baseline`, or `NAME:key=value,key=value` with keys llm, model, base_url, top_k,
-    context_budget, retrieval_mode and pipeline (ours|baseline; default: baseline only for the name
+    context_budget and pipeline (ours|baseline; default: baseline only for the name
     "baseline"). Example: `extractive:llm=none`, `k8:top_k=8`, `fast:llm=fast`."""
     name, _, rest = text.strip().partition(":")
     name = name.strip()
@@ -89,14 +90,11 @@ def parse_config_spec(text: str) -> ConfigSpec:
     pipeline = values.pop("pipeline", BASELINE if name == BASELINE else "ours")
     if pipeline not in PIPELINES:
         raise EvalUsageError(f"configuration {text!r}: pipeline must be one of {', '.join(PIPELINES)}")
-    mode = values.pop("retrieval_mode", "dense")
-    if mode not in RETRIEVAL_MODES:
-        raise EvalUsageError(f"configuration {text!r}: retrieval_mode must be one of {', '.join(RETRIEVAL_MODES)}")
     if pipeline == BASELINE and set(values) - set(BASELINE_KEYS):
         raise EvalUsageError(
             f"configuration {text!r}: the baseline keeps llama-index's defaults; only llm, model and base_url apply"
         )
-    return ConfigSpec(name, pipeline, values, mode)
+    return ConfigSpec(name, pipeline, values)
 
 
 def parse_config_specs(texts: Sequence[str]) -> list[ConfigSpec]:
@@ -126,7 +124,7 @@ def fingerprint(spec: ConfigSpec, settings: Settings) -> dict[str, Any]:
     if spec.pipeline != BASELINE:
         keys += ["top_k", "min_relevance", "context_budget_tokens", "answer_language", "chunk_max_chars"]
     data = settings.model_dump(include=set(keys), mode="json")
-    return {"pipeline": spec.pipeline, "retrieval_mode": spec.retrieval_mode, **dict(sorted(data.items()))}
+    return {"pipeline": spec.pipeline, **dict(sorted(data.items()))}
 
 
 # ---------------------------------------------------------------- gates
@@ -183,7 +181,7 @@ def load_questions(path: str | Path, tags: Sequence[str] = (), limit: int | None
     return questions
 
 
-def history_of(question: Question) -> list[dict[str, str]]:
+def question_history(question: Question) -> list[dict[str, str]]:
     return [{"role": turn.role, "content": turn.content} for turn in question.history]
 
 
@@ -204,7 +202,7 @@ class ServicePipeline:
         from rag.answer import Answer
 
         started = time.perf_counter()
-        prepared = self.service.prepare(question.question, history_of(question))
+        prepared = self.service.prepare(question.question, question_history(question))
         first_delta_ms: float | None = None
         answer: Answer | None = None
         for item in self.service.generate(prepared):
@@ -217,44 +215,14 @@ class ServicePipeline:
         return answer_record(question, answer, first_delta_ms)
 
 
-def answer_record(question: Question, answer: Any, first_delta_ms: float | None = None) -> dict[str, Any]:
+def answer_record(question: Question, answer: Answer, first_delta_ms: float | None = None) -> dict[str, Any]:
     """The result record of one rag.answer.Answer."""
     timings = dict(answer.timings)
     # Gate refusals and extractive answers come without an LLM, so the Answer has no ttft; the
     # first text the user sees is then the first delta the pipeline yields.
     if timings.get("ttft_ms") is None:
         timings["ttft_ms"] = first_delta_ms
-    return {
-        "id": question.id,
-        "question": question.question,
-        "condensed_question": answer.condensed_question,
-        "mode": answer.mode,
-        "answer": answer.text,
-        "refused": bool(answer.refused),
-        "answer_lang": answer.answer_lang,
-        "question_lang": answer.question_lang,
-        "citations": [
-            {"n": n, "doc_id": c.doc_id, "chunk_id": c.chunk_id, "text": c.passage, "quote": c.quote}
-            for n, c in sorted(answer.citations.items())
-        ],
-        "markers_total": answer.markers_total,
-        "markers_invalid": answer.markers_invalid,
-        "markers_added": answer.markers_added,
-        "retrieved": [
-            {
-                "rank": rank,
-                "doc_id": c.doc_id,
-                "chunk_id": c.chunk_id,
-                "score": round(float(c.score), 4),
-                "text": c.text,
-            }
-            for rank, c in enumerate(answer.retrieved, start=1)
-        ],
-        "timings": timings,
-        "language_retry": answer.language_retry,
-        "warning": answer.warning,
-        "error": None,
-    }
+    return {"id": question.id, **answer.to_dict(), "timings": timings, "error": None}
 
 
 def error_record(question: Question, exc: BaseException) -> dict[str, Any]:
@@ -388,7 +356,7 @@ def make_service(settings: Settings) -> Any:
 
 
 def make_baseline(settings: Settings) -> Pipeline:
-    from rag.baseline import BaselinePipeline
+    from evaluation.baseline import BaselinePipeline
 
     return BaselinePipeline(settings)
 
@@ -423,15 +391,27 @@ def run_evaluation(
     out_dir: Path,
     restart: bool = False,
     progress: bool = True,
+    corpus: Corpus | None = None,
 ) -> EvalResult:
-    """Run every configuration on the same questions, then write summary.json, report.md and plots."""
-    from rag.report import write_report
+    """Run every configuration on the same questions, then write summary.json, report.md and plots.
+
+    With a corpus, every configuration reads it instead of the configured index: ours through a
+    scratch store (indexed here once), the baseline through its own in-memory index of the folder.
+    """
+    from evaluation.report import write_report
 
     out_dir = Path(out_dir)
+    if corpus is not None:
+        configs = [(spec, corpus_settings(settings, corpus)) for spec, settings in configs]
+        for settings in {str(s.index_dir): s for spec, s in configs if spec.pipeline != BASELINE}.values():
+            index_corpus(settings)
     runs: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
     for spec, settings in configs:
         folder = out_dir / spec.name
-        prepare_folder(folder, fingerprint(spec, settings), restart)
+        expected = fingerprint(spec, settings)
+        if corpus is not None:
+            expected["corpus"] = f"{corpus.folder} ({corpus.key})"
+        prepare_folder(folder, expected, restart)
         records = run_questions(
             questions,
             lambda spec=spec, settings=settings: build_pipeline(spec, settings),
@@ -439,7 +419,10 @@ def run_evaluation(
             desc=spec.name,
             progress=progress,
         )
-        runs[spec.name] = (summarize(questions, records), records)
+        summary = summarize(questions, records)
+        if corpus is not None:
+            summary["corpus"] = f"{corpus.folder} ({corpus.files} files, store {corpus.key})"
+        runs[spec.name] = (summary, records)
     baseline = report_baseline(list(runs))
     report = write_report(out_dir, runs, baseline=baseline)
     return EvalResult(out_dir, report, {name: summary for name, (summary, _) in runs.items()}, baseline)

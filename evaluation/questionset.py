@@ -1,4 +1,4 @@
-"""Evaluation question sets: parse and validate the JSONL format of shared/QUESTION_SETS.md.
+"""Evaluation question sets: parse and validate the JSONL format of docs/question-sets.md.
 
 The whole file is validated before any question is returned, so a malformed line stops
 `rag eval` before the pipeline runs. Every error names the file and the line number.

@@ -1,23 +1,22 @@
-"""`rag eval`: run a question set through the answer pipeline and write a report (registered in rag.cli)."""
+"""`rag eval`: run a question set through the answer pipeline and write a report (registered in cli.main)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-
-class RetrievalMode(StrEnum):
-    dense = "dense"
+from cli.common import BaseUrlOption, LlmOption, ModelOption, TopKOption, fail, friendly_errors
 
 
 def eval_command(
     file: Annotated[
         Path,
-        typer.Argument(metavar="FILE", help="Question set, JSONL (format: QUESTION_SETS.md), e.g. eval/dev.jsonl."),
+        typer.Argument(
+            metavar="FILE", help="Question set, JSONL (format: docs/question-sets.md), e.g. eval/dev.jsonl."
+        ),
     ],
     out: Annotated[
         Path | None,
@@ -25,14 +24,13 @@ def eval_command(
             "--out", "-o", help="Output folder (default: eval/runs/TIMESTAMP); rerun with the same one to resume."
         ),
     ] = None,
-    llm: Annotated[str | None, typer.Option("--llm", help="Backend: local, fast, ollama, openai or none.")] = None,
-    model: Annotated[str | None, typer.Option(help="Model name (ollama/openai) or GGUF path (local).")] = None,
-    base_url: Annotated[str | None, typer.Option(help="Server URL for ollama/openai.")] = None,
-    top_k: Annotated[int | None, typer.Option("-k", "--top-k", min=1, max=50, help="Chunks retrieved.")] = None,
+    llm: LlmOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    top_k: TopKOption = None,
     context_budget: Annotated[
         int | None, typer.Option(min=100, max=8000, help="Passage tokens sent to the LLM.")
     ] = None,
-    retrieval_mode: Annotated[RetrievalMode, typer.Option(help="Retrieval: dense embeddings.")] = RetrievalMode.dense,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions (after --tag).")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Only questions with this tag (repeatable).")] = None,
     fail_under: Annotated[
@@ -51,25 +49,32 @@ def eval_command(
             metavar="CONFIG",
             help="Run several configurations side by side (repeatable): 'ours', 'baseline' (llama-index "
             "defaults) or NAME:key=value,... with keys llm, model, base_url, top_k, context_budget, "
-            "retrieval_mode, pipeline. Ratios in the report are to 'baseline'.",
+            "pipeline. Ratios in the report are to 'baseline'.",
         ),
     ] = None,
     restart: Annotated[bool, typer.Option(help="Discard results already in --out instead of resuming.")] = False,
+    corpus: Annotated[
+        Path | None,
+        typer.Option(
+            "--corpus",
+            metavar="DIR",
+            help="Answer from the articles in DIR instead of the index: DIR is indexed into a scratch store "
+            "under the cache (reused while DIR and the index settings stay the same).",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate the answer pipeline on a question set: results.jsonl, summary.json, report.md and plots."""
-    from rag.cli import friendly_errors
-
     friendly_errors(_run)(
         file,
         out,
         {"llm_backend": llm, "llm_model": model, "llm_base_url": base_url, "top_k": top_k},
         context_budget,
-        retrieval_mode.value,
         limit,
         tag or [],
         fail_under or [],
         compare or [],
         restart,
+        corpus,
     )
 
 
@@ -78,38 +83,37 @@ def _run(
     out: Path | None,
     overrides: dict,
     context_budget: int | None,
-    retrieval_mode: str,
     limit: int | None,
     tags: list[str],
     fail_under: list[str],
     compare: list[str],
     restart: bool,
+    corpus_dir: Path | None,
 ) -> None:
-    from rag import evaluate
-    from rag.cli import _fail
-    from rag.questionset import QuestionSetError
-    from rag.report import format_summary_table
+    from evaluation import runner as evaluate
+    from evaluation.corpus import CorpusError, corpus_key
+    from evaluation.questionset import QuestionSetError
+    from evaluation.report import format_summary_table
 
     overrides = {**overrides, "context_budget_tokens": context_budget}
     try:
         gates = evaluate.parse_fail_under(fail_under)
         specs = evaluate.parse_config_specs(compare)
-        if retrieval_mode not in evaluate.RETRIEVAL_MODES:
-            raise evaluate.EvalUsageError(f"unknown retrieval mode {retrieval_mode!r}")
         configs = [(spec, evaluate.config_settings(spec, overrides)) for spec in specs]
         # The whole set is validated before any question runs.
         questions = evaluate.load_questions(question_set, tags, limit)
-    except (evaluate.EvalUsageError, QuestionSetError) as exc:
-        _fail(str(exc), 2)
-        return
+        corpus = corpus_key(corpus_dir, configs[0][1]) if corpus_dir is not None else None
+    except (evaluate.EvalUsageError, QuestionSetError, CorpusError) as exc:
+        fail(str(exc), 2)
     out_dir = out or Path("eval/runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
     names = ", ".join(spec.name for spec, _ in configs)
     typer.echo(f"{len(questions)} questions from {question_set}; configuration(s): {names}; writing to {out_dir}")
+    if corpus is not None:
+        typer.echo(f"Corpus: {corpus.folder} ({corpus.files} files)")
     try:
-        result = evaluate.run_evaluation(questions, configs, out_dir, restart=restart)
+        result = evaluate.run_evaluation(questions, configs, out_dir, restart=restart, corpus=corpus)
     except evaluate.EvalUsageError as exc:
-        _fail(str(exc), 2)
-        return
+        fail(str(exc), 2)
     except KeyboardInterrupt:
         typer.secho(
             f"\nInterrupted. The finished questions are kept in {out_dir}; run the same command "

@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from evaluation.questionset import Question
 from rag.documents import SUPPORTED_SUFFIXES, load_document
 from rag.language import detect_language
-from rag.questionset import Question
 from rag.refusal import is_refusal
 from rag.settings import Settings
 
@@ -36,7 +36,7 @@ class BaselineError(RuntimeError):
 def embedding_model(settings: Settings) -> Any:
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-    from rag.models import resolve_embedding_path
+    from rag.weights import resolve_embedding_path
 
     return HuggingFaceEmbedding(
         model_name=resolve_embedding_path(settings.embedding_model, settings.models_dir),
@@ -46,7 +46,7 @@ def embedding_model(settings: Settings) -> Any:
     )
 
 
-def load_documents(folder: Path) -> list[Any]:
+def llama_documents(folder: Path) -> list[Any]:
     """llama-index Documents of the articles in `folder`, with id and metadata doc_id = file stem."""
     from llama_index.core import Document
 
@@ -85,7 +85,7 @@ class BaselinePipeline:
         LlamaSettings.llm = llm
         LlamaSettings.embed_model = embed_model
         started = time.perf_counter()
-        self.documents = load_documents(documents_dir or settings.seeds_dir)
+        self.documents = llama_documents(documents_dir or settings.seeds_dir)
         self.index = VectorStoreIndex.from_documents(self.documents, embed_model=embed_model)
         self.engine = self.index.as_query_engine(llm=llm, streaming=True)
         self.build_s = time.perf_counter() - started
@@ -119,7 +119,7 @@ class BaselinePipeline:
             for rank, scored in enumerate(response.source_nodes, start=1)
         ]
         citations = [
-            {"n": item["rank"], "doc_id": item["doc_id"], "chunk_id": item["chunk_id"], "text": item["text"]}
+            {"n": item["rank"], "doc_id": item["doc_id"], "chunk_id": item["chunk_id"], "passage": item["text"]}
             for item in ([] if refused else retrieved)
         ]
         return {

@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: the report is written on servers and in CI
 import matplotlib.pyplot as plt
 
-from rag.metrics import LATENCY_KEYS, LATENCY_PERCENTILES, SCORE_KEYS
+from evaluation.metrics import LATENCY_KEYS, LATENCY_PERCENTILES, SCORE_KEYS
 
 Runs = Mapping[str, tuple[dict[str, Any], list[dict[str, Any]]]]
 
@@ -101,7 +101,10 @@ def write_report(out_dir: Path, runs: Runs, baseline: str | None = None) -> Path
 
 def _markdown(runs: Runs, baseline: str | None) -> str:
     summaries = {name: summary for name, (summary, _) in runs.items()}
-    parts = ["# Evaluation report", "", "## Summary", "", _comparison_table(summaries, baseline), ""]
+    parts = ["# Evaluation report", ""]
+    corpus = next((summary["corpus"] for summary in summaries.values() if summary.get("corpus")), None)
+    parts += [f"Corpus: `{corpus}`", ""] if corpus else ["Corpus: the configured index", ""]
+    parts += ["## Summary", "", _comparison_table(summaries, baseline), ""]
     parts += ["![Latency per configuration](latency.png)", ""]
     parts += ["## By language", "", "![Key metrics per language](by_lang.png)", ""]
     for name, summary in summaries.items():

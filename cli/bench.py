@@ -1,12 +1,13 @@
-"""`rag bench`: the command function; rag.cli registers it. Heavy imports stay inside the function."""
+"""`rag bench`: the command function; cli.main registers it. Heavy imports stay inside the function."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from cli.common import debug_enabled, friendly_errors
 
 
 def _sizes(text: str | None) -> tuple[int, ...] | None:
@@ -21,6 +22,7 @@ def _sizes(text: str | None) -> tuple[int, ...] | None:
     return sizes
 
 
+@friendly_errors
 def bench_command(
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes and one run each (a smoke run).")] = False,
     skip_llm: Annotated[bool, typer.Option("--skip-llm", help="Skip the LLM answers and the LLM cold start.")] = False,
@@ -35,28 +37,21 @@ def bench_command(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the table as Markdown.")] = False,
 ) -> None:
     """Benchmark indexing, retrieval, answering, cold start and memory; write JSON and print a table."""
-    try:
-        from rag.bench import BenchConfig, format_table, run_bench, write_results
+    from evaluation.bench import BenchConfig, format_table, run_bench, write_results
 
-        cfg = BenchConfig.make(
-            quick=quick,
-            skip_llm=skip_llm,
-            repeat=repeat,
-            sizes=_sizes(sizes),
-            n_questions=questions,
-            llm_repeat=llm_repeat,
-            chat=False if no_chat else None,
-            report=lambda line: typer.echo(line, err=True),
-        )
-        results = run_bench(cfg)
-        path, latest = write_results(results, out)
-    except (typer.Exit, typer.BadParameter, KeyboardInterrupt):
-        raise
-    except Exception as exc:
-        if os.environ.get("RAG_DEBUG"):
-            raise
-        typer.secho(f"Error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from None
+    cfg = BenchConfig.make(
+        quick=quick,
+        skip_llm=skip_llm,
+        repeat=repeat,
+        sizes=_sizes(sizes),
+        n_questions=questions,
+        llm_repeat=llm_repeat,
+        chat=False if no_chat else None,
+        debug=debug_enabled(),
+        report=lambda line: typer.echo(line, err=True),
+    )
+    results = run_bench(cfg)
+    path, latest = write_results(results, out)
     typer.echo(format_table(results, markdown=markdown))
     for section, error in results["errors"].items():
         typer.secho(f"{section} failed: {error}", fg=typer.colors.YELLOW, err=True)

@@ -1,0 +1,130 @@
+"""The checks of a bench run against TARGETS (PASS, MISS and by how much, INFO without a target, N/A without a
+value) and the table that `rag bench` prints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evaluation.bench.config import TARGETS
+
+
+def _get(data: dict[str, Any], path: str) -> Any:
+    """data["a"]["b"] for path "a.b"; None when a part is missing (a failed section leaves None behind)."""
+    for part in path.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _check(name: str, label: str, value: Any, unit: str, key: str | None = None, note: str = "") -> dict[str, Any]:
+    """One table row; key names the target when it is not the row's name (a size-specific row, or ms vs s)."""
+    row: dict[str, Any] = {"name": name, "label": label, "value": value, "unit": unit, "note": note}
+    target = TARGETS.get(key or name)
+    if value is None or (isinstance(value, float) and value != value):  # value != value: NaN
+        row.update(status="N/A", target=None)
+        if target:
+            row["target"] = f"{target[0]} {target[1]:g} {unit}"
+        return row
+    if target is None:
+        row.update(status="INFO", target=None)
+        return row
+    op, limit = target
+    ok = value < limit if op == "<" else value <= limit
+    row.update(status="PASS" if ok else "MISS", target=f"{op} {limit:g} {unit}")
+    if not ok:
+        row["miss_by"] = round(value - limit, 3)
+        row["miss_by_pct"] = round((value / limit - 1) * 100, 1)
+    return row
+
+
+def build_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of the table, in the order of the sections, from the results of run_bench."""
+    r = results
+    seeds = _get(r, "retrieval.seeds") or {}
+    rows = [
+        _check("index_chunks_per_s", "Indexing throughput (index_paths)", _get(r, "indexing.index_chunks_per_s"),
+               "chunks/s"),
+        _check("plain_encode_chunks_per_s", "  baseline: plain ST encode, same texts",
+               _get(r, "indexing.plain_encode_chunks_per_s"), "chunks/s"),
+        _check("index_overhead_ratio", "  overhead ratio (index/plain time)", _get(r, "indexing.overhead_ratio"), "x"),
+        _check("reindex_unchanged_s", "Re-index, nothing changed (in process)", _get(r, "reindex_unchanged.seconds"),
+               "s"),
+        _check("reindex_unchanged_cli_s", "Re-index, nothing changed (`rag index`)",
+               _get(r, "reindex_unchanged.cli_seconds"), "s"),
+        _check("retrieval_seeds_p50_ms", "Retrieval p50, seed articles (real query)", seeds.get("p50_ms"), "ms"),
+        _check("retrieval_seeds_p95_ms", "Retrieval p95, seed articles", seeds.get("p95_ms"), "ms"),
+        _check("embed_query_p50_ms", "  of which query embedding p50", seeds.get("embed_query_p50_ms"), "ms"),
+    ]  # fmt: skip
+    embed_p50 = seeds.get("embed_query_p50_ms")
+    for row in _get(r, "retrieval.synthetic") or []:
+        size = row["size"]
+        label = f"{size // 1000}k" if size >= 1000 else str(size)
+        p50 = row.get("p50_ms")
+        est = round(p50 + embed_p50, 1) if embed_p50 is not None and p50 is not None else None
+        rows += [
+            _check(f"retrieval_{label}_store_p50_ms", f"Store query p50 @ {label} (random vectors)", p50, "ms"),
+            _check(f"retrieval_{label}_store_p95_ms", f"Store query p95 @ {label}", row.get("p95_ms"), "ms"),
+            _check(f"retrieval_{label}_p50_ms", f"Retrieval p50 @ {label} (store p50 + query-embed p50)", est, "ms",
+                   key="retrieval_100k_p50_ms"),
+            _check(f"retrieval_{label}_rss_mb", f"  RSS of a query process @ {label}", row.get("rss_mb"), "MB"),
+            _check(f"retrieval_{label}_store_mb", f"  store on disk @ {label}", row.get("store_mb"), "MB"),
+        ]  # fmt: skip
+    p50 = _get(r, "answers.extractive.total_p50_ms")
+    rows.append(_check("extractive_total_p50_s", "Extractive answer p50", _sec(p50, 3), "s"))
+    ours, base = _get(r, "answers.local") or {}, _get(r, "answers.baseline") or {}
+    for metric, label in (("ttft", "time to first token"), ("total", "total time")):
+        for q in ("p50", "p95"):
+            key = f"{metric}_{q}_ms"
+            o, b = ours.get(key), base.get(key)
+            rows += [
+                _check(f"local_{key}", f"LLM answer {label} {q} (ours)", _sec(o), "s", key=f"local_{metric}_{q}_s"),
+                _check(f"baseline_{key}", f"  llama-index default baseline {q}", _sec(b), "s"),
+                _check(f"ratio_{key}", "  ratio ours/baseline", round(o / b, 3) if o and b else None, "x"),
+            ]
+    cs = r.get("cold_start") or {}
+    chat = r.get("chat") or {}
+    peak = chat.get("peak_rss") or {}
+    peak_mb = peak.get("peak_rss_mb")
+    rows += [
+        _check("help_s", "`rag --help` wall time", cs.get("help_s"), "s"),
+        _check("first_ask_none_s", "First `rag ask --llm none` wall time", cs.get("first_ask_none_s"), "s"),
+        _check("first_ask_local_s", "First `rag ask --llm local` wall time", cs.get("first_ask_local_s"), "s"),
+        _check("chat_ready_s", "Chat server ready (HTTP 200, backend none)", chat.get("ready_s"), "s",
+               note=chat.get("reason") or chat.get("ready_error") or ""),
+        _check("chat_peak_rss_gb", "Chat server peak RSS after one local answer",
+               None if peak_mb is None else round(peak_mb / 1024, 2), "GB",
+               note=peak.get("reason") or chat.get("reason") or ""),
+    ]  # fmt: skip
+    return rows
+
+
+def _sec(ms: float | None, digits: int = 2) -> float | None:
+    return None if ms is None else round(ms / 1000, digits)
+
+
+def format_table(results: dict[str, Any], markdown: bool = False) -> str:
+    """results["checks"] as a plain-text table (aligned columns) or a Markdown one."""
+    rows = results.get("checks") or []
+
+    def cells(row: dict[str, Any]) -> list[str]:
+        value = "—" if row["value"] is None else f"{row['value']:g} {row['unit']}"
+        status = row["status"]
+        miss = ""
+        if status == "MISS":
+            miss = f"by {row['miss_by']:+g} {row['unit']} ({row['miss_by_pct']:+g}%)"
+        elif row.get("note"):
+            miss = row["note"]
+        return [row["label"], value, row.get("target") or "", status, miss]
+
+    header = ["Figure", "Value", "Target", "Status", "Miss by / note"]
+    body = [cells(r) for r in rows]
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in body]
+        return "\n".join(lines)
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in body]
+    return "\n".join(lines)
