@@ -38,8 +38,8 @@ def pick_sentences(question: str, chunks: list[StoredChunk], limit: int = MAX_SE
     candidates.sort(key=lambda c: c.score, reverse=True)
     picked: list[PickedSentence] = []
     for candidate in candidates:
+        if len(picked) >= limit:
+            break
         if all(candidate.text != p.text for p in picked):
             picked.append(candidate)
-        if len(picked) == limit:
-            break
     return picked
