@@ -1,4 +1,4 @@
-"""Evaluation metrics: answer quality, retrieval, citations, refusals, language and latency.
+"""Evaluation metrics: answer quality and grounding, retrieval, citations, refusals, language and latency.
 
 `score_question` turns one question and the runner's result record into a flat dict of
 metrics (None where a metric does not apply); `summarize` averages those per group.
@@ -13,6 +13,11 @@ Conventions:
   an answer without citations is penalised by citation_recall instead.
 - citation_precision is None when nothing was cited; citation_recall is None when the
   question has no relevant docs (unanswerable questions).
+- answer_correct (answerable questions only): 1 when every keyword group matched or, for a
+  question without keywords, a reference answer matched; a refusal scores 0.
+- invented_numbers and unsupported_sentences are counts per answer (None for refusals, and
+  unsupported_sentences for records without that key); summarised as `_mean` and as `_any`,
+  the share of answers with at least one.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from statistics import fmean
 from typing import Any
 
+from evaluation.grounding import invented_numbers
 from evaluation.questionset import Question
 from rag.citations import strip_markers
 
@@ -42,9 +48,12 @@ SCORE_KEYS: tuple[str, ...] = (
     "answer_match",
     "answer_f1",
     "keyword_recall",
+    "answer_correct",
     "citation_validity",
     "citation_precision",
     "citation_recall",
+    "invented_numbers",
+    "unsupported_sentences",
     "correct_refusal",
     "false_refusal",
     "language_accuracy",
@@ -54,6 +63,7 @@ SCORE_KEYS: tuple[str, ...] = (
 )
 LATENCY_KEYS = ("ttft_ms", "total_ms")
 LATENCY_PERCENTILES = (50, 95)
+COUNT_KEYS = ("invented_numbers", "unsupported_sentences")
 
 ARTICLES = {
     "de": frozenset({"der", "die", "das", "den", "dem", "des", "ein", "eine", "einer", "einen", "einem", "eines"}),
@@ -136,6 +146,18 @@ def _contains_keyword(folded_text: str, keyword: str) -> bool:
     # Plain substring so inflected forms ("Frankreichs") still count, as the format says.
     folded_keyword = fold(keyword)
     return bool(folded_keyword) and folded_keyword in folded_text
+
+
+def answer_correct(keyword_score: float | None, match: float | None) -> float | None:
+    """1.0 when every keyword group matched or, without keyword groups, a reference answer matched.
+
+    Takes keyword_recall and answer_match of the same answer; None when the question has neither.
+    """
+    # Keywords win: they name every part of the answer, a reference is one accepted wording.
+    judged = keyword_score if keyword_score is not None else match
+    if judged is None:
+        return None
+    return 1.0 if judged == 1.0 else 0.0
 
 
 # ---------------------------------------------------------------- retrieval metrics
@@ -251,6 +273,8 @@ def score_question(question: Question, record: Mapping[str, Any]) -> dict[str, f
     else:
         scores["correct_refusal"] = 1.0 if refused else 0.0
     scores.update(_citation_scores(question, record))
+    if not refused:
+        scores.update(_grounding_scores(record))
     expected = question_lang(question, record)
     if expected is not None:
         scores["language_accuracy"] = 1.0 if record.get("answer_lang") == expected else 0.0
@@ -286,7 +310,8 @@ def _answer_scores(question: Question, record: Mapping[str, Any], refused: bool)
     f1 = token_f1(answer, question.answers, lang)
     match = answer_match(answer, question.answers, lang)
     recall = keyword_recall(answer, question.keywords)
-    return {"answer_match": match, "answer_f1": f1, "keyword_recall": recall}
+    correct = answer_correct(recall, match)
+    return {"answer_match": match, "answer_f1": f1, "keyword_recall": recall, "answer_correct": correct}
 
 
 def _citation_scores(question: Question, record: Mapping[str, Any]) -> dict[str, float | None]:
@@ -304,6 +329,16 @@ def _citation_scores(question: Question, record: Mapping[str, Any]) -> dict[str,
     return scores
 
 
+def _grounding_scores(record: Mapping[str, Any]) -> dict[str, float | None]:
+    """Counts of what in an answer no passage backs; the retrieved chunks include every passage shown."""
+    passages = [item.get("text", "") for item in record.get("retrieved") or []]
+    unsupported = record.get("unsupported_sentences")  # absent in records of older runs and the baseline
+    return {
+        "invented_numbers": len(invented_numbers(record.get("answer") or "", passages)),
+        "unsupported_sentences": None if unsupported is None else len(unsupported),
+    }
+
+
 # ---------------------------------------------------------------- aggregation
 
 
@@ -318,17 +353,35 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
 
 
+def summary_names(key: str) -> tuple[str, ...]:
+    """The names `aggregate` reports a score key under, in order."""
+    if key in LATENCY_KEYS:
+        return tuple(f"{key}_p{q}" for q in LATENCY_PERCENTILES)
+    if key in COUNT_KEYS:
+        return (f"{key}_mean", f"{key}_any")
+    return (key,)
+
+
 def aggregate(scores: Sequence[Mapping[str, float | None]]) -> dict[str, float | None]:
-    """Mean of each metric over the questions where it applies; latency as p50/p95; plus n."""
+    """Each metric over the questions where it applies, under its summary_names; plus n.
+
+    Rates as the mean, latency as p50/p95, counts as the mean and the share of at least one.
+    """
     group: dict[str, float | None] = {"n": len(scores)}
     for key in SCORE_KEYS:
-        values = [s[key] for s in scores if s.get(key) is not None]
-        if key in LATENCY_KEYS:
-            for q in LATENCY_PERCENTILES:
-                group[f"{key}_p{q}"] = percentile(values, q)
-        else:
-            group[key] = fmean(values) if values else None
+        values = [value for s in scores if (value := s.get(key)) is not None]
+        group.update(zip(summary_names(key), _statistics(key, values), strict=True))
     return group
+
+
+def _statistics(key: str, values: Sequence[float]) -> list[float | None]:
+    if not values:
+        return [None] * len(summary_names(key))
+    if key in LATENCY_KEYS:
+        return [percentile(values, q) for q in LATENCY_PERCENTILES]
+    if key in COUNT_KEYS:
+        return [fmean(values), fmean(1.0 if value >= 1 else 0.0 for value in values)]
+    return [fmean(values)]
 
 
 def summarize(questions: Sequence[Question], records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

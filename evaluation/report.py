@@ -13,16 +13,12 @@ import matplotlib
 matplotlib.use("Agg")  # headless: the report is written on servers and in CI
 import matplotlib.pyplot as plt
 
-from evaluation.metrics import LATENCY_KEYS, LATENCY_PERCENTILES, SCORE_KEYS
+from evaluation.metrics import LATENCY_KEYS, SCORE_KEYS, summary_names
 
 Runs = Mapping[str, tuple[dict[str, Any], list[dict[str, Any]]]]
 
 MISSING = "—"
-GROUP_METRICS: tuple[str, ...] = ("n",) + tuple(
-    name
-    for key in SCORE_KEYS
-    for name in ([f"{key}_p{q}" for q in LATENCY_PERCENTILES] if key in LATENCY_KEYS else [key])
-)
+GROUP_METRICS: tuple[str, ...] = ("n",) + tuple(name for key in SCORE_KEYS for name in summary_names(key))
 KEY_METRICS: tuple[str, ...] = (
     "retrieval_doc_hit@5",
     "retrieval_doc_mrr",
@@ -30,9 +26,14 @@ KEY_METRICS: tuple[str, ...] = (
     "answer_match",
     "answer_f1",
     "keyword_recall",
+    "answer_correct",
     "citation_validity",
     "citation_precision",
     "citation_recall",
+    "invented_numbers_mean",
+    "invented_numbers_any",
+    "unsupported_sentences_mean",
+    "unsupported_sentences_any",
     "correct_refusal",
     "false_refusal",
     "language_accuracy",
@@ -46,6 +47,7 @@ PLOT_METRICS: tuple[str, ...] = (
     "retrieval_doc_hit@5",
     "retrieval_ev_hit@5",
     "answer_match",
+    "answer_correct",
     "keyword_recall",
     "citation_precision",
     "correct_refusal",

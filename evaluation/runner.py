@@ -7,7 +7,8 @@ Layout of an evaluation folder (`rag eval --out DIR`):
     DIR/summary.json, DIR/report.md, DIR/latency.png, DIR/by_lang.png   (evaluation.report.write_report)
 
 A record holds what evaluation.metrics.score_question reads (answer, refused, answer_lang, question_lang,
-citations, markers_total, markers_invalid, retrieved, timings, error) plus id, question,
+citations, markers_total, markers_invalid, retrieved, unsupported_sentences when the pipeline checks
+sentences, timings, error) plus id, question,
 condensed_question, mode and a few diagnostics. A question whose pipeline raises is recorded with
 `error` set and the run goes on. Re-running with the same folder skips the ids already recorded.
 """
@@ -30,8 +31,9 @@ from rag.settings import Settings
 if TYPE_CHECKING:  # importing rag.answer loads llama-index: only when a pipeline runs
     from rag.answer import Answer
 
-# Metrics where a higher value is better; --fail-under is meaningless for latency, errors and false refusals.
-LOWER_IS_BETTER = ("ttft_ms", "total_ms", "error", "false_refusal")
+# Metrics where a higher value is better; --fail-under is meaningless for latency, errors, false refusals
+# and the counts of invented numbers and unsupported sentences.
+LOWER_IS_BETTER = ("ttft_ms", "total_ms", "error", "false_refusal", "invented_numbers", "unsupported_sentences")
 FAIL_UNDER_METRICS: tuple[str, ...] = tuple(k for k in SCORE_KEYS if k not in LOWER_IS_BETTER)
 PIPELINES = ("ours", "baseline")
 BASELINE = "baseline"

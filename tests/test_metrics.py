@@ -3,8 +3,11 @@ from typing import Any
 
 import pytest
 
+from evaluation import runner
 from evaluation.metrics import (
     SCORE_KEYS,
+    aggregate,
+    answer_correct,
     answer_match,
     citation_precision,
     citation_recall,
@@ -19,6 +22,7 @@ from evaluation.metrics import (
     percentile,
     score_question,
     summarize,
+    summary_names,
     token_f1,
 )
 from evaluation.questionset import Question
@@ -155,6 +159,14 @@ def test_keyword_recall() -> None:
     assert keyword_recall("Niemand", []) is None
 
 
+def test_answer_correct() -> None:
+    assert answer_correct(1.0, 0.0) == 1.0  # keywords win over the reference answer
+    assert answer_correct(2 / 3, 1.0) == 0.0
+    assert answer_correct(None, 1.0) == 1.0  # no keywords: the reference answer decides
+    assert answer_correct(None, 0.0) == 0.0
+    assert answer_correct(None, None) is None
+
+
 # ---------------------------------------------------------------- retrieval metrics
 
 # Distinct documents: A(1) B(2) C(3) D(4); C sits at chunk rank 4.
@@ -238,7 +250,8 @@ def test_score_keys_are_exactly_the_documented_ones() -> None:
         "retrieval_doc_hit@1", "retrieval_doc_hit@3", "retrieval_doc_hit@5", "retrieval_doc_mrr",
         "retrieval_doc_ndcg@5", "retrieval_ev_hit@1", "retrieval_ev_hit@3", "retrieval_ev_hit@5",
         "retrieval_ev_mrr", "retrieval_ev_ndcg@5", "answer_match", "answer_f1", "keyword_recall",
-        "citation_validity", "citation_precision", "citation_recall", "correct_refusal",
+        "answer_correct", "citation_validity", "citation_precision", "citation_recall",
+        "invented_numbers", "unsupported_sentences", "correct_refusal",
         "false_refusal", "language_accuracy", "ttft_ms", "total_ms", "error",
     ]  # fmt: skip
     assert tuple(scores) == SCORE_KEYS
@@ -270,9 +283,12 @@ def test_score_answerable_question() -> None:
             "answer_match": 0.0,
             "answer_f1": 6 / 7,
             "keyword_recall": 2 / 3,
+            "answer_correct": 0.0,  # the Wallace group is missing
             "citation_validity": 2 / 3,
             "citation_precision": 0.5,
             "citation_recall": 1.0,
+            "invented_numbers": 0,
+            "unsupported_sentences": None,  # a record of an older run has no such key
             "correct_refusal": None,
             "false_refusal": 0.0,
             "language_accuracy": 1.0,
@@ -366,6 +382,64 @@ def test_language_accuracy_prefers_the_sets_lang(answer_lang: str | None, expect
     assert score_question(make_question(lang="de"), record)["language_accuracy"] == expected
 
 
+def test_answer_correct_needs_every_keyword_group() -> None:
+    answer = "Schoigu telefonierte mit Lecornu, Akar und Wallace [1]."
+    assert score_question(make_question(), make_record(answer=answer))["answer_correct"] == 1.0
+    # The reference answer matches, but a keyword group (Wallace) does not: wrong.
+    question = make_question(answers=("Lecornu und Akar",))
+    assert score_question(question, make_record(answer="Lecornu und Akar."))["answer_correct"] == 0.0
+
+
+def test_answer_correct_falls_back_to_the_reference_answer() -> None:
+    question = make_question(keywords=())
+    assert score_question(question, make_record())["answer_correct"] == 1.0
+    assert score_question(question, make_record(answer="Lecornu und Akar."))["answer_correct"] == 0.0
+    unjudged = make_question(keywords=(), answers=())
+    assert score_question(unjudged, make_record())["answer_correct"] is None
+
+
+def test_answer_correct_is_zero_for_a_refusal_and_none_for_unanswerable_questions() -> None:
+    refusal = make_record(answer="Ob Lecornu, Akar und Wallace, weiß ich nicht.", refused=True)
+    assert score_question(make_question(), refusal)["answer_correct"] == 0.0
+    unanswerable = make_question(answerable=False, relevant_docs=())
+    assert score_question(unanswerable, make_record())["answer_correct"] is None
+
+
+def test_grounding_counts_of_an_answer() -> None:
+    record = make_record(
+        answer="Am 23. Oktober 2022 [1] sprach er 45 Minuten mit 3 Ministern [2].",
+        retrieved=[{"rank": 1, "doc_id": "doc3", "text": "23. Oktober 2022: drei Minister"}],
+        citations=[{"n": 1, "doc_id": "doc3", "passage": "45 Minuten und 3 Minister"}],  # not the passages
+        unsupported_sentences=["Er sprach 45 Minuten.", "Niemand widersprach."],
+    )
+    scores = score_question(make_question(), record)
+    assert (scores["invented_numbers"], scores["unsupported_sentences"]) == (2, 2)
+    assert score_question(make_question(), make_record(unsupported_sentences=[]))["unsupported_sentences"] == 0
+
+
+def test_grounding_counts_skip_refusals_but_not_unanswerable_questions() -> None:
+    refusal = make_record(answer="Dazu steht 2021 nichts in den Artikeln.", refused=True, unsupported_sentences=[])
+    scores = score_question(make_question(), refusal)
+    assert scores["invented_numbers"] is None and scores["unsupported_sentences"] is None
+    answered = make_record(answer="Der Eiffelturm ist 330 Meter hoch.", unsupported_sentences=["x"])
+    scores = score_question(make_question(answerable=False, relevant_docs=()), answered)
+    assert (scores["invented_numbers"], scores["unsupported_sentences"]) == (1, 1)
+
+
+def test_baseline_record_scores_answer_and_numbers_but_not_sentences() -> None:
+    # The llama-index baseline writes no markers and has no sentence check (no unsupported_sentences).
+    record = make_record(
+        answer="Lecornu, Akar und Wallace, 3 Anrufe",
+        mode="baseline",
+        markers_total=0,
+        citations=[{"n": 1, "doc_id": "doc3", "chunk_id": "n1", "passage": f"Mit {SPAN}."}],
+    )
+    scores = score_question(make_question(), record)
+    assert scores["answer_correct"] == 1.0
+    assert scores["invented_numbers"] == 1
+    assert scores["unsupported_sentences"] is None
+
+
 def test_errored_record_has_only_error() -> None:
     scores = score_question(make_question(), make_record(error="TimeoutError: LLM"))
     assert scores["error"] == 1.0
@@ -453,3 +527,37 @@ def test_summarize_rejects_records_that_do_not_match() -> None:
         summarize([make_question("q1"), make_question("q2")], [make_record("q1")])
     with pytest.raises(ValueError, match="unknown"):
         summarize([make_question("q1")], [make_record("q1"), make_record("q9")])
+
+
+def test_summarize_counts_as_mean_and_share_of_answers_with_any() -> None:
+    questions = [make_question(f"q{i}", tags=("t",) if i < 3 else ()) for i in range(1, 5)]
+    records = [
+        make_record("q1", answer="Akar, 1999 und 2000.", unsupported_sentences=["a", "b"]),
+        make_record("q2", answer="Akar.", unsupported_sentences=[]),
+        make_record("q3", answer="Akar 7.", refused=True),  # a refusal is not counted
+        make_record("q4", answer="Akar 2001."),  # an older record: no unsupported_sentences
+    ]
+    summary = summarize(questions, records)
+    overall, tagged = summary["overall"], summary["by_tag"]["t"]
+    assert overall["invented_numbers_mean"] == 1.0  # (2 + 0 + 1) / 3
+    assert overall["invented_numbers_any"] == pytest.approx(2 / 3)
+    assert overall["unsupported_sentences_mean"] == 1.0  # (2 + 0) / 2
+    assert overall["unsupported_sentences_any"] == 0.5
+    assert (tagged["invented_numbers_mean"], tagged["invented_numbers_any"]) == (1.0, 0.5)
+    assert summary["by_lang"]["de"]["unsupported_sentences_any"] == 0.5
+    assert "invented_numbers" not in overall and "unsupported_sentences" not in overall
+
+
+def test_aggregate_reports_every_key_under_its_summary_names() -> None:
+    group = aggregate([score_question(make_question(), make_record())])
+    assert list(group) == ["n", *(name for key in SCORE_KEYS for name in summary_names(key))]
+    assert summary_names("total_ms") == ("total_ms_p50", "total_ms_p95")
+    assert summary_names("invented_numbers") == ("invented_numbers_mean", "invented_numbers_any")
+    assert summary_names("answer_correct") == ("answer_correct",)
+
+
+def test_fail_under_takes_answer_correct_but_not_the_counts() -> None:
+    assert runner.parse_fail_under(["answer_correct=0.5"]) == {"answer_correct": 0.5}
+    for count in ("invented_numbers", "unsupported_sentences"):
+        with pytest.raises(runner.EvalUsageError, match="lower is better"):
+            runner.parse_fail_under([f"{count}=1"])

@@ -6,7 +6,7 @@ import pytest
 
 from evaluation.metrics import summarize
 from evaluation.questionset import Question
-from evaluation.report import format_ratio, format_summary_table, format_value, write_report
+from evaluation.report import GROUP_METRICS, format_ratio, format_summary_table, format_value, write_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -60,11 +60,12 @@ def runs() -> dict[str, tuple[dict, list[dict]]]:
         record("q3", "Akar", 3000.0),
         record("q4", "Nein.", 4000.0),
     ]
+    # Only fast's pipeline checks sentences; q2 invents a year, q1 has an unsupported sentence.
     fast = [
-        record("q1", "Akar.", 500.0),
-        record("q2", "Akar.", 600.0, answer_lang="en", question_lang="en"),
+        record("q1", "Akar.", 500.0, unsupported_sentences=["Er rief an."]),
+        record("q2", "Akar, 1999.", 600.0, answer_lang="en", question_lang="en", unsupported_sentences=[]),
         record("q3", "", 0.0, error="TimeoutError: model | took\ntoo long"),
-        record("q4", "Akar", 700.0),
+        record("q4", "Akar", 700.0, unsupported_sentences=[]),
     ]
     return {"base": (summarize(QUESTIONS, base), base), "fast": (summarize(QUESTIONS, fast), fast)}
 
@@ -92,6 +93,15 @@ def test_write_report_with_baseline(tmp_path: Path, runs: dict) -> None:
     assert table_row(text, "n_errors") == ["n_errors", "0", "1", "—"]  # ratio to zero is undefined
     assert table_row(text, "error") == ["error", "0.000", "0.250", "—"]
     assert table_row(text, "correct_refusal") == ["correct_refusal", "—", "—", "—"]
+    # answer_correct: base right on q1 and q3 (1/2 of 4), fast on all three answered
+    assert table_row(text, "answer_correct") == ["answer_correct", "0.500", "1.000", "2.00"]
+    assert table_row(text, "invented_numbers_mean") == ["invented_numbers_mean", "0.000", "0.333", "—"]
+    assert table_row(text, "invented_numbers_any") == ["invented_numbers_any", "0.000", "0.333", "—"]
+    # base's records come from a pipeline without the sentence check: nothing to count
+    assert table_row(text, "unsupported_sentences_mean") == ["unsupported_sentences_mean", "—", "0.333", "—"]
+    assert table_row(text, "unsupported_sentences_any") == ["unsupported_sentences_any", "—", "0.333", "—"]
+    # summary, then by language and by tag for each of the two runs
+    assert sum(line.startswith("| invented_numbers_any |") for line in text.splitlines()) == 5
 
     assert "## By language" in text and "## By tag" in text
     assert "| metric | de | en |" in text
@@ -104,6 +114,8 @@ def test_write_report_with_baseline(tmp_path: Path, runs: dict) -> None:
     assert set(summaries) == {"base", "fast"}
     assert summaries["fast"]["n_errors"] == 1
     assert summaries["base"]["by_lang"]["en"]["answer_match"] == 0.0
+    assert summaries["fast"]["by_lang"]["en"]["invented_numbers_any"] == 1.0
+    assert summaries["fast"]["by_tag"]["people"]["unsupported_sentences_mean"] == 0.5
 
     for name in ("latency.png", "by_lang.png"):
         data = (out / name).read_bytes()
@@ -158,3 +170,18 @@ def test_format_summary_table(runs: dict) -> None:
     assert "| n_errors | 1 |" in lines
     assert "| answer_match | 1.000 |" in lines
     assert "| total_ms_p50 | 600 |" in lines
+    for row in (
+        "| answer_correct | 1.000 |",
+        "| invented_numbers_mean | 0.333 |",
+        "| invented_numbers_any | 0.333 |",
+        "| unsupported_sentences_mean | 0.333 |",
+        "| unsupported_sentences_any | 0.333 |",
+    ):
+        assert row in lines
+
+
+def test_group_metrics_show_counts_as_mean_and_share() -> None:
+    assert "answer_correct" in GROUP_METRICS
+    assert {"invented_numbers_mean", "invented_numbers_any"} <= set(GROUP_METRICS)
+    assert {"unsupported_sentences_mean", "unsupported_sentences_any"} <= set(GROUP_METRICS)
+    assert "invented_numbers" not in GROUP_METRICS and "unsupported_sentences" not in GROUP_METRICS
