@@ -238,6 +238,10 @@ def ask_command(
         typer.secho(answer.warning, fg=typer.colors.YELLOW, err=True)
     if answer.mode == "llm" and not answer.refused:
         typer.echo(f"Checked answer: {answer.text}\n")
+    for sentence in answer.unsupported_sentences:
+        typer.secho(f"Not found in the sources: {sentence}", fg=typer.colors.YELLOW)
+    if answer.refused and answer.searched:
+        typer.echo("Searched: " + " · ".join(answer.searched))
     for n, c in answer.citations.items():
         byline = f"{c.author}, " if c.author else ""
         typer.echo(f"[{n}] {c.title} ({byline}{c.date or 'no date'}, {c.doc_id})\n    „{c.quote}“")

@@ -23,6 +23,7 @@ from rag.store import ChunkStore, StoredChunk
 
 # Logs carry sizes, modes and timings only: no question, passage or answer text.
 logger = logging.getLogger("newsrag.answer")
+MAX_SEARCHED_TITLES = 3
 
 
 class InvalidQuestionError(ValueError):
@@ -81,6 +82,7 @@ class Answer:
     unsupported_sentences: list[str] = field(default_factory=list)
     language_retry: bool = False
     warning: str | None = None
+    searched: list[str] = field(default_factory=list)  # on a refusal: titles of the best passages looked at
 
     def to_dict(self) -> dict[str, Any]:
         """The one JSON projection of an answer: the CLI's --json, the chat, the /ask API and eval records."""
@@ -113,6 +115,7 @@ class Answer:
             "markers_added": self.markers_added,
             "unsupported_sentences": list(self.unsupported_sentences),
             "language_retry": self.language_retry,
+            "searched": list(self.searched),
         }
 
 
@@ -215,6 +218,8 @@ class AnswerService:
         return {"retrieval_ms": round(prepared.retrieval_ms, 1), "ttft_ms": ttft, "total_ms": round(total, 1)}
 
     def _refusal(self, prepared: Prepared, mode: str, warning: str | None = None) -> Answer:
+        # Say what was searched, so a reader can judge the refusal: the distinct titles, best first.
+        searched = list(dict.fromkeys(c.title or c.doc_id for c in prepared.retrieved))[:MAX_SEARCHED_TITLES]
         return Answer(
             prepared.question,
             refusal_text(prepared.answer_lang),
@@ -227,6 +232,7 @@ class AnswerService:
             prepared.condensed_question,
             mode=mode,
             warning=warning,
+            searched=searched,
         )
 
     def _extractive(self, prepared: Prepared, warning: str | None = None) -> Answer:

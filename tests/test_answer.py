@@ -59,6 +59,9 @@ def test_weak_retrieval_is_refused_without_calling_the_llm(service):
     answer = service.answer("Wie hoch ist der Eiffelturm?")
     assert answer.refused and answer.mode == "gate"
     assert service.llm.prompts == []
+    # The refusal names what was searched: the distinct titles of the best passages, best first.
+    titles = list(dict.fromkeys(c.title for c in answer.retrieved))
+    assert answer.searched == titles[:3] and answer.searched
 
 
 def test_english_question_gets_an_english_refusal(service):

@@ -161,3 +161,18 @@ def test_highlight_keeps_the_mark_balanced_across_paragraphs():
 
 def test_evidence_placeholder():
     assert "Click a citation" in render_evidence(None)
+
+
+def test_unsupported_sentences_are_marked_not_shown_as_cited_claims():
+    answer = _answer(
+        answer="Shoigu sprach mit Austin [1]. Er trug einen <b>Hut</b>.",
+        unsupported_sentences=["Er trug einen <b>Hut</b>."],
+    )
+    html = render_answer(answer, 0)
+    assert '<span class="unsupported"' in html and "not found in the sources" in html
+    assert "&lt;b&gt;Hut&lt;/b&gt;" in html and "<b>Hut</b>" not in html
+
+
+def test_refusal_says_what_was_searched():
+    html = render_answer(_answer(refused=True, answer="Keine Infos.", searched=["Titel <A>", "Titel B"]), 0)
+    assert "Searched: Titel &lt;A&gt; · Titel B" in html

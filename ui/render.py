@@ -17,6 +17,8 @@ from rag.citations import MARKER, marker_group_numbers
 _TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
 
 REFUSAL_LABEL = {"de": "Keine Antwort in den Artikeln", "en": "Not answered by the articles"}
+SEARCHED_LABEL = "Searched"
+UNSUPPORTED_LABEL = "not found in the sources"
 PREVIEW_LABEL = "Quick extractive preview – the model is writing its answer…"
 WRITING_LABEL = "The model is writing…"
 EVIDENCE_HINT = "Click a citation such as [1] in an answer to see its source here."
@@ -47,6 +49,19 @@ def link_citations(text: str, turn: int, numbers: Iterable[int]) -> str:
         return "".join(cite_link(turn, n) for n in group) if known.issuperset(group) else match.group(0)
 
     return MARKER.sub(replace, esc(text))
+
+
+def mark_unsupported(html_text: str, sentences: Iterable[str]) -> str:
+    """Set apart each answer sentence the citation check tied to no passage (`html_text` is escaped)."""
+    for sentence in sentences:
+        escaped = esc(sentence)
+        if escaped and escaped in html_text:
+            marked = (
+                f'<span class="unsupported" title="{UNSUPPORTED_LABEL}">{escaped}</span>'
+                f' <span class="unsupported-label">({UNSUPPORTED_LABEL})</span>'
+            )
+            html_text = html_text.replace(escaped, marked, 1)
+    return html_text
 
 
 def pending_citations(text: str) -> str:
@@ -178,13 +193,16 @@ def render_answer(answer: Mapping[str, Any], turn: int, show_details: bool = Fal
         parts.append(f'<div class="note warn">⚠ {esc(answer["warning"])}</div>')
     if answer.get("refused"):
         label = REFUSAL_LABEL.get(str(answer.get("answer_lang")), REFUSAL_LABEL["en"])
+        searched = answer.get("searched") or []
+        looked = f'<div class="searched">{esc(SEARCHED_LABEL)}: {esc(" · ".join(searched))}</div>' if searched else ""
         parts.append(
             f'<div class="answer refusal"><span class="refusal-label">{esc(label)}</span>'
-            f"{paragraphs(esc(answer.get('answer', '')))}</div>"
+            f"{paragraphs(esc(answer.get('answer', '')))}{looked}</div>"
         )
     else:
         citations = answer.get("citations") or []
-        text = paragraphs(link_citations(str(answer.get("answer", "")), turn, [int(c["n"]) for c in citations]))
+        text = link_citations(str(answer.get("answer", "")), turn, [int(c["n"]) for c in citations])
+        text = paragraphs(mark_unsupported(text, answer.get("unsupported_sentences") or []))
         sources = "".join(
             f"<li>{cite_link(turn, int(c['n']))} {esc(c.get('title')) or '(untitled)'}"
             f' <span class="src-meta">({esc(c.get("date") or "no date")}, '
@@ -268,6 +286,8 @@ CSS = """
 a.cite { font-weight: 600; text-decoration: none; color: var(--color-accent); cursor: pointer; padding: 0 1px; }
 a.cite:hover, a.cite.active { text-decoration: underline; background: var(--color-accent-soft); border-radius: 3px; }
 .cite-pending { color: var(--body-text-color-subdued); }
+.unsupported { text-decoration: underline dotted #b7791f; }
+.unsupported-label, .searched { font-size: 0.8em; color: #b7791f; }
 .cursor { animation: blink 1s steps(1) infinite; }
 @keyframes blink { 50% { opacity: 0; } }
 .status-line { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 4px; font-style: italic; }
