@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rag.store import StoredChunk
 from rag.textsim import support
 
 MAX_SENTENCES = 2
+# A sentence ends with a terminator (maybe inside closing quotes); a headline kept in the text does not.
+_SENTENCE_END = re.compile(r"[.!?…][\"'“”»«’)\]]*$")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ def pick_sentences(question: str, chunks: list[StoredChunk], limit: int = MAX_SE
         for s, e, text in chunk_sentences(chunk)
         if len(text) > 20
     ]
+    # Quote sentences, not headlines, unless a passage has nothing else.
+    candidates = [c for c in candidates if _SENTENCE_END.search(c.text)] or candidates
     candidates.sort(key=lambda c: c.score, reverse=True)
     picked: list[PickedSentence] = []
     for candidate in candidates:

@@ -142,3 +142,9 @@ def test_limit_caps_the_number_of_sentences(limit):
 
 def test_zero_limit_picks_nothing():
     assert pick_sentences("Schoigu Akar Wallace NATO", stored(DOC), limit=0) == []
+
+
+def test_a_headline_kept_in_the_text_is_not_quoted_when_sentences_match():
+    chunk = stored("Zebrafestival in Quedlinburg\n\nDas Zebrafestival in Quedlinburg zählte 4200 Besucher.")[0]
+    picked = pick_sentences("Wie viele Besucher hatte das Zebrafestival in Quedlinburg?", [chunk])
+    assert [p.text for p in picked] == ["Das Zebrafestival in Quedlinburg zählte 4200 Besucher."]
