@@ -6,8 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer import AnswerService
+from rag.ingest import index_paths
 from rag.offline import enforce_offline
 from rag.settings import Settings
+from rag.store import open_store
+from tests.fakes import HashEmbedder, ScriptedLLM
 from tests.servers import UIServer, shared_server
 
 enforce_offline()
@@ -32,3 +36,15 @@ def tmp_settings(tmp_path: Path) -> Settings:
 def ui_server(tmp_path_factory) -> Iterator[UIServer]:
     with shared_server(tmp_path_factory) as server:
         yield server
+
+
+@pytest.fixture
+def service(tmp_settings: Settings, seeds_copy: Path) -> AnswerService:
+    """The seeds in a real Chroma store, a hashing embedder and a scripted LLM: answering without models."""
+    embedder = HashEmbedder()
+    store = open_store(tmp_settings)
+    index_paths([seeds_copy], tmp_settings, store, lambda: embedder)
+    llm = ScriptedLLM()
+    llm.replies, llm.prompts, llm.fail_with = [], [], None
+    settings = tmp_settings.model_copy(update={"min_relevance": 0.05, "llm_backend": "local"})
+    return AnswerService(settings, store, embedder, llm)

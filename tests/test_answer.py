@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import Answer, AnswerService, InvalidQuestionError
-from rag.ingest import index_paths
+from rag.answer import Answer, InvalidQuestionError
 from rag.llm import LLMUnavailableError
 from rag.refusal import REFUSAL
-from rag.store import open_store
-from tests.fakes import HashEmbedder, ScriptedLLM
 
 QUESTION_DE = "Mit welchen Verteidigungsministern sprach Schoigu, Akar und Wallace?"
-
-
-@pytest.fixture
-def service(tmp_settings, seeds_copy):
-    embedder = HashEmbedder()
-    store = open_store(tmp_settings)
-    index_paths([seeds_copy], tmp_settings, store, lambda: embedder)
-    llm = ScriptedLLM()
-    llm.replies, llm.prompts, llm.fail_with = [], [], None
-    settings = tmp_settings.model_copy(update={"min_relevance": 0.05, "llm_backend": "local"})
-    return AnswerService(settings, store, embedder, llm)
 
 
 def test_answer_is_cited_checked_and_renumbered(service):

@@ -38,20 +38,10 @@ QUESTION = "Mit welchen Verteidigungsministern sprach Schoigu, Akar und Wallace?
 
 
 @pytest.fixture
-def services(tmp_settings, seeds_copy):
-    from rag.answer import AnswerService
-    from rag.ingest import index_paths
-    from rag.store import open_store
-    from tests.fakes import HashEmbedder, ScriptedLLM
+def services(service):
     from ui.app import Services
 
-    embedder = HashEmbedder()
-    store = open_store(tmp_settings)
-    index_paths([seeds_copy], tmp_settings, store, lambda: embedder)
-    llm = ScriptedLLM()
-    llm.replies, llm.prompts, llm.fail_with = [], [], None
-    settings = tmp_settings.model_copy(update={"min_relevance": 0.05, "llm_backend": "local"})
-    return Services(settings, AnswerService(settings, store, embedder, llm))
+    return Services(service.settings, service)
 
 
 def _run(services, question, turns=None):
