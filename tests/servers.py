@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.bench.harness import free_port
+from evaluation.bench.harness import free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_ENV = "NEWSRAG_UI_TEST_SERVER"  # lets every test module reuse the server the first one started
@@ -90,13 +89,7 @@ def chat_server(tmp: Path, **env_overrides: str) -> Iterator[UIServer]:
             time.sleep(1)
         yield server
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_process_group(process, grace_s=20)
 
 
 @contextlib.contextmanager

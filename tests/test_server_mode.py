@@ -8,8 +8,6 @@ embedded local LLM through the same server.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.bench.harness import free_port
+from evaluation.bench.harness import free_port, stop_process_group
 from rag.embedding import get_embedder
 from rag.ingest import index_paths
 from rag.retrieve import retrieve
@@ -69,14 +67,8 @@ class ChromaServer:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        if proc is not None:
+            stop_process_group(proc, grace_s=30)
 
     def restart(self) -> None:
         self.stop()

@@ -186,16 +186,22 @@ class ChatServer:
             return ""
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            with _gone():
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with _gone():
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        stop_process_group(self.proc, grace_s=20)
         self._log.close()
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], grace_s: float) -> None:
+    """SIGTERM the process's group, then SIGKILL it if it has not exited within grace_s seconds."""
+    if proc.poll() is not None:
+        return
+    with _gone():
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        with _gone():
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
 
 def _gone() -> contextlib.suppress:
