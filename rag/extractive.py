@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from rag.sentences import ends_with_terminator
 from rag.store import StoredChunk
 from rag.textsim import support
 
 MAX_SENTENCES = 2
-# A sentence ends with a terminator (maybe inside closing quotes); a headline kept in the text does not.
-_SENTENCE_END = re.compile(r"[.!?…][\"'“”»«’)\]]*$")
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ def pick_sentences(question: str, chunks: list[StoredChunk], limit: int = MAX_SE
         if len(text) > 20
     ]
     # Quote sentences, not headlines, unless a passage has nothing else.
-    candidates = [c for c in candidates if _SENTENCE_END.search(c.text)] or candidates
+    candidates = [c for c in candidates if ends_with_terminator(c.text)] or candidates
     candidates.sort(key=lambda c: c.score, reverse=True)
     picked: list[PickedSentence] = []
     for candidate in candidates:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 # A run of sentence terminators plus the closing quotes/brackets glued to it (`beenden.“`).
 _TERMINATOR_RE = re.compile(r"[.!?…]+[\"'“”»«’)\]]*")
+_TERMINATOR_AT_END_RE = re.compile(_TERMINATOR_RE.pattern + "$")
 # Everything str.splitlines() treats as a line break: each one is a sentence boundary.
 _LINE_BREAK_RE = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 _OPENING_PUNCT = "([{„“”\"'«»‚‘’"
@@ -153,3 +154,8 @@ def split_sentences(text: str) -> list[Sentence]:
         if sentence:
             sentences.append(sentence)
     return sentences
+
+
+def ends_with_terminator(text: str) -> bool:
+    """Whether `text` ends like a sentence (a terminator, maybe inside closing quotes); a headline does not."""
+    return _TERMINATOR_AT_END_RE.search(text) is not None

@@ -261,3 +261,13 @@ def test_split_sentences_covers_all_non_space_text(text):
         assert previous.end <= current.start
     covered = "".join(s.text for s in sentences)
     assert "".join(text.split()) == "".join(covered.split())
+
+
+@pytest.mark.parametrize(
+    ("text", "ends"),
+    [("Er kam.", True), ("Er sagte: „Nein.“", True), ("Was?!", True), ("Titel ohne Punkt", False), ("A. B", False)],
+)
+def test_ends_with_terminator(text, ends):
+    from rag.sentences import ends_with_terminator
+
+    assert ends_with_terminator(text) is ends
