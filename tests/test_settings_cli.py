@@ -51,3 +51,16 @@ def test_empty_question_is_a_clear_error(tmp_path, monkeypatch):
     assert result.returncode == 1
     assert "question is empty" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_docs_removed_shows_the_dropped_lines_and_names_a_missing_document(tmp_settings, seeds_copy, monkeypatch):
+    from rag.ingest import index_paths
+    from rag.store import open_store
+    from tests.fakes import HashEmbedder
+
+    index_paths([seeds_copy], tmp_settings, open_store(tmp_settings), HashEmbedder)
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_settings.index_dir))
+    shown = runner.invoke(app, ["docs", "--removed", "001_0bda7b3f5836d6c8"])
+    assert shown.exit_code == 0 and "Guardar" in shown.output.splitlines()
+    missing = runner.invoke(app, ["docs", "--removed", "nope"])
+    assert missing.exit_code == 1 and "no document 'nope'" in missing.output
