@@ -1,0 +1,79 @@
+"""Focused passages: windows around the best sentences, with exact document offsets."""
+
+from __future__ import annotations
+
+from rag.focus import focus
+from rag.store import StoredChunk
+
+SENTENCES = [
+    "Der Gipfel begann am Montag in Brüssel.",
+    "Es regnete den ganzen Tag.",
+    "Stoltenberg sprach mit Austin über Munition.",
+    "Danach gab es ein Abendessen.",
+    "Die Presse wartete draußen.",
+    "Am Dienstag reisten alle ab.",
+]
+
+
+def chunk(sentences: list[str], n: int = 0, offset: int = 100, score: float = 0.5, doc: str = "doc") -> StoredChunk:
+    text, spans, pos = "", [], offset
+    for sentence in sentences:
+        if text:
+            text += " "
+            pos += 1
+        spans.append((pos, pos + len(sentence)))
+        text += sentence
+        pos += len(sentence)
+    return StoredChunk(f"{doc}-{n}", doc, "Titel", None, "doc.txt", n, offset, pos, text, tuple(spans), score)
+
+
+def test_window_is_the_best_sentence_with_one_neighbour_each_side():
+    [window] = focus("Worüber sprach Stoltenberg mit Austin?", [chunk(SENTENCES)], best=1)
+    assert window.text == " ".join(SENTENCES[1:4])
+
+
+def test_window_keeps_exact_document_offsets():
+    source = chunk(SENTENCES)
+    [window] = focus("Worüber sprach Stoltenberg mit Austin?", [source], best=1)
+    assert source.text[window.start - source.start : window.end - source.start] == window.text
+    assert window.sentences == source.sentences[1:4]
+    assert window.doc_id == source.doc_id and window.chunk_id == source.chunk_id
+
+
+def test_window_at_the_start_of_a_chunk_has_no_left_neighbour():
+    [window] = focus("Wann begann der Gipfel in Brüssel?", [chunk(SENTENCES)], best=1)
+    assert window.text == " ".join(SENTENCES[0:2])
+
+
+def test_touching_windows_in_one_chunk_merge():
+    windows = focus("Stoltenberg Austin Munition Presse draußen", [chunk(SENTENCES)], best=2)
+    assert len(windows) == 1 and windows[0].text == " ".join(SENTENCES[1:6])
+
+
+def test_best_caps_the_windows_opened_not_the_sentences_merged():
+    windows = focus("Stoltenberg Austin Munition", [chunk(SENTENCES)], best=1)
+    assert len(windows) == 1 and windows[0].text == " ".join(SENTENCES[1:4])
+
+
+def test_windows_come_best_first_across_chunks():
+    first = chunk(SENTENCES[:3], 0, score=0.4, doc="a")
+    second = chunk(["Die Munition kam aus Nordkorea.", "Das sagte ein Sprecher."], 0, score=0.9, doc="b")
+    windows = focus("Woher kam die Munition?", [first, second], best=2)
+    assert [w.doc_id for w in windows] == ["b", "a"]
+
+
+def test_sentence_already_shown_by_an_overlapping_chunk_opens_no_second_window():
+    # Chunks overlap by a sentence: the shared sentence must not be shown twice as a best sentence.
+    left, right = chunk(SENTENCES[:3], 0), chunk(SENTENCES[2:], 1, offset=100 + len(" ".join(SENTENCES[:2])) + 1)
+    windows = focus("Worüber sprach Stoltenberg mit Austin über Munition?", [left, right], best=2, neighbours=0)
+    texts = [w.text for w in windows]
+    assert texts.count(SENTENCES[2]) == 1
+
+
+def test_no_chunks_give_no_windows():
+    assert focus("Frage?", []) == []
+
+
+def test_chunk_without_sentence_spans_is_kept_whole():
+    whole = StoredChunk("c", "d", "T", None, "d.txt", 0, 0, 11, "Ein Absatz.", (), 0.5)
+    assert [w.text for w in focus("Absatz?", [whole])] == ["Ein Absatz."]
