@@ -13,11 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from evaluation.metrics import retrieval_scores
+from evaluation.questionset import parse_question_set
 from rag.embedding import get_embedder
 from rag.ingest import index_paths
-from evaluation.metrics import retrieval_scores
 from rag.offline import enforce_offline
-from evaluation.questionset import parse_question_set
 from rag.retrieve import retrieve
 from rag.settings import Settings
 from rag.store import open_store
