@@ -52,6 +52,8 @@ def bench_command(
     )
     results = run_bench(cfg)
     path, latest = write_results(results, out)
+    build = results["meta"]["llama_cpp"]
+    typer.echo(f"llama.cpp build ({build['flavour'] or 'flavour not recorded'}): {build['system_info']}\n")
     typer.echo(format_table(results, markdown=markdown))
     for section, error in results["errors"].items():
         typer.secho(f"{section} failed: {error}", fg=typer.colors.YELLOW, err=True)

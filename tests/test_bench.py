@@ -21,6 +21,7 @@ from evaluation.bench.checks import build_checks
 from evaluation.bench.config import ROOT as BENCH_ROOT
 from evaluation.bench.figures import latency_summary
 from evaluation.bench.harness import dir_size_mb, free_port, proc_status, run_in_fresh_process, sub_env
+from evaluation.bench.llm_speed import llama_build
 from evaluation.bench.run import _section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,3 +228,13 @@ def test_harness_helpers(tmp_path: Path, tmp_settings):
     env = sub_env(tmp_settings, tmp_path / "idx", RAG_PORT="1234")
     assert env["RAG_INDEX_DIR"] == str(tmp_path / "idx") and env["RAG_STORE_MODE"] == "persistent"
     assert env["RAG_COLLECTION"] == tmp_settings.collection and env["RAG_PORT"] == "1234"
+
+
+def test_llama_build_reports_the_system_info_and_the_flavour_setup_recorded(tmp_path: Path):
+    build = llama_build(tmp_path)
+    assert build["system_info"].startswith("CPU : ") and "AVX2 = 1" in build["system_info"]
+    assert build["flavour"] is None and build["cmake_args"] is None  # no record in this prefix
+    record = {"flavour": "avx512", "cmake_args": "-DGGML_AVX512=ON", "version": "0.3.36"}
+    (tmp_path / ".llama-build.json").write_text(json.dumps(record))
+    assert llama_build(tmp_path) | {"system_info": ""} == {"system_info": "", "flavour": "avx512",
+                                                          "cmake_args": "-DGGML_AVX512=ON"}  # fmt: skip

@@ -11,12 +11,13 @@ import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from llama_index.core.llms import ChatMessage
 
 from evaluation.bench.harness import free_port
-from rag.llm import LLMUnavailableError, build_llm, complete_text, stream_text
+from rag.llm import LLMUnavailableError, build_llm, complete_text, llama_build_info, stream_text
 from rag.settings import Settings
 from rag.weights import QWEN_15B, model_path
 
@@ -195,3 +196,13 @@ def test_server_dying_mid_answer_falls_back_to_extractive(tmp_path):
         server.shutdown()
     assert answer.mode == "extractive" and url in answer.warning
     assert answer.citations
+
+
+def test_llama_build_info_lists_the_cpu_features_of_the_installed_build():
+    info = llama_build_info()
+    assert info.startswith("CPU : ") and not info.endswith("|") and "AVX2 = 1" in info
+    record = Path(sys.prefix) / ".llama-build.json"  # written by scripts/setup.sh
+    if record.is_file() and json.loads(record.read_text())["flavour"] == "avx512":
+        assert "AVX512 = 1" in info and "AVX512_VNNI = 1" in info
+    elif record.is_file():
+        assert "AVX512 = 1" not in info

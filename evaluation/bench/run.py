@@ -28,6 +28,7 @@ from evaluation.bench.figures import (
     pick_questions,
 )
 from evaluation.bench.harness import dir_size_mb, load_average, proc_status, timed, workspace
+from evaluation.bench.llm_speed import llama_build
 
 T = TypeVar("T")
 
@@ -67,6 +68,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
+            "llama_cpp": llama_build(),  # the build's CPU features: prompt speed depends on them
             "load_average_start": load_average(),
             "quick": cfg.quick,
             "skip_llm": cfg.skip_llm,
