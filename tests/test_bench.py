@@ -21,7 +21,7 @@ from evaluation.bench.checks import build_checks
 from evaluation.bench.config import ROOT as BENCH_ROOT
 from evaluation.bench.figures import latency_summary
 from evaluation.bench.harness import dir_size_mb, free_port, proc_status, run_in_fresh_process, sub_env
-from evaluation.bench.llm_speed import llama_build
+from evaluation.bench.llm_speed import bench_llm_speed, llama_build
 from evaluation.bench.run import _section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -228,6 +228,54 @@ def test_harness_helpers(tmp_path: Path, tmp_settings):
     env = sub_env(tmp_settings, tmp_path / "idx", RAG_PORT="1234")
     assert env["RAG_INDEX_DIR"] == str(tmp_path / "idx") and env["RAG_STORE_MODE"] == "persistent"
     assert env["RAG_COLLECTION"] == tmp_settings.collection and env["RAG_PORT"] == "1234"
+
+
+class FakeLlama:
+    """The parts of llama_cpp.Llama the speed figures use; it remembers how many tokens each eval got."""
+
+    def __init__(self) -> None:
+        self.n_tokens = 0
+        self.evals: list[tuple[int, int]] = []
+
+    def tokenize(self, text: bytes, add_bos: bool = True) -> list[int]:
+        return list(range(len(text.split())))
+
+    def reset(self) -> None:
+        self.n_tokens = 0
+
+    def eval(self, tokens: list[int]) -> None:
+        self.evals.append((self.n_tokens, len(tokens)))  # (context before, tokens evaluated)
+        self.n_tokens += len(tokens)
+
+    def sample(self, temp: float) -> int:
+        assert temp == 0.0  # greedy
+        return 7
+
+
+def test_llm_speed_evaluates_the_whole_prompt_from_an_empty_context_then_single_tokens():
+    class LlamaCPP:
+        _model = FakeLlama()
+
+    lines: list[str] = []
+    figures = bench_llm_speed(BenchConfig(repeat=2, report=lines.append), LlamaCPP(), prompt_tokens=100,
+                              generated_tokens=5)  # fmt: skip
+    one_run = [(0, 100), (100, 1), (101, 1), (102, 1), (103, 1), (104, 1)]
+    assert LlamaCPP._model.evals == one_run * 2 and LlamaCPP._model.n_tokens == 0  # reset before and after
+    assert figures["runs"] == 2 and figures["prompt_tokens"] == 100 and figures["generated_tokens"] == 5
+    assert _number(figures["prompt_tokens_per_s"]) and figures["prompt_tokens_per_s"] > 0
+    assert _number(figures["generation_tokens_per_s"]) and len(lines) == 2 and "generation tok/s" in lines[0]
+    assert bench_llm_speed(BenchConfig(), object())["available"] is False  # a remote backend has no llama.cpp
+
+
+def test_tokens_per_second_are_info_rows_and_say_why_they_are_missing():
+    checks = _checks(
+        {"llm_speed": {"prompt_tokens": 512, "prompt_tokens_per_s": 52.0, "generation_tokens_per_s": 10.1}}
+    )
+    prompt, generation = checks["llm_prompt_tokens_per_s"], checks["llm_generation_tokens_per_s"]
+    assert prompt["value"] == 52.0 and prompt["status"] == "INFO" and "512 tokens" in prompt["label"]
+    assert generation["value"] == 10.1 and generation["unit"] == "tok/s"
+    skipped = _checks({"llm_speed": {"skipped": "--skip-llm"}})["llm_prompt_tokens_per_s"]
+    assert skipped["status"] == "N/A" and skipped["note"] == "--skip-llm"
 
 
 def test_llama_build_reports_the_system_info_and_the_flavour_setup_recorded(tmp_path: Path):

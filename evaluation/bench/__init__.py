@@ -9,7 +9,7 @@ baseline in the same process and reported as a ratio:
    `ChunkStore`/`ChunkRecord`, queried with random unit vectors in a fresh process that reports its RSS),
    and on the real seed index with real query embeddings;
 4. answer latency (time to first token and total) with the embedded LLM vs the llama-index default
-   baseline, and extractive answers; the llama.cpp build the LLM runs on;
+   baseline, and extractive answers; the LLM's prompt and generation tokens/s and its llama.cpp build;
 5. cold start: `rag --help`, a first `rag ask`, and the chat server until it answers HTTP;
 6. peak RSS of the chat server after one answered question.
 
@@ -17,7 +17,7 @@ Figures with a target are checked (PASS/MISS, and by how much a MISS misses). Th
 `<out>/<timestamp>.json` and `<out>/latest.json`.
 
 Modules: config (BenchConfig, TARGETS), harness (processes, ports, memory), figures (the measurements),
-llm_speed (the llama.cpp build), checks (targets and the table), run (the driver).
+llm_speed (the llama.cpp build and tokens/s), checks (targets and the table), run (the driver).
 """
 
 from evaluation.bench.checks import format_table

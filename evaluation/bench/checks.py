@@ -82,6 +82,13 @@ def build_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
                 _check(f"baseline_{key}", f"  llama-index default baseline {q}", _sec(b), "s"),
                 _check(f"ratio_{key}", "  ratio ours/baseline", round(o / b, 3) if o and b else None, "x"),
             ]
+    speed = r.get("llm_speed") or {}
+    rows += [
+        _check("llm_prompt_tokens_per_s", f"LLM prompt processing ({speed.get('prompt_tokens', '?')} tokens, local)",
+               speed.get("prompt_tokens_per_s"), "tok/s", note=speed.get("reason") or speed.get("skipped") or ""),
+        _check("llm_generation_tokens_per_s", "LLM generation (local, greedy)", speed.get("generation_tokens_per_s"),
+               "tok/s"),
+    ]  # fmt: skip
     cs = r.get("cold_start") or {}
     chat = r.get("chat") or {}
     peak = chat.get("peak_rss") or {}

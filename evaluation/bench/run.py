@@ -28,7 +28,7 @@ from evaluation.bench.figures import (
     pick_questions,
 )
 from evaluation.bench.harness import dir_size_mb, load_average, proc_status, timed, workspace
-from evaluation.bench.llm_speed import llama_build
+from evaluation.bench.llm_speed import bench_llm_speed, llama_build
 
 T = TypeVar("T")
 
@@ -89,6 +89,8 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
                 "LLM answers: p50/p95 over the questions, each asked llm_repeat times (CPU generation is slow).",
                 "Synthetic retrieval: random unit vectors (dim 768) stored and queried with random unit vectors; "
                 "the '@ Nk' retrieval estimate adds the real query-embedding p50 measured on the seed index.",
+                "LLM tokens/s: a fixed prompt evaluated from an empty context, then greedy tokens one at a time; "
+                "the median over --repeat runs.",
             ],
         },
         "errors": {},
@@ -139,12 +141,14 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
         )
         if cfg.skip_llm:
             answers["local"] = answers["baseline"] = {"skipped": "--skip-llm"}
+            results["llm_speed"] = {"skipped": "--skip-llm"}
         else:
             from rag.llm import build_llm
 
             local_settings = llm_settings(settings, index_dir)
             llm_load_s, llm = timed(lambda: build_llm(local_settings))
             results["meta"]["llm_load_s"] = round(llm_load_s, 2)
+            results["llm_speed"] = _section(results, "LLM tokens/s (local)", cfg, lambda: bench_llm_speed(cfg, llm))
             answers["local"] = _section(
                 results,
                 "answers (local LLM)",
