@@ -13,13 +13,15 @@ from llama_index.core.llms import LLM, ChatMessage, MessageRole
 from rag.citations import SemanticScorer, repair
 from rag.embedding import Embedder
 from rag.extractive import best_sentence, pick_sentences
+from rag.focus import focus
 from rag.language import detect_language
 from rag.llm import LLMUnavailableError, complete_text, endpoint, stream_text
-from rag.prompting import CONDENSE_PROMPT, Passage, build_messages, select_passages
+from rag.prompting import CONDENSE_PROMPT, NO_ANSWER, Passage, build_messages, select_passages
 from rag.refusal import is_refusal, refusal_text
 from rag.retrieve import retrieve
 from rag.settings import Settings
 from rag.store import ChunkStore, StoredChunk
+from rag.verdict import first_token_probability
 
 # Logs carry sizes, modes and timings only: no question, passage or answer text.
 logger = logging.getLogger("newsrag.answer")
@@ -75,7 +77,7 @@ class Answer:
     retrieved: list[StoredChunk]
     timings: dict[str, float | None]
     condensed_question: str | None = None
-    mode: str = "llm"  # llm | extractive | gate
+    mode: str = "llm"  # llm | extractive | gate | verdict
     markers_total: int = 0
     markers_invalid: int = 0
     markers_added: int = 0
@@ -83,6 +85,7 @@ class Answer:
     language_retry: bool = False
     warning: str | None = None
     searched: list[str] = field(default_factory=list)  # on a refusal: titles of the best passages looked at
+    no_answer_probability: float | None = None  # local LLM: P(first token is the no-answer word)
 
     def to_dict(self) -> dict[str, Any]:
         """The one JSON projection of an answer: the CLI's --json, the chat, the /ask API and eval records."""
@@ -116,6 +119,7 @@ class Answer:
             "unsupported_sentences": list(self.unsupported_sentences),
             "language_retry": self.language_retry,
             "searched": list(self.searched),
+            "no_answer_probability": self.no_answer_probability,
         }
 
 
@@ -147,8 +151,8 @@ def validate_question(question: str, max_chars: int) -> str:
     return question
 
 
-def _cite(n: int, chunk: StoredChunk, claim: str) -> Citation:
-    start, end, quote = best_sentence(claim, chunk)
+def _cite(n: int, chunk: StoredChunk, claim: str, question: str = "") -> Citation:
+    start, end, quote = best_sentence(claim, chunk, question)
     return Citation.of(n, chunk, quote, start, end)
 
 
@@ -197,7 +201,8 @@ class AnswerService:
         chunks = retrieval.chunks
         top = chunks[0].score if chunks else 0.0
         gate = top < self.settings.min_relevance
-        passages = [] if gate else select_passages(chunks, self.settings.context_budget_tokens)
+        query = condensed or question
+        passages = [] if gate else select_passages(focus(query, chunks), self.settings.context_budget_tokens)
         prepared = Prepared(
             question,
             condensed or question,
@@ -261,22 +266,23 @@ class AnswerService:
         )
 
     def _finish(self, prepared: Prepared, raw: str, ttft: float | None, retried: bool) -> Answer:
-        if is_refusal(raw):
+        if raw.strip().startswith(NO_ANSWER) or is_refusal(raw):
             answer = self._refusal(prepared, "llm")
             answer.timings = self._timings(prepared, ttft)
             return answer
         passages = prepared.passages
         fixed = repair(raw, [p.text for p in passages], self._semantic_scorer(passages))
         citations = {
-            new: _cite(new, passages[old - 1].chunk, _claims_for(fixed.text, new))
+            new: _cite(new, passages[old - 1].chunk, _claims_for(fixed.text, new), prepared.question)
             for new, old in enumerate(fixed.used, 1)
         }
         return Answer(
             prepared.question,
-            fixed.text,
+            _with_quote(fixed.text, citations),
             citations,
             False,
             prepared.question_lang,
+            # The quote keeps the source's language; the answer's language is that of the model's words.
             detect_language(fixed.text, default=prepared.answer_lang),
             prepared.retrieved,
             self._timings(prepared, ttft),
@@ -288,6 +294,13 @@ class AnswerService:
             unsupported_sentences=fixed.unsupported,
             language_retry=retried,
         )
+
+    def _no_answer_threshold(self, prepared: Prepared) -> float:
+        # Asked across languages, the model leans to the no-answer word on answerable questions too.
+        sources = detect_language(" ".join(p.text for p in prepared.passages), default=prepared.question_lang)
+        if sources != prepared.question_lang:
+            return self.settings.no_answer_threshold_cross_lingual
+        return self.settings.no_answer_threshold
 
     def _semantic_scorer(self, passages: list[Passage]) -> SemanticScorer:
         """Embedding similarity, computed only if a claim has no lexical support (e.g. English vs German)."""
@@ -310,19 +323,31 @@ class AnswerService:
             yield prepared.preview
             return
         messages = build_messages(prepared.question, prepared.passages, prepared.answer_lang)
-        raw, ttft = "", None
+        raw, ttft, shown = "", None, 0
         try:
+            no_answer = first_token_probability(self.llm, messages, NO_ANSWER)
+            if no_answer is not None and no_answer >= self._no_answer_threshold(prepared):
+                answer = self._refusal(prepared, "verdict")
+                answer.no_answer_probability = no_answer
+                self._log(answer)
+                yield answer.text
+                yield answer
+                return
             for delta in stream_text(self.llm, messages, self._where()):
                 if ttft is None:
                     ttft = round((time.perf_counter() - prepared.started) * 1000, 1)
                 raw += delta
-                yield delta
+                # Hold back what may still become the no-answer word: the reader sees the refusal instead.
+                if not NO_ANSWER.startswith(raw.strip()[: len(NO_ANSWER)]):
+                    yield raw[shown:]
+                    shown = len(raw)
             answer = self._finish(prepared, raw, ttft, retried=False)
             if not answer.refused and answer.answer_lang != prepared.answer_lang:
                 firmer = build_messages(prepared.question, prepared.passages, prepared.answer_lang, firmer=True)
                 retry = self._finish(prepared, complete_text(self.llm, firmer, self._where()), ttft, retried=True)
-                answer = retry if retry.answer_lang == prepared.answer_lang else answer
+                answer = retry if retry.answer_lang == prepared.answer_lang and not retry.refused else answer
                 answer.language_retry = True
+            answer.no_answer_probability = no_answer
         except LLMUnavailableError as exc:
             if not self.settings.llm_fallback_extractive:
                 raise
@@ -354,6 +379,13 @@ class AnswerService:
                 result = item
         assert result is not None
         return result
+
+
+def _with_quote(short: str, citations: dict[int, Citation]) -> str:
+    """The short answer, then the source sentence that supports it, quoted verbatim with its number."""
+    if 1 not in citations or citations[1].quote.strip() in short:
+        return short
+    return f"{short}\n\n„{citations[1].quote.strip()}“ [1]"
 
 
 def _claims_for(text: str, n: int) -> str:

@@ -25,8 +25,12 @@ def chunk_sentences(chunk: StoredChunk) -> list[tuple[int, int, str]]:
     return [(s, e, chunk.text[s - chunk.start : e - chunk.start]) for s, e in spans]
 
 
-def best_sentence(claim: str, chunk: StoredChunk) -> tuple[int, int, str]:
-    return max(chunk_sentences(chunk), key=lambda s: support(claim, s[2]))
+def best_sentence(claim: str, chunk: StoredChunk, question: str = "") -> tuple[int, int, str]:
+    """The sentence that holds most of the claim's words; then a sentence over a headline; then the question's."""
+    return max(
+        chunk_sentences(chunk),
+        key=lambda s: (round(support(claim, s[2]), 2), ends_with_terminator(s[2]), support(question, s[2])),
+    )
 
 
 def pick_sentences(question: str, chunks: list[StoredChunk], limit: int = MAX_SENTENCES) -> list[PickedSentence]:

@@ -15,7 +15,7 @@ from rag.settings import Settings
 from rag.weights import resolve_gguf_path
 
 # One llama.cpp context cannot serve two generations at once; servers queue requests themselves.
-_LOCAL_LOCK = threading.Lock()
+LOCAL_LOCK = threading.Lock()
 _LOADED_MODELS: weakref.WeakSet = weakref.WeakSet()  # weak: models evicted from the cache are still freed
 
 
@@ -132,7 +132,7 @@ def _stream_finished(raw: object) -> bool:
 def stream_text(llm: LLM, messages: list[ChatMessage], where: str) -> Iterator[str]:
     """Yield text deltas; any failure of the backend becomes LLMUnavailableError naming the endpoint."""
     last = None
-    lock = _LOCAL_LOCK if where == "local" else contextlib.nullcontext()
+    lock = LOCAL_LOCK if where == "local" else contextlib.nullcontext()
     try:
         with lock:
             for response in llm.stream_chat(messages):

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
 
     # Retrieval
     top_k: int = Field(4, ge=1, le=50)
-    min_relevance: float = Field(0.30, description="Refuse without calling the LLM below this top score")
+    min_relevance: float = Field(0.18, description="Refuse without calling the LLM below this top score")
 
     # Answering
     llm_backend: LLMBackend = "local"
@@ -77,6 +77,15 @@ class Settings(BaseSettings):
     llm_context_window: int = 4096
     max_new_tokens: int = 256
     temperature: float = 0.0  # greedy: the same question gives the same answer, which fact-checks and evals need
+    no_answer_threshold: float = Field(
+        0.01,
+        ge=0.0,
+        le=1.0,
+        description="Local LLM: refuse when the first answer token is the no-answer word with this probability",
+    )
+    no_answer_threshold_cross_lingual: float = Field(
+        0.6, ge=0.0, le=1.0, description="The same, when the question's language differs from the sources'"
+    )
     context_budget_tokens: int = Field(700, ge=100, le=8000, description="Passage tokens sent to the LLM")
     answer_language: AnswerLanguage = "auto"
     max_question_chars: int = Field(1000, ge=10)
