@@ -21,8 +21,7 @@ class PickedSentence:
 
 
 def chunk_sentences(chunk: StoredChunk) -> list[tuple[int, int, str]]:
-    spans = chunk.sentences or ((chunk.start, chunk.end),)
-    return [(s, e, chunk.text[s - chunk.start : e - chunk.start]) for s, e in spans]
+    return [(s, e, chunk.slice(s, e)) for s, e in chunk.spans()]
 
 
 def best_sentence(claim: str, chunk: StoredChunk, question: str = "") -> tuple[int, int, str]:

@@ -44,43 +44,33 @@ class _Sentence:
     score: float
 
 
-def _text(chunk: StoredChunk, span: tuple[int, int]) -> str:
-    return chunk.text[span[0] - chunk.start : span[1] - chunk.start]
-
-
 def _sentences(question: str, chunk: StoredChunk) -> list[_Sentence]:
-    spans = chunk.sentences or ((chunk.start, chunk.end),)
     return [
         _Sentence(
-            chunk,
-            i,
-            s,
-            e,
-            LEXICAL_WEIGHT * support(question, _text(chunk, (s, e))) + (1 - LEXICAL_WEIGHT) * chunk.score,
+            chunk, i, s, e, LEXICAL_WEIGHT * support(question, chunk.slice(s, e)) + (1 - LEXICAL_WEIGHT) * chunk.score
         )
-        for i, (s, e) in enumerate(spans)
-        if not addresses_the_model(_text(chunk, (s, e)))
+        for i, (s, e) in enumerate(chunk.spans())
+        if not addresses_the_model(chunk.slice(s, e))
     ]
 
 
 def _bounds(chunk: StoredChunk, index: int, neighbours: int) -> tuple[int, int]:
     """Sentence index range around `index`, stopping before any sentence that addresses the model."""
-    spans = chunk.sentences or ((chunk.start, chunk.end),)
+    spans = chunk.spans()
     lo = index
-    while lo > max(0, index - neighbours) and not addresses_the_model(_text(chunk, spans[lo - 1])):
+    while lo > max(0, index - neighbours) and not addresses_the_model(chunk.slice(*spans[lo - 1])):
         lo -= 1
     hi = index + 1
-    while hi < min(len(spans), index + neighbours + 1) and not addresses_the_model(_text(chunk, spans[hi])):
+    while hi < min(len(spans), index + neighbours + 1) and not addresses_the_model(chunk.slice(*spans[hi])):
         hi += 1
     return lo, hi
 
 
 def _cut(chunk: StoredChunk, lo: int, hi: int) -> StoredChunk:
     """The chunk cut to its sentences lo..hi-1: exact document offsets, so quotes still align."""
-    spans = chunk.sentences or ((chunk.start, chunk.end),)
+    spans = chunk.spans()
     start, end = spans[lo][0], spans[hi - 1][1]
-    text = chunk.text[start - chunk.start : end - chunk.start]
-    return replace(chunk, start=start, end=end, text=text, sentences=tuple(spans[lo:hi]))
+    return replace(chunk, start=start, end=end, text=chunk.slice(start, end), sentences=spans[lo:hi])
 
 
 def focus(
@@ -105,6 +95,5 @@ def focus(
                 break
         else:
             windows.append((sentence.chunk, lo, hi))
-        spans = sentence.chunk.sentences or ((sentence.chunk.start, sentence.chunk.end),)
-        seen.update((sentence.chunk.doc_id, s) for s, _ in spans[lo:hi])
+        seen.update((sentence.chunk.doc_id, s) for s, _ in sentence.chunk.spans()[lo:hi])
     return [_cut(chunk, lo, hi) for chunk, lo, hi in windows]

@@ -72,6 +72,14 @@ class StoredChunk:
     score: float = 0.0
     author: str | None = None
 
+    def spans(self) -> tuple[tuple[int, int], ...]:
+        """The sentences' document offsets; a chunk stored without them counts as one sentence."""
+        return self.sentences or ((self.start, self.end),)
+
+    def slice(self, start: int, end: int) -> str:
+        """The chunk's text between two document offsets."""
+        return self.text[start - self.start : end - self.start]
+
 
 @dataclass(frozen=True)
 class DocumentInfo:
