@@ -16,8 +16,8 @@ from rag.extractive import best_sentence, pick_sentences
 from rag.focus import focus
 from rag.language import detect_language
 from rag.llm import LLMUnavailableError, complete_text, endpoint, stream_text
-from rag.prompting import CONDENSE_PROMPT, NO_ANSWER, Passage, build_messages, select_passages
-from rag.refusal import is_refusal, refusal_text
+from rag.prompting import CONDENSE_PROMPT, Passage, build_messages, select_passages
+from rag.refusal import NO_ANSWER, is_refusal, refusal_text
 from rag.retrieve import retrieve
 from rag.settings import Settings
 from rag.store import ChunkStore, StoredChunk
@@ -197,15 +197,15 @@ class AnswerService:
         question_lang = detect_language(question)
         answer_lang = question_lang if self.settings.answer_language == "auto" else self.settings.answer_language
         condensed = self.condense(question, turns) if turns else None
-        retrieval = retrieve(condensed or question, self.store, self.embedder, self.settings.top_k)
+        search_query = condensed or question
+        retrieval = retrieve(search_query, self.store, self.embedder, self.settings.top_k)
         chunks = retrieval.chunks
         top = chunks[0].score if chunks else 0.0
         gate = top < self.settings.min_relevance
-        query = condensed or question
-        passages = [] if gate else select_passages(focus(query, chunks), self.settings.context_budget_tokens)
+        passages = [] if gate else select_passages(focus(search_query, chunks), self.settings.context_budget_tokens)
         prepared = Prepared(
             question,
-            condensed or question,
+            search_query,
             condensed,
             question_lang,
             answer_lang,
@@ -266,7 +266,7 @@ class AnswerService:
         )
 
     def _finish(self, prepared: Prepared, raw: str, ttft: float | None, retried: bool) -> Answer:
-        if raw.strip().startswith(NO_ANSWER) or is_refusal(raw):
+        if is_refusal(raw):
             answer = self._refusal(prepared, "llm")
             answer.timings = self._timings(prepared, ttft)
             return answer

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from llama_index.core.llms import ChatMessage, MessageRole
 
+from rag.refusal import NO_ANSWER
 from rag.store import StoredChunk
 
 CHARS_PER_TOKEN = 3.0  # Qwen's tokenizer on German news text; measured in bench, conservative
@@ -14,7 +15,6 @@ CHARS_PER_TOKEN = 3.0  # Qwen's tokenizer on German news text; measured in bench
 # evaluates it once per process and reuses its state. The short-answer format and the «title» labels
 # replaced "Passage [n]:" labels and free sentences, which the 1.5B model took for a subject
 # ("Passage describes …") and padded with invented detail; see the levers table in the README.
-NO_ANSWER = "NONE"  # what the model writes when the sources hold no answer; code turns it into the refusal
 SYSTEM_PROMPT = (
     "You answer questions about news articles using only the numbered sources given with the question. "
     "Reply with the short answer only: the name, number, date, place or short phrase that the question asks "

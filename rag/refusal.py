@@ -6,6 +6,7 @@ import re
 
 from rag.citations import strip_markers
 
+NO_ANSWER = "NONE"  # what the prompt tells the model to write when the sources hold no answer
 REFUSAL = {
     "de": "Die Artikel enthalten dazu keine Informationen.",
     "en": "The articles do not contain this information.",
@@ -27,7 +28,7 @@ def refusal_text(lang: str) -> str:
 def is_refusal(text: str) -> bool:
     """True when the whole answer amounts to 'the articles don't say'. Long answers with content are not."""
     stripped = strip_markers(text).strip()
-    if not stripped:
+    if not stripped or stripped.startswith(NO_ANSWER):
         return True
     if any(stripped.startswith(r[:-1]) for r in REFUSAL.values()):
         return True

@@ -27,6 +27,7 @@ def test_fixed_refusals_are_recognised_in_both_languages():
     assert is_refusal(REFUSAL["de"]) and is_refusal(REFUSAL["en"])
     assert is_refusal("Die Artikel enthalten dazu keine Informationen. [1]")
     assert is_refusal("The passages do not mention who won the match.")
+    assert is_refusal("NONE") and is_refusal("NONE [2]")  # the no-answer word the prompt asks for
     assert refusal_text("en") == REFUSAL["en"] and refusal_text("xx") == REFUSAL["en"]
 
 

@@ -13,7 +13,6 @@ from rag.prompting import (
     CHARS_PER_TOKEN,
     CONDENSE_PROMPT,
     DEMONSTRATIONS,
-    NO_ANSWER,
     SYSTEM_PROMPT,
     Passage,
     build_messages,
@@ -22,6 +21,7 @@ from rag.prompting import (
     prefix_messages,
     select_passages,
 )
+from rag.refusal import NO_ANSWER
 from rag.store import StoredChunk
 
 

@@ -6,7 +6,8 @@ import pytest
 from llama_index.core.llms import ChatMessage
 
 from rag.llm import build_llm, messages_to_chatml
-from rag.prompting import NO_ANSWER, Passage, build_messages, prefix_messages
+from rag.prompting import Passage, build_messages, prefix_messages
+from rag.refusal import NO_ANSWER
 from rag.settings import Settings
 from rag.store import StoredChunk
 from rag.verdict import first_token_probability
