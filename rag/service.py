@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 
@@ -9,6 +10,7 @@ from rag.answer import Answer, AnswerService
 from rag.offline import enforce_offline
 from rag.settings import Settings, get_settings
 
+log = logging.getLogger("newsrag.service")
 _services: dict[str, AnswerService] = {}
 _lock = threading.Lock()
 
@@ -22,9 +24,16 @@ def get_service(settings: Settings | None = None) -> AnswerService:
         if key not in _services:
             from rag.embedding import get_embedder
             from rag.llm import build_llm
+            from rag.prefix_state import warm_prefix
+            from rag.prompting import prefix_messages
             from rag.store import open_store
 
-            _services[key] = AnswerService(settings, open_store(settings), get_embedder(settings), build_llm(settings))
+            store = open_store(settings)  # first: a missing index is reported before 10 s of model loading
+            llm = build_llm(settings)
+            warmup = warm_prefix(llm, prefix_messages(), settings.cache_dir / "prefix-state")
+            if warmup.outcome != "unsupported":
+                log.info("prompt prefix (%d tokens) %s in %.1f s", warmup.tokens, warmup.outcome, warmup.seconds)
+            _services[key] = AnswerService(settings, store, get_embedder(settings), llm)
         return _services[key]
 
 

@@ -1,0 +1,95 @@
+"""The prompt prefix's llama.cpp state on disk: saved by one model instance, loaded by the next, same logits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from rag.llm import messages_to_chatml
+from rag.prefix_state import _read, warm_prefix
+from rag.prompting import Passage, build_messages, prefix_messages
+from rag.settings import Settings
+from rag.store import StoredChunk
+from rag.weights import ModelError, resolve_gguf_path
+
+SOURCE = "Der Brite Ben Wallace telefonierte am Sonntag mit Sergej Schoigu."
+
+
+def test_unreadable_or_foreign_files_are_not_loaded(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(b"\x00\x01")
+    assert _read(garbage, "key") is None
+    not_a_dict = tmp_path / "list.bin"
+    not_a_dict.write_bytes((2).to_bytes(8, "little") + b"[]state")
+    assert _read(not_a_dict, "key") is None
+
+
+def test_other_backends_have_nothing_to_warm(tmp_path: Path) -> None:
+    assert warm_prefix(SimpleNamespace(), prefix_messages(), tmp_path).outcome == "unsupported"
+    assert not list(tmp_path.iterdir())
+
+
+def _new_model():
+    """A fresh llama.cpp instance each call (build_llm caches one per process)."""
+    import llama_cpp
+
+    try:
+        path = resolve_gguf_path("local", None, Settings().models_dir)
+    except ModelError as exc:
+        pytest.skip(f"local LLM not built: {exc}")
+    model = llama_cpp.Llama(model_path=str(path), n_ctx=4096, n_batch=512, n_threads=2, verbose=False)
+    return SimpleNamespace(_model=model)
+
+
+def _logits_after(model, prompt_tokens: list[int]) -> np.ndarray:
+    """Evaluate what follows the model's kept prefix, as generate() does; the last position's logits."""
+    kept = 0
+    for old, new in zip(model._input_ids, prompt_tokens[:-1], strict=False):
+        if old != new:
+            break
+        kept += 1
+    model.n_tokens = kept
+    model.eval(prompt_tokens[kept:])
+    return np.ctypeslib.as_array(model._ctx.get_logits(), shape=(model.n_vocab(),)).copy()
+
+
+@pytest.mark.integration
+def test_a_saved_prefix_gives_the_next_process_the_same_logits(tmp_path: Path) -> None:
+    first = _new_model()
+    evaluated = warm_prefix(first, prefix_messages(), tmp_path)
+    assert evaluated.outcome == "evaluated" and evaluated.tokens > 100
+    assert evaluated.path is not None and evaluated.path.exists()
+
+    second = _new_model()
+    loaded = warm_prefix(second, prefix_messages(), tmp_path)
+    assert loaded.outcome == "loaded" and loaded.tokens == evaluated.tokens
+    assert second._model.n_tokens == evaluated.tokens
+
+    chunk = StoredChunk("c0", "d0", "Telefonat", "2022-10-24", "d0.txt", 0, 0, len(SOURCE), SOURCE, (), 0.8)
+    messages = build_messages("Mit wem telefonierte Ben Wallace?", [Passage(1, chunk, SOURCE)], "de")
+    prompt = second._model.tokenize(messages_to_chatml(messages).encode(), special=True)
+    calls: list[int] = []
+    original = second._model.eval
+    second._model.eval = lambda tokens: (calls.append(len(tokens)), original(tokens))[1]
+    from_disk = _logits_after(second._model, prompt)
+    second._model.eval = original
+    assert calls == [len(prompt) - evaluated.tokens], "only the tokens after the loaded prefix are evaluated"
+
+    # The process that evaluated the prefix itself, then the same question: the same numbers. (Evaluating the
+    # whole prompt in one go differs in the last digits anyway, because the batches are cut differently.)
+    in_process = _logits_after(first._model, prompt)
+    assert np.allclose(from_disk, in_process, atol=1e-4)
+    assert int(from_disk.argmax()) == int(in_process.argmax())
+
+
+@pytest.mark.integration
+def test_a_corrupt_state_file_is_evaluated_again(tmp_path: Path) -> None:
+    model = _new_model()
+    path = warm_prefix(model, prefix_messages(), tmp_path).path
+    assert path is not None
+    path.write_bytes(b"not a state")
+    again = warm_prefix(model, prefix_messages(), tmp_path)
+    assert again.outcome == "evaluated" and path.stat().st_size > 1_000_000
