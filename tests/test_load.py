@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from evaluation.bench.load import ask_simultaneously, load_figures
 from evaluation.questionset import parse_question_set
 from tests.servers import UIServer, chat_server, copy_index
 
@@ -41,41 +39,10 @@ def local_llm_server(ui_server, tmp_path_factory) -> Iterator[UIServer]:  # noqa
         yield server
 
 
-def _session(url: str, question: str, start: threading.Barrier) -> dict:
-    from gradio_client import Client
-
-    try:
-        client = Client(url, verbose=False)
-        start.wait(300)
-        t0 = time.perf_counter()
-        job = client.submit(question, "[]", api_name="/ask")
-        max_rank = 0
-        while not job.done():
-            rank = job.status().rank
-            max_rank = max(max_rank, rank or 0)
-            time.sleep(0.05)
-        payload = job.result(timeout=900)
-        return {"payload": payload, "seconds": time.perf_counter() - t0, "max_rank": max_rank}
-    except Exception as exc:  # recorded, asserted by the caller
-        return {"error": f"{type(exc).__name__}: {exc}"}
-
-
-def _simultaneous_sessions(url: str, join_timeout: float) -> tuple[list[dict], float]:
-    """SESSIONS clients ask dev questions at the same moment; their results and the wall time."""
+def _simultaneous_sessions(url: str, timeout: float) -> tuple[list[dict], float]:
+    """SESSIONS clients ask the dev set's answerable questions at the same moment."""
     questions = [q.question for q in parse_question_set(ROOT / "eval" / "dev.jsonl") if q.answerable]
-    results: list[dict] = [{} for _ in range(SESSIONS)]
-    start = threading.Barrier(SESSIONS)
-
-    def run(i: int) -> None:
-        results[i] = _session(url, questions[i % len(questions)], start)
-
-    began = time.perf_counter()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(SESSIONS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(join_timeout)
-    return results, time.perf_counter() - began
+    return ask_simultaneously(url, questions, SESSIONS, timeout)
 
 
 def run_sessions(url: str, backend: str) -> dict:
@@ -91,18 +58,7 @@ def run_sessions(url: str, backend: str) -> dict:
     # With one answer at a time, sessions that wait are told their place rather than timing out.
     ranks = [r["max_rank"] for r in results]
     assert max(ranks) >= 1, f"no session was ever told its place in the queue: {ranks}"
-    latencies = sorted(r["seconds"] for r in results)
-    figures = {
-        "sessions": SESSIONS,
-        "errors": len(errors),
-        "wall_s": round(wall, 2),
-        "throughput_answers_per_s": round(SESSIONS / wall, 3),
-        "latency_p50_s": round(statistics.median(latencies), 2),
-        "latency_p95_s": round(latencies[int(0.95 * (SESSIONS - 1))], 2),
-        "refused": sum(r["payload"]["refused"] for r in results),
-        "sessions_told_their_queue_place": sum(rank >= 1 for rank in ranks),
-        "backend": backend,
-    }
+    figures = {**load_figures(results, wall), "backend": backend}
     print(figures)
     ARTIFACT.parent.mkdir(exist_ok=True)
     saved = json.loads(ARTIFACT.read_text()) if ARTIFACT.exists() else {}

@@ -89,6 +89,21 @@ def build_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
         _check("llm_generation_tokens_per_s", "LLM generation (local, greedy)", speed.get("generation_tokens_per_s"),
                "tok/s"),
     ]  # fmt: skip
+    portable = r.get("llm_speed_portable") or {}
+    for kind in ("prompt", "generation"):
+        built, plain = speed.get(f"{kind}_tokens_per_s"), portable.get(f"{kind}_tokens_per_s")
+        rows += [
+            _check(f"portable_{kind}_tokens_per_s", f"  portable build, {kind}", plain, "tok/s",
+                   note=portable.get("reason") or ""),
+            _check(f"ratio_{kind}_portable", "  ratio this build/portable", round(built / plain, 2)
+                   if built and plain else None, "x"),
+        ]  # fmt: skip
+    rows += [
+        _check("prompt_tokens_p50", "Prompt tokens per question p50 (ours)", ours.get("prompt_tokens_p50"),
+               "tokens"),
+        _check("prompt_tokens_evaluated_p50", "  of which evaluated (the rest: the cached prefix)",
+               ours.get("prompt_tokens_evaluated_p50"), "tokens"),
+    ]  # fmt: skip
     cs = r.get("cold_start") or {}
     chat = r.get("chat") or {}
     peak = chat.get("peak_rss") or {}
@@ -96,13 +111,28 @@ def build_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows += [
         _check("help_s", "`rag --help` wall time", cs.get("help_s"), "s"),
         _check("first_ask_none_s", "First `rag ask --llm none` wall time", cs.get("first_ask_none_s"), "s"),
-        _check("first_ask_local_s", "First `rag ask --llm local` wall time", cs.get("first_ask_local_s"), "s"),
+        _check("first_ask_local_s", "First `rag ask --llm local` wall time (prompt prefix state on disk)",
+               cs.get("first_ask_local_s"), "s"),
+        _check("first_ask_local_prefix_evaluated_s", "  the same without a saved prefix state",
+               cs.get("first_ask_local_prefix_evaluated_s"), "s"),
         _check("chat_ready_s", "Chat server ready (HTTP 200, backend none)", chat.get("ready_s"), "s",
                note=chat.get("reason") or chat.get("ready_error") or ""),
         _check("chat_peak_rss_gb", "Chat server peak RSS after one local answer",
                None if peak_mb is None else round(peak_mb / 1024, 2), "GB",
                note=peak.get("reason") or chat.get("reason") or ""),
     ]  # fmt: skip
+    load = r.get("load") or {}
+    servers = (("local", "in-process model, one answer at a time"),
+               ("llama_server", f"llama-server, {load.get('slots', '?')} parallel slots"))  # fmt: skip
+    for name, label in servers:
+        run = load.get(name) or {}
+        note = run.get("reason") or load.get("reason") or ""
+        rows += [
+            _check(f"load_{name}_p50_s", f"{load.get('sessions', 16)} simultaneous users p50 ({label})",
+                   run.get("latency_p50_s"), "s", note=note),
+            _check(f"load_{name}_p95_s", "  p95", run.get("latency_p95_s"), "s"),
+            _check(f"load_{name}_errors", "  errors", run.get("errors"), "sessions"),
+        ]  # fmt: skip
     return rows
 
 

@@ -29,7 +29,6 @@ from evaluation.metrics import percentile
 
 if TYPE_CHECKING:
     import numpy as np
-    from llama_index.core.llms import LLM
     from sentence_transformers import SentenceTransformer
 
     from evaluation.questionset import Question
@@ -341,159 +340,6 @@ def bench_seed_retrieval(
     }
 
 
-# -- 4. answers ---------------------------------------------------------------
-def pick_questions(cfg: BenchConfig, n: int) -> list[Question]:
-    """The first n answerable single-turn questions of cfg.questions_file."""
-    from evaluation.questionset import parse_question_set
-
-    questions = [q for q in parse_question_set(cfg.questions_file) if q.answerable and not q.history]
-    if not questions:
-        raise RuntimeError(f"no answerable single-turn questions in {cfg.questions_file}")
-    return questions[:n]
-
-
-def bench_extractive(
-    cfg: BenchConfig, settings: Settings, embedder: Embedder, index_dir: Path, questions: Sequence[Question]
-) -> dict[str, Any]:
-    from rag.answer import AnswerService
-    from rag.store import open_store
-
-    s = settings.model_copy(update={"index_dir": index_dir, "llm_backend": "none"})
-    service = AnswerService(s, open_store(s), embedder, None)
-    service.answer(questions[0].question)  # warm-up
-    runs, cited = [], 0
-    for _ in range(cfg.repeat):
-        times = []
-        for q in questions:
-            seconds, answer = timed(lambda q=q: service.answer(q.question))
-            times.append(seconds * 1000)
-            cited += bool(answer.citations)
-        runs.append(times)
-    summary = latency_summary(runs)
-    return {
-        "total_p50_ms": summary["p50"],
-        "total_p95_ms": summary["p95"],
-        "cited_fraction": round(cited / (len(questions) * cfg.repeat), 2),
-        "questions": len(questions),
-        "runs": summary["runs"],
-    }
-
-
-def llm_settings(settings: Settings, index_dir: Path, **update: Any) -> Settings:
-    """settings with the seed index and the embedded (local) LLM."""
-    return settings.model_copy(update={"index_dir": index_dir, "llm_backend": "local", **update})
-
-
-def bench_local_answers(
-    cfg: BenchConfig, settings: Settings, embedder: Embedder, llm: LLM, index_dir: Path, questions: Sequence[Question]
-) -> dict[str, Any]:
-    from rag.answer import AnswerService
-    from rag.store import open_store
-
-    s = llm_settings(settings, index_dir)
-    service = AnswerService(s, open_store(s), embedder, llm)
-    ttft, total, records = [], [], []
-    for _ in range(cfg.llm_repeat):
-        for q in questions:
-            seconds, answer = timed(lambda q=q: service.answer(q.question))
-            if answer.timings.get("ttft_ms") is not None:
-                ttft.append(float(answer.timings["ttft_ms"]))
-            total.append(seconds * 1000)
-            records.append(
-                {
-                    "id": q.id,
-                    "ttft_ms": answer.timings.get("ttft_ms"),
-                    "total_ms": round(seconds * 1000, 1),
-                    "mode": answer.mode,
-                    "refused": answer.refused,
-                    "citations": len(answer.citations),
-                    "language_retry": answer.language_retry,
-                    "text": answer.text[:300],
-                }
-            )
-            cfg.report(f"  ours {q.id}: ttft {answer.timings.get('ttft_ms')} ms, total {seconds:.1f} s ({answer.mode})")
-    return _answer_summary(ttft, total, records)
-
-
-def _answer_summary(ttft: list[float], total: list[float], records: list[dict[str, Any]]) -> dict[str, Any]:
-    """p50/p95 over all answers (each question × llm_repeat), not per run: there is usually one LLM run."""
-    return {
-        "ttft_p50_ms": round(percentile(ttft, 50), 1) if ttft else None,
-        "ttft_p95_ms": round(percentile(ttft, 95), 1) if ttft else None,
-        "total_p50_ms": round(percentile(total, 50), 1) if total else None,
-        "total_p95_ms": round(percentile(total, 95), 1) if total else None,
-        "answers": records,
-    }
-
-
-def bench_baseline(
-    cfg: BenchConfig, settings: Settings, llm: LLM, seeds: Path, questions: Sequence[Question]
-) -> dict[str, Any]:
-    """The llama-index defaults of evaluation/baseline.py, asked the same questions with the same LLM."""
-    from evaluation.baseline import BaselinePipeline
-
-    pipeline = BaselinePipeline(settings, documents_dir=seeds, llm=llm)
-    ttft, total, records = [], [], []
-    for _ in range(cfg.llm_repeat):
-        for q in questions:
-            result = pipeline(q)
-            timings = result["timings"]
-            if timings.get("ttft_ms") is not None:
-                ttft.append(float(timings["ttft_ms"]))
-            total.append(float(timings["total_ms"]))
-            records.append(
-                {
-                    "id": q.id,
-                    "ttft_ms": timings.get("ttft_ms"),
-                    "total_ms": timings["total_ms"],
-                    "refused": result.get("refused"),
-                    "citations": len(result.get("citations") or []),
-                    "text": (result.get("answer") or "")[:300],
-                }
-            )
-            cfg.report(f"  baseline {q.id}: ttft {timings.get('ttft_ms')} ms, total {timings['total_ms'] / 1000:.1f} s")
-    return {
-        "source": "evaluation.baseline.BaselinePipeline",
-        "build_s": round(pipeline.build_s, 2),
-        **_answer_summary(ttft, total, records),
-    }
-
-
-def bench_context_budget(
-    cfg: BenchConfig, settings: Settings, embedder: Embedder, llm: LLM, index_dir: Path, questions: Sequence[Question]
-) -> list[dict[str, Any]]:
-    """Time to first token against context_budget_tokens; generation is stopped at the first token."""
-    from rag.answer import AnswerService
-    from rag.prompting import estimate_tokens
-    from rag.store import open_store
-
-    rows = []
-    for budget in cfg.context_budgets:
-        s = llm_settings(settings, index_dir, context_budget_tokens=budget)
-        service = AnswerService(s, open_store(s), embedder, llm)
-        ttft, prompt_tokens = [], []
-        for q in questions:
-            prepared = service.prepare(q.question)
-            prompt_tokens.append(sum(estimate_tokens(p.text) for p in prepared.passages))
-            stream = service.generate(prepared)
-            try:
-                for item in stream:
-                    if isinstance(item, str) and item:
-                        ttft.append((time.perf_counter() - prepared.started) * 1000)
-                        break
-            finally:
-                stream.close()
-        row = {
-            "context_budget_tokens": budget,
-            "passage_tokens_p50": round(percentile(prompt_tokens, 50)),
-            "ttft_p50_ms": round(percentile(ttft, 50), 1) if ttft else None,
-            "questions": len(questions),
-        }
-        rows.append(row)
-        cfg.report(f"  budget {budget}: ~{row['passage_tokens_p50']} passage tokens, ttft p50 {row['ttft_p50_ms']} ms")
-    return rows
-
-
 # -- 5/6. cold start and the chat server ---------------------------------------
 def bench_cold_start(cfg: BenchConfig, settings: Settings, index_dir: Path, question: str) -> dict[str, Any]:
     env = sub_env(settings, index_dir)
@@ -507,6 +353,11 @@ def bench_cold_start(cfg: BenchConfig, settings: Settings, index_dir: Path, ques
         "note": "fresh `rag` processes; model files are in the OS page cache (warm disk), as after any earlier use",
     }
     if not cfg.skip_llm:
+        # Without a saved prompt-prefix state (the first start after setup or a prompt change), then with it.
+        for saved in (settings.cache_dir / "prefix-state").glob("prefix-*.bin"):
+            saved.unlink()
+        seconds, _ = run_cli(["ask", question, "--llm", "local"], env)
+        out["first_ask_local_prefix_evaluated_s"] = round(seconds, 2)
         seconds, _ = run_cli(["ask", question, "--llm", "local"], env)
         out["first_ask_local_s"] = round(seconds, 2)
     return out

@@ -122,14 +122,17 @@ def run_cli(args: list[str], env: dict[str, str], timeout: float = 900) -> tuple
     return seconds, result
 
 
-def run_in_fresh_process(fn: Callable[[Any], Any], args: Any, timeout: float = 1800) -> Any:
+def run_in_fresh_process(
+    fn: Callable[[Any], Any], args: Any, timeout: float = 1800, path_first: Path | None = None
+) -> Any:
     """fn(args) in a new interpreter, so that its RSS and timings are its own. fn must be a module-level function;
-    args and its result go through JSON."""
+    args and its result go through JSON. path_first goes before the venv's packages (another build of one)."""
     code = (
         f"import json, sys; from {fn.__module__} import {fn.__name__}; "
         f"print(json.dumps({fn.__name__}(json.loads(sys.argv[1]))))"
     )
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    paths = [str(path_first) if path_first else None, str(ROOT), os.environ.get("PYTHONPATH")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, paths)))
     result = subprocess.run(
         [sys.executable, "-c", code, json.dumps(args)],
         capture_output=True,
@@ -148,11 +151,13 @@ def run_in_fresh_process(fn: Callable[[Any], Any], args: Any, timeout: float = 1
 class ChatServer:
     """`rag chat --port N` as a subprocess, polled until http://127.0.0.1:N/ answers 200."""
 
-    def __init__(self, settings: Settings, index_dir: Path, backend: str, log: Path) -> None:
+    def __init__(self, settings: Settings, index_dir: Path, backend: str, log: Path, **env_extra: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path = log
-        env = sub_env(settings, index_dir, RAG_LLM_BACKEND=backend, RAG_HOST="127.0.0.1", RAG_PORT=str(self.port))
+        env = sub_env(
+            settings, index_dir, RAG_LLM_BACKEND=backend, RAG_HOST="127.0.0.1", RAG_PORT=str(self.port), **env_extra
+        )
         self._log = log.open("w")
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(

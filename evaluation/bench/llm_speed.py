@@ -9,14 +9,19 @@ from __future__ import annotations
 import json
 import statistics
 import sys
+import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evaluation.bench.config import BenchConfig
+from evaluation.bench.harness import run_in_fresh_process
 
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM
+
+    from rag.settings import Settings
 
 PROMPT_TOKENS = 512  # one llama.cpp batch (n_batch=512); a RAG prompt is 700-1400 tokens
 GENERATED_TOKENS = 64
@@ -44,18 +49,25 @@ def llama_build(prefix: Path | None = None) -> dict[str, Any]:
     return out
 
 
-def bench_llm_speed(
-    cfg: BenchConfig, llm: LLM, prompt_tokens: int = PROMPT_TOKENS, generated_tokens: int = GENERATED_TOKENS
-) -> dict[str, Any]:
-    """Prompt and generation tokens/s of the local llama.cpp model: a fixed prompt evaluated from an empty context,
-    then greedy tokens one at a time; the median over the runs (one in --quick)."""
+def bench_llm_speed(cfg: BenchConfig, llm: LLM) -> dict[str, Any]:
+    """Prompt and generation tokens/s of the local llama.cpp model (the median over the runs; one in --quick)."""
     model = getattr(llm, "_model", None)  # llama_cpp.Llama inside llama-index's LlamaCPP
     if model is None or not hasattr(model, "eval"):
         return {"available": False, "reason": f"{type(llm).__name__} is not a local llama.cpp model"}
+    result = measure_speed(model, 1 if cfg.quick else cfg.repeat)
+    cfg.report(f"  {result['prompt_tokens_per_s']} prompt tok/s, {result['generation_tokens_per_s']} generation tok/s")
+    model.reset()  # the answers that follow start from an empty context as before
+    return result
+
+
+def measure_speed(
+    model: Any, runs: int, prompt_tokens: int = PROMPT_TOKENS, generated_tokens: int = GENERATED_TOKENS
+) -> dict[str, Any]:
+    """A fixed prompt evaluated from an empty context, then greedy tokens one at a time, `runs` times."""
     tokens = list(model.tokenize(FILLER.encode(), add_bos=False))
     tokens = (tokens * (prompt_tokens // len(tokens) + 1))[:prompt_tokens]
     prompt_rates, generation_rates = [], []
-    for _ in range(1 if cfg.quick else cfg.repeat):
+    for _ in range(runs):
         model.reset()  # no cached prefix: every prompt token is evaluated
         started = time.perf_counter()
         model.eval(tokens)
@@ -64,12 +76,67 @@ def bench_llm_speed(
         for _ in range(generated_tokens):  # past an end token too: a fixed count, not the model's choice
             model.eval([model.sample(temp=0.0)])
         generation_rates.append(generated_tokens / (time.perf_counter() - started))
-        cfg.report(f"  {prompt_rates[-1]:.1f} prompt tok/s, {generation_rates[-1]:.1f} generation tok/s")
-    model.reset()  # the answers that follow start from an empty context as before
     return {
         "prompt_tokens": prompt_tokens,
         "generated_tokens": generated_tokens,
-        "runs": len(prompt_rates),
+        "runs": runs,
         "prompt_tokens_per_s": round(statistics.median(prompt_rates), 1),
         "generation_tokens_per_s": round(statistics.median(generation_rates), 1),
     }
+
+
+def portable_wheel(cache_dir: Path, version: str) -> Path | None:
+    """The portable llama-cpp-python wheel of this version in the wheel cache (scripts/llama_wheel.py), if built."""
+    for record in sorted((cache_dir / "wheels" / "llama-cpp-python").glob("portable-*/build.json")):
+        try:
+            info = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        wheel = record.parent / str(info.get("wheel"))
+        if info.get("version") == version and wheel.is_file():
+            return wheel
+    return None
+
+
+def speed_child(args: dict[str, Any]) -> dict[str, Any]:
+    """In a fresh interpreter whose path starts with another build: its system info and tokens/s."""
+    import llama_cpp
+
+    model = llama_cpp.Llama(model_path=args["gguf"], n_ctx=4096, n_batch=512, n_threads=args["threads"], verbose=False)
+    info = llama_cpp.llama_print_system_info()
+    system_info = info.decode(errors="replace") if isinstance(info, bytes) else str(info)
+    try:
+        return {"system_info": system_info.strip(), "module": llama_cpp.__file__, **measure_speed(model, args["runs"])}
+    finally:
+        model.close()
+
+
+def bench_portable_speed(cfg: BenchConfig, settings: Settings) -> dict[str, Any]:
+    """The same tokens/s with the portable (AVX2) build, from the wheel cache, in a child process: the ratio
+    the CPU-specific build buys on this machine, measured in the same run."""
+    import llama_cpp
+
+    from rag.weights import resolve_gguf_path
+
+    wheel = portable_wheel(settings.cache_dir, llama_cpp.__version__)
+    if wheel is None:
+        return {
+            "available": False,
+            "reason": "no portable build in the wheel cache "
+            "(`python scripts/llama_wheel.py choose --flavour portable` builds one)",
+        }
+    with tempfile.TemporaryDirectory(prefix="portable-llama-") as tmp:
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(tmp)  # a wheel is a zip: importable from where it is unpacked
+        args = {
+            "gguf": str(resolve_gguf_path("local", None, settings.models_dir)),
+            "threads": settings.llm_threads,
+            "runs": 1 if cfg.quick else cfg.repeat,
+        }
+        result = run_in_fresh_process(speed_child, args, path_first=Path(tmp))
+    if not str(result.get("module", "")).startswith(tmp):
+        raise RuntimeError(f"the child imported llama_cpp from {result.get('module')}, not the portable wheel")
+    cfg.report(
+        f"  portable: {result['prompt_tokens_per_s']} prompt tok/s, {result['generation_tokens_per_s']} gen tok/s"
+    )
+    return {"available": True, "wheel": str(wheel), **result}

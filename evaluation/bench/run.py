@@ -10,25 +10,28 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from evaluation.bench.checks import build_checks
-from evaluation.bench.config import BENCH_COLLECTION, ROOT, BenchConfig
-from evaluation.bench.figures import (
+from evaluation.bench.answers import (
     bench_baseline,
-    bench_batch_sizes,
-    bench_chat,
-    bench_cold_start,
     bench_context_budget,
     bench_extractive,
-    bench_indexing,
     bench_local_answers,
-    bench_reindex,
-    bench_seed_retrieval,
-    bench_synthetic,
     llm_settings,
     pick_questions,
 )
+from evaluation.bench.checks import build_checks
+from evaluation.bench.config import BENCH_COLLECTION, ROOT, BenchConfig
+from evaluation.bench.figures import (
+    bench_batch_sizes,
+    bench_chat,
+    bench_cold_start,
+    bench_indexing,
+    bench_reindex,
+    bench_seed_retrieval,
+    bench_synthetic,
+)
 from evaluation.bench.harness import dir_size_mb, load_average, proc_status, timed, workspace
-from evaluation.bench.llm_speed import bench_llm_speed, llama_build
+from evaluation.bench.llm_speed import bench_llm_speed, bench_portable_speed, llama_build
+from evaluation.bench.load import bench_load
 
 T = TypeVar("T")
 
@@ -149,6 +152,9 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             llm_load_s, llm = timed(lambda: build_llm(local_settings))
             results["meta"]["llm_load_s"] = round(llm_load_s, 2)
             results["llm_speed"] = _section(results, "LLM tokens/s (local)", cfg, lambda: bench_llm_speed(cfg, llm))
+            results["llm_speed_portable"] = _section(
+                results, "LLM tokens/s (portable build)", cfg, lambda: bench_portable_speed(cfg, local_settings)
+            )
             answers["local"] = _section(
                 results,
                 "answers (local LLM)",
@@ -179,6 +185,16 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             )
         else:
             results["chat"] = {"available": False, "reason": "skipped"}
+        if cfg.load_sessions and not cfg.skip_llm:
+            load_questions = [q.question for q in pick_questions(cfg, cfg.load_sessions)]
+            results["load"] = _section(
+                results,
+                f"{cfg.load_sessions} simultaneous users",
+                cfg,
+                lambda: bench_load(cfg, settings, index_dir, work, load_questions),
+            )
+        else:
+            results["load"] = {"available": False, "reason": "skipped", "slots": cfg.server_slots}
     me = proc_status()
     results["bench_process"] = {
         "wall_s": round(time.perf_counter() - started, 1),

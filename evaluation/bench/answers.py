@@ -1,0 +1,218 @@
+"""The answer sections of `rag bench`: extractive and local LLM answers, the llama-index baseline on the same
+questions, and the context-budget lever; each returns the JSON-ready figures of one section."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evaluation.bench.config import BenchConfig
+from evaluation.bench.figures import latency_summary
+from evaluation.bench.harness import timed
+from evaluation.metrics import percentile
+
+if TYPE_CHECKING:
+    from llama_index.core.llms import LLM
+
+    from evaluation.questionset import Question
+    from rag.embedding import Embedder
+    from rag.settings import Settings
+
+
+def pick_questions(cfg: BenchConfig, n: int) -> list[Question]:
+    """The first n answerable single-turn questions of cfg.questions_file."""
+    from evaluation.questionset import parse_question_set
+
+    questions = [q for q in parse_question_set(cfg.questions_file) if q.answerable and not q.history]
+    if not questions:
+        raise RuntimeError(f"no answerable single-turn questions in {cfg.questions_file}")
+    return questions[:n]
+
+
+def bench_extractive(
+    cfg: BenchConfig, settings: Settings, embedder: Embedder, index_dir: Path, questions: Sequence[Question]
+) -> dict[str, Any]:
+    from rag.answer import AnswerService
+    from rag.store import open_store
+
+    s = settings.model_copy(update={"index_dir": index_dir, "llm_backend": "none"})
+    service = AnswerService(s, open_store(s), embedder, None)
+    service.answer(questions[0].question)  # warm-up
+    runs, cited = [], 0
+    for _ in range(cfg.repeat):
+        times = []
+        for q in questions:
+            seconds, answer = timed(lambda q=q: service.answer(q.question))
+            times.append(seconds * 1000)
+            cited += bool(answer.citations)
+        runs.append(times)
+    summary = latency_summary(runs)
+    return {
+        "total_p50_ms": summary["p50"],
+        "total_p95_ms": summary["p95"],
+        "cited_fraction": round(cited / (len(questions) * cfg.repeat), 2),
+        "questions": len(questions),
+        "runs": summary["runs"],
+    }
+
+
+def llm_settings(settings: Settings, index_dir: Path, **update: Any) -> Settings:
+    """settings with the seed index and the embedded (local) LLM."""
+    return settings.model_copy(update={"index_dir": index_dir, "llm_backend": "local", **update})
+
+
+def bench_local_answers(
+    cfg: BenchConfig, settings: Settings, embedder: Embedder, llm: LLM, index_dir: Path, questions: Sequence[Question]
+) -> dict[str, Any]:
+    """Each question's answer times, and its prompt tokens against those llama.cpp evaluated: the fixed prefix
+    (system prompt and demonstrations) is kept from the previous prompt, so only the rest is evaluated."""
+    from rag.answer import AnswerService
+    from rag.prefix_state import warm_prefix
+    from rag.prompting import prefix_messages
+    from rag.store import open_store
+
+    s = llm_settings(settings, index_dir)
+    service = AnswerService(s, open_store(s), embedder, llm)
+    warm_prefix(llm, prefix_messages(), s.cache_dir / "prefix-state")  # as rag.service does when it starts
+    counter = _PromptCounter(llm)
+    ttft, total, records = [], [], []
+    for _ in range(cfg.llm_repeat):
+        for q in questions:
+            with counter:
+                seconds, answer = timed(lambda q=q: service.answer(q.question))
+            if answer.timings.get("ttft_ms") is not None:
+                ttft.append(float(answer.timings["ttft_ms"]))
+            total.append(seconds * 1000)
+            records.append(
+                {
+                    "id": q.id,
+                    "ttft_ms": answer.timings.get("ttft_ms"),
+                    "total_ms": round(seconds * 1000, 1),
+                    "mode": answer.mode,
+                    "refused": answer.refused,
+                    "citations": len(answer.citations),
+                    "language_retry": answer.language_retry,
+                    "prompt_tokens": counter.prompt_tokens,
+                    "prompt_tokens_evaluated": counter.evaluated,
+                    "text": answer.text[:300],
+                }
+            )
+            cfg.report(
+                f"  ours {q.id}: ttft {answer.timings.get('ttft_ms')} ms, total {seconds:.1f} s ({answer.mode}), "
+                f"prompt {counter.prompt_tokens} tokens, {counter.evaluated} evaluated"
+            )
+    summary = _answer_summary(ttft, total, records)
+    prompts = [r["prompt_tokens"] for r in records if r["prompt_tokens"]]
+    evaluated = [r["prompt_tokens_evaluated"] for r in records if r["prompt_tokens"]]
+    summary["prompt_tokens_p50"] = percentile(prompts, 50)
+    summary["prompt_tokens_evaluated_p50"] = percentile(evaluated, 50)
+    return summary
+
+
+class _PromptCounter:
+    """Counts, for one answer, the prompt tokens llama.cpp was asked for (the longest prompt it saw: prefix kept
+    plus tokens evaluated) and the tokens it evaluated in batches of more than one (prompt processing, not the
+    one-token generation steps)."""
+
+    def __init__(self, llm: LLM) -> None:
+        self.model = getattr(llm, "_model", None)
+        self.prompt_tokens = self.evaluated = 0
+
+    def __enter__(self) -> _PromptCounter:
+        self.prompt_tokens = self.evaluated = 0
+        if self.model is not None:
+            original = self.model.eval
+
+            def counting_eval(tokens: Sequence[int]) -> None:
+                if len(tokens) > 1:
+                    self.evaluated += len(tokens)
+                    self.prompt_tokens = max(self.prompt_tokens, self.model.n_tokens + len(tokens))
+                original(tokens)
+
+            self.model.eval = counting_eval
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.model is not None:
+            del self.model.eval  # the instance attribute goes; the class's method is back
+
+
+def _answer_summary(ttft: list[float], total: list[float], records: list[dict[str, Any]]) -> dict[str, Any]:
+    """p50/p95 over all answers (each question × llm_repeat), not per run: there is usually one LLM run."""
+    return {
+        "ttft_p50_ms": round(percentile(ttft, 50), 1) if ttft else None,
+        "ttft_p95_ms": round(percentile(ttft, 95), 1) if ttft else None,
+        "total_p50_ms": round(percentile(total, 50), 1) if total else None,
+        "total_p95_ms": round(percentile(total, 95), 1) if total else None,
+        "answers": records,
+    }
+
+
+def bench_baseline(
+    cfg: BenchConfig, settings: Settings, llm: LLM, seeds: Path, questions: Sequence[Question]
+) -> dict[str, Any]:
+    """The llama-index defaults of evaluation/baseline.py, asked the same questions with the same LLM."""
+    from evaluation.baseline import BaselinePipeline
+
+    pipeline = BaselinePipeline(settings, documents_dir=seeds, llm=llm)
+    ttft, total, records = [], [], []
+    for _ in range(cfg.llm_repeat):
+        for q in questions:
+            result = pipeline(q)
+            timings = result["timings"]
+            if timings.get("ttft_ms") is not None:
+                ttft.append(float(timings["ttft_ms"]))
+            total.append(float(timings["total_ms"]))
+            records.append(
+                {
+                    "id": q.id,
+                    "ttft_ms": timings.get("ttft_ms"),
+                    "total_ms": timings["total_ms"],
+                    "refused": result.get("refused"),
+                    "citations": len(result.get("citations") or []),
+                    "text": (result.get("answer") or "")[:300],
+                }
+            )
+            cfg.report(f"  baseline {q.id}: ttft {timings.get('ttft_ms')} ms, total {timings['total_ms'] / 1000:.1f} s")
+    return {
+        "source": "evaluation.baseline.BaselinePipeline",
+        "build_s": round(pipeline.build_s, 2),
+        **_answer_summary(ttft, total, records),
+    }
+
+
+def bench_context_budget(
+    cfg: BenchConfig, settings: Settings, embedder: Embedder, llm: LLM, index_dir: Path, questions: Sequence[Question]
+) -> list[dict[str, Any]]:
+    """Time to first token against context_budget_tokens; generation is stopped at the first token."""
+    from rag.answer import AnswerService
+    from rag.prompting import estimate_tokens
+    from rag.store import open_store
+
+    rows = []
+    for budget in cfg.context_budgets:
+        s = llm_settings(settings, index_dir, context_budget_tokens=budget)
+        service = AnswerService(s, open_store(s), embedder, llm)
+        ttft, prompt_tokens = [], []
+        for q in questions:
+            prepared = service.prepare(q.question)
+            prompt_tokens.append(sum(estimate_tokens(p.text) for p in prepared.passages))
+            stream = service.generate(prepared)
+            try:
+                for item in stream:
+                    if isinstance(item, str) and item:
+                        ttft.append((time.perf_counter() - prepared.started) * 1000)
+                        break
+            finally:
+                stream.close()
+        row = {
+            "context_budget_tokens": budget,
+            "passage_tokens_p50": round(percentile(prompt_tokens, 50)),
+            "ttft_p50_ms": round(percentile(ttft, 50), 1) if ttft else None,
+            "questions": len(questions),
+        }
+        rows.append(row)
+        cfg.report(f"  budget {budget}: ~{row['passage_tokens_p50']} passage tokens, ttft p50 {row['ttft_p50_ms']} ms")
+    return rows
