@@ -206,3 +206,62 @@ def test_llama_build_info_lists_the_cpu_features_of_the_installed_build():
         assert "AVX512 = 1" in info and "AVX512_VNNI = 1" in info
     elif record.is_file():
         assert "AVX512 = 1" not in info
+
+
+def _verdict_messages(question: str):
+    from rag.prompting import Passage, build_messages
+    from rag.store import StoredChunk
+
+    source = "Der Brite Ben Wallace telefonierte am Sonntag mit Sergej Schoigu über die Lage in der Ukraine."
+    chunk = StoredChunk("c0", "d0", "Telefonat", "2022-10-24", "d0.txt", 0, 0, len(source), source, (), 0.8)
+    return build_messages(question, [Passage(1, chunk, source)], "de")
+
+
+@pytest.mark.integration
+def test_openai_backend_gives_the_no_answer_verdict_from_the_servers_log_probabilities(llama_cpp_server):
+    from rag.refusal import NO_ANSWER
+    from rag.verdict import first_token_probability
+
+    llm = build_llm(Settings(llm_backend="openai", llm_base_url=llama_cpp_server, llm_model="qwen"))
+    answerable = first_token_probability(llm, _verdict_messages("Mit wem telefonierte Ben Wallace?"), NO_ANSWER)
+    unanswerable = first_token_probability(
+        llm, _verdict_messages("Wie viele Tore schoss Brasilien im WM-Finale 2002?"), NO_ANSWER
+    )
+    assert answerable is not None and unanswerable is not None
+    assert 0.0 <= answerable < unanswerable <= 1.0
+    assert answerable < Settings().no_answer_threshold <= unanswerable
+
+
+def test_a_dead_openai_server_makes_the_verdict_raise_unavailable_not_a_traceback():
+    from rag.refusal import NO_ANSWER
+    from rag.verdict import first_token_probability
+
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    llm = build_llm(Settings(llm_backend="openai", llm_base_url=url, llm_timeout_s=5))
+    with pytest.raises(LLMUnavailableError, match=url.replace(".", r"\.")):
+        first_token_probability(llm, MESSAGES, NO_ANSWER)
+
+
+def test_a_server_that_rejects_log_probabilities_leaves_the_answer_without_a_verdict():
+    from rag.refusal import NO_ANSWER
+    from rag.verdict import first_token_probability
+
+    class Rejecting(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            body = json.dumps({"error": {"message": "logprobs is not supported", "type": "invalid_request_error"}})
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Rejecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        llm = build_llm(Settings(llm_backend="openai", llm_base_url=url, llm_timeout_s=5))
+        assert first_token_probability(llm, MESSAGES, NO_ANSWER) is None
+    finally:
+        server.shutdown()
