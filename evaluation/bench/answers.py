@@ -188,13 +188,15 @@ def bench_context_budget(
 ) -> list[dict[str, Any]]:
     """Time to first token against context_budget_tokens; generation is stopped at the first token."""
     from rag.answer import AnswerService
-    from rag.prompting import estimate_tokens
+    from rag.prefix_state import warm_prefix
+    from rag.prompting import estimate_tokens, prefix_messages
     from rag.store import open_store
 
     rows = []
     for budget in cfg.context_budgets:
         s = llm_settings(settings, index_dir, context_budget_tokens=budget)
         service = AnswerService(s, open_store(s), embedder, llm)
+        warm_prefix(llm, prefix_messages(), s.cache_dir / "prefix-state")  # the baseline's prompts displaced it
         ttft, prompt_tokens = [], []
         for q in questions:
             prepared = service.prepare(q.question)
