@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from rag.answer import Answer, AnswerService
 from rag.offline import enforce_offline
 from rag.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from rag.store import ChunkStore
 
 log = logging.getLogger("newsrag.service")
 _services: dict[str, AnswerService] = {}
@@ -45,3 +49,63 @@ def stream_answer(
     question: str, history: list[dict[str, str]] | None = None, settings: Settings | None = None
 ) -> Iterator[str | Answer]:
     return get_service(settings).stream(question, history)
+
+
+def check_models(settings: Settings) -> None:
+    """Raise ModelError when an embedded model the settings use is missing or fails its check. Cheap (the
+    checks trust a stamp of the last full hash), so a server can refuse to start before loading anything."""
+    from rag.weights import resolve_embedding_path, resolve_gguf_path
+
+    resolve_embedding_path(settings.embedding_model, settings.models_dir)
+    if settings.llm_backend in ("local", "fast"):
+        resolve_gguf_path(settings.llm_backend, settings.llm_model, settings.models_dir)
+
+
+class BackgroundService:
+    """get_service(settings) loading in a thread. Anything asked of it waits until the models are loaded, and
+    re-raises what failed there; `store` answers at once, so a server can list documents and serve its page
+    while the models load (about 12 s on 2 cores)."""
+
+    def __init__(self, settings: Settings, start: bool = True) -> None:
+        from rag.store import open_store
+
+        self.settings = settings
+        self._early_store = open_store(settings)  # stores read their pointer on every call: two are consistent
+        self._service: AnswerService | None = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._load, name="load-models", daemon=True)
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Begin loading (once); a server calls it when it serves, so loading does not slow its start-up."""
+        if not self._thread.is_alive() and not self._done.is_set():
+            self._thread.start()
+
+    def _load(self) -> None:
+        try:
+            self._service = get_service(self.settings)
+        except BaseException as exc:  # kept for the first caller, who gets it instead of a hang
+            self._error = exc
+        finally:
+            self._done.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> AnswerService:
+        if not self._done.wait(timeout):
+            raise TimeoutError(f"the models did not load within {timeout} s")
+        if self._error is not None:
+            raise self._error
+        assert self._service is not None
+        return self._service
+
+    @property
+    def store(self) -> ChunkStore:
+        return self._service.store if self._service is not None else self._early_store
+
+    def __getattr__(self, name: str) -> Any:  # everything else is the loaded service's
+        return getattr(self.wait(), name)

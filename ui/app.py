@@ -1,6 +1,6 @@
 """The Gradio chat: streamed answers with clickable citations, an evidence panel and a document library.
 
-`launch(settings)` loads the models once, indexes the seeds when the index is empty, and serves the app.
+`launch(settings)` indexes the seeds into an empty index, then serves the app while the models load.
 `build_app(settings, service)` only builds it (tests and other hosts can launch it themselves).
 
 API endpoints (gradio_client): /ask, /documents, /upload, /delete, /preview.
@@ -22,7 +22,7 @@ from rag.answer import Answer, AnswerService, InvalidQuestionError
 from rag.citations import strip_markers
 from rag.llm import LLMUnavailableError
 from rag.locking import IndexLockedError
-from rag.service import get_service
+from rag.service import BackgroundService, check_models, get_service
 from rag.settings import ANSWER_LANGUAGES, LLM_BACKENDS, Settings, get_settings, top_k_bounds
 from rag.store import StoreError
 from ui.render import (
@@ -156,6 +156,8 @@ def chat_stream(
 ) -> Iterator[ChatUpdate]:
     """One chat turn: the extractive preview at once, then the streamed text, then the checked answer."""
     turns = list(turns or [])
+    if not getattr(services.default, "ready", True):
+        gr.Info("The models are still loading (about 15 s after the start); the answer follows then.")
     try:
         chosen = services.get(backend, model, top_k, language)
         prepared = chosen.prepare(question, chat_history(turns))
@@ -457,9 +459,15 @@ def launch_options(settings: Settings) -> dict[str, Any]:
 
 
 def launch(settings: Settings | None = None) -> None:
-    """Load the models once, make sure there is an index, and serve the chat."""
+    """Serve the chat at once while the models load; questions asked meanwhile wait for them. An empty index
+    gets the seeds first. A missing or broken model stops the start-up before anything is served."""
     settings = settings or get_settings()
-    service = get_service(settings)  # loads the embedding model and the LLM now, not on the first question
-    library.ensure_index(settings, service)
-    demo = build_app(settings, service)
-    demo.launch(**launch_options(settings))
+    check_models(settings)
+    service = BackgroundService(settings, start=False)
+    if service.store.count() == 0:  # nothing to read yet: index the seeds before serving
+        service.start()
+        library.ensure_index(settings, service.wait())
+    demo = build_app(settings, service)  # type: ignore[arg-type]  # it answers like an AnswerService
+    demo.launch(**launch_options(settings), prevent_thread_lock=True)
+    service.start()  # after the server is up: two cores and one GIL would otherwise slow its start-up
+    demo.block_thread()
