@@ -259,7 +259,7 @@ def chat_command(
     port: Annotated[int | None, typer.Option(help="Port (default 7860).")] = None,
     llm: LlmOption = None,
 ) -> None:
-    """Start the chat in the browser (Gradio), with models loaded once at start-up."""
+    """Start the chat in the browser (Gradio); the page is served while the models load, once per process."""
     from ui.app import launch
 
     launch(make_settings(host=host, port=port, llm_backend=llm))
