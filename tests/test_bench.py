@@ -319,6 +319,11 @@ def test_the_portable_build_gives_ratio_rows_or_says_how_to_build_it():
     checks = _checks({"llm_speed": speed, "llm_speed_portable": {"prompt_tokens_per_s": 32.5,
                                                                   "generation_tokens_per_s": 10.0}})  # fmt: skip
     assert checks["ratio_prompt_portable"]["value"] == 1.6 and checks["ratio_generation_portable"]["value"] == 1.0
+    portable_answers = {"answers": {"ttft_p50_ms": 15000.0, "total_p50_ms": 16000.0}}
+    local = {"ttft_p50_ms": 9000.0, "total_p50_ms": 10000.0}
+    with_answers = _checks({"answers": {"local": local}, "llm_speed_portable": portable_answers})
+    assert with_answers["portable_ttft_p50_s"]["value"] == 15.0 and with_answers["ratio_ttft_portable"]["value"] == 0.6
+    assert with_answers["ratio_total_portable"]["value"] == 0.625
     missing = _checks({"llm_speed": speed, "llm_speed_portable": {"available": False, "reason": "no portable build"}})
     assert missing["portable_prompt_tokens_per_s"]["note"] == "no portable build"
     assert missing["ratio_prompt_portable"]["status"] == "N/A"

@@ -98,6 +98,15 @@ def build_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
             _check(f"ratio_{kind}_portable", "  ratio this build/portable", round(built / plain, 2)
                    if built and plain else None, "x"),
         ]  # fmt: skip
+    answers = portable.get("answers") or {}
+    for metric, label in (("ttft", "time to first token"), ("total", "total time")):
+        built, plain = ours.get(f"{metric}_p50_ms"), answers.get(f"{metric}_p50_ms")
+        rows += [
+            _check(f"portable_{metric}_p50_s", f"  portable build, answer {label} p50", _sec(plain), "s",
+                   note=portable.get("reason") or ""),
+            _check(f"ratio_{metric}_portable", "  ratio this build/portable", round(built / plain, 3)
+                   if built and plain else None, "x"),
+        ]  # fmt: skip
     rows += [
         _check("prompt_tokens_p50", "Prompt tokens per question p50 (ours)", ours.get("prompt_tokens_p50"),
                "tokens"),

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from evaluation.bench.config import BenchConfig
 from evaluation.bench.harness import run_in_fresh_process
+from evaluation.metrics import percentile
 
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM
@@ -99,21 +100,47 @@ def portable_wheel(cache_dir: Path, version: str) -> Path | None:
 
 
 def speed_child(args: dict[str, Any]) -> dict[str, Any]:
-    """In a fresh interpreter whose path starts with another build: its system info and tokens/s."""
+    """In a fresh interpreter whose path starts with another build: its system info, tokens/s and, given
+    questions, the answer times of the whole pipeline on them (as bench_local_answers measures them)."""
     import llama_cpp
 
     model = llama_cpp.Llama(model_path=args["gguf"], n_ctx=4096, n_batch=512, n_threads=args["threads"], verbose=False)
     info = llama_cpp.llama_print_system_info()
     system_info = info.decode(errors="replace") if isinstance(info, bytes) else str(info)
     try:
-        return {"system_info": system_info.strip(), "module": llama_cpp.__file__, **measure_speed(model, args["runs"])}
+        speed = measure_speed(model, args["runs"])
     finally:
         model.close()
+    result = {"system_info": system_info.strip(), "module": llama_cpp.__file__, **speed}
+    if args.get("questions"):
+        result["answers"] = _answer_times(args["settings"], args["questions"])
+    return result
 
 
-def bench_portable_speed(cfg: BenchConfig, settings: Settings) -> dict[str, Any]:
-    """The same tokens/s with the portable (AVX2) build, from the wheel cache, in a child process: the ratio
-    the CPU-specific build buys on this machine, measured in the same run."""
+def _answer_times(fields: dict[str, str], questions: list[str]) -> dict[str, Any]:
+    from rag.service import get_service
+    from rag.settings import Settings
+
+    service = get_service(Settings(**fields))  # loads or evaluates this build's prompt-prefix state first
+    ttft, total = [], []
+    for question in questions:
+        started = time.perf_counter()
+        answer = service.answer(question)
+        total.append((time.perf_counter() - started) * 1000)
+        if answer.timings.get("ttft_ms") is not None:
+            ttft.append(float(answer.timings["ttft_ms"]))
+    return {
+        "questions": len(questions),
+        "ttft_p50_ms": percentile(ttft, 50),
+        "ttft_p95_ms": percentile(ttft, 95),
+        "total_p50_ms": percentile(total, 50),
+        "total_p95_ms": percentile(total, 95),
+    }
+
+
+def bench_portable_speed(cfg: BenchConfig, settings: Settings, questions: list[str]) -> dict[str, Any]:
+    """The same tokens/s and answer times with the portable (AVX2) build, from the wheel cache, in a child
+    process: what the CPU-specific build buys on this machine, measured in the same run."""
     import llama_cpp
 
     from rag.weights import resolve_gguf_path
@@ -132,11 +159,17 @@ def bench_portable_speed(cfg: BenchConfig, settings: Settings) -> dict[str, Any]
             "gguf": str(resolve_gguf_path("local", None, settings.models_dir)),
             "threads": settings.llm_threads,
             "runs": 1 if cfg.quick else cfg.repeat,
+            "questions": questions,
+            "settings": {
+                key: str(getattr(settings, key))
+                for key in ("store_mode", "index_dir", "collection", "cache_dir", "llm_backend", "llm_threads")
+            },
         }
         result = run_in_fresh_process(speed_child, args, path_first=Path(tmp))
     if not str(result.get("module", "")).startswith(tmp):
         raise RuntimeError(f"the child imported llama_cpp from {result.get('module')}, not the portable wheel")
     cfg.report(
-        f"  portable: {result['prompt_tokens_per_s']} prompt tok/s, {result['generation_tokens_per_s']} gen tok/s"
+        f"  portable: {result['prompt_tokens_per_s']} prompt tok/s, {result['generation_tokens_per_s']} gen tok/s, "
+        f"answers: ttft p50 {result.get('answers', {}).get('ttft_p50_ms')} ms"
     )
     return {"available": True, "wheel": str(wheel), **result}

@@ -152,8 +152,9 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             llm_load_s, llm = timed(lambda: build_llm(local_settings))
             results["meta"]["llm_load_s"] = round(llm_load_s, 2)
             results["llm_speed"] = _section(results, "LLM tokens/s (local)", cfg, lambda: bench_llm_speed(cfg, llm))
+            texts = [q.question for q in questions]
             results["llm_speed_portable"] = _section(
-                results, "LLM tokens/s (portable build)", cfg, lambda: bench_portable_speed(cfg, local_settings)
+                results, "portable build", cfg, lambda: bench_portable_speed(cfg, local_settings, texts)
             )
             answers["local"] = _section(
                 results,
