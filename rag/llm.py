@@ -8,6 +8,7 @@ import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
+from typing import Any
 
 from llama_index.core.llms import LLM, ChatMessage
 
@@ -69,6 +70,24 @@ def _local_llm(path: str, threads: int, context_window: int, max_new_tokens: int
     )
     _LOADED_MODELS.add(llm._model)
     return llm
+
+
+def local_llama(llm: object) -> Any | None:
+    """The llama-cpp-python model inside llama-index's LlamaCPP, or None for any other backend."""
+    model = getattr(llm, "_model", None)
+    return model if model is not None and hasattr(model, "eval") and hasattr(model, "_ctx") else None
+
+
+def evaluate_after_kept_prefix(model: Any, tokens: Sequence[int]) -> None:
+    """Evaluate `tokens`, keeping the longest prefix the model has already evaluated, as llama-cpp-python's own
+    generate() does (at least the last token is evaluated, so its logits are fresh)."""
+    kept = 0
+    for old, new in zip(model._input_ids, tokens[:-1], strict=False):
+        if old != new:
+            break
+        kept += 1
+    model.n_tokens = kept
+    model.eval(tokens[kept:])
 
 
 def endpoint(settings: Settings) -> str:

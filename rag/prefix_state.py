@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from llama_index.core.llms import LLM, ChatMessage
 
-from rag.llm import LOCAL_LOCK, llama_build_info, messages_to_chatml
+from rag.llm import LOCAL_LOCK, llama_build_info, local_llama, messages_to_chatml
 
 log = logging.getLogger("newsrag.prefix_state")
 _HEADER = struct.Struct("<Q")  # length of the JSON header that follows
@@ -43,11 +43,6 @@ class PrefixWarmup:
     tokens: int
     seconds: float
     path: Path | None = None
-
-
-def _llama(llm: LLM | None) -> Any | None:
-    model = getattr(llm, "_model", None)
-    return model if model is not None and hasattr(model, "eval") and hasattr(model, "_ctx") else None
 
 
 def prefix_tokens(model: Any, messages: Sequence[ChatMessage]) -> list[int]:
@@ -120,7 +115,7 @@ def _state_bytes(model: Any) -> bytes:
 def warm_prefix(llm: LLM | None, messages: Sequence[ChatMessage], cache_dir: Path) -> PrefixWarmup:
     """Put the prefix's evaluated state into the local model: from `cache_dir` if a matching file is there,
     else by evaluating it and saving the state for the next process. Other backends: nothing to do."""
-    model = _llama(llm)
+    model = local_llama(llm)
     if model is None:
         return PrefixWarmup("unsupported", 0, 0.0)
     started = time.perf_counter()

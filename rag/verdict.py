@@ -16,34 +16,21 @@ from typing import Any
 import numpy as np
 from llama_index.core.llms import LLM, ChatMessage
 
-from rag.llm import LOCAL_LOCK, LLMUnavailableError, messages_to_chatml
+from rag.llm import LOCAL_LOCK, LLMUnavailableError, evaluate_after_kept_prefix, local_llama, messages_to_chatml
 
 TOP_LOGPROBS = 20  # the most OpenAI's API returns; below the 20th token the word counts as probability 0
 
 
-def _llama(llm: LLM) -> Any | None:
-    """The llama-cpp-python model inside llama-index's LlamaCPP, or None for any other backend."""
-    model = getattr(llm, "_model", None)
-    return model if model is not None and hasattr(model, "eval") and hasattr(model, "_ctx") else None
-
-
 def first_token_probability(llm: LLM, messages: Sequence[ChatMessage], word: str) -> float | None:
     """P(the answer starts with `word`'s first token); None where the backend exposes no probabilities."""
-    model = _llama(llm)
+    model = local_llama(llm)
     if model is None:
         return _remote_probability(llm, messages, word) if hasattr(llm, "_get_client") else None
     prompt = messages_to_chatml(messages)  # the template LlamaCPP is built with in rag.llm
     tokens = model.tokenize(prompt.encode("utf-8"), special=True)  # as llama-cpp-python tokenizes it
     target = model.tokenize(word.encode("utf-8"), add_bos=False, special=False)[0]
     with LOCAL_LOCK:
-        # Keep the longest evaluated prefix, as llama-cpp-python's own generate() does.
-        kept = 0
-        for old, new in zip(model._input_ids, tokens[:-1], strict=False):
-            if old != new:
-                break
-            kept += 1
-        model.n_tokens = kept
-        model.eval(tokens[kept:])
+        evaluate_after_kept_prefix(model, tokens)
         logits = np.ctypeslib.as_array(model._ctx.get_logits(), shape=(model.n_vocab(),)).astype(np.float64)
     weights = np.exp(logits - logits.max())
     return float(weights[target] / weights.sum())

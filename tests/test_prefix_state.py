@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from rag.llm import messages_to_chatml
+from rag.llm import evaluate_after_kept_prefix, messages_to_chatml
 from rag.prefix_state import _read, warm_prefix
 from rag.prompting import Passage, build_messages, prefix_messages
 from rag.settings import Settings
@@ -46,13 +46,7 @@ def _new_model():
 
 def _logits_after(model, prompt_tokens: list[int]) -> np.ndarray:
     """Evaluate what follows the model's kept prefix, as generate() does; the last position's logits."""
-    kept = 0
-    for old, new in zip(model._input_ids, prompt_tokens[:-1], strict=False):
-        if old != new:
-            break
-        kept += 1
-    model.n_tokens = kept
-    model.eval(prompt_tokens[kept:])
+    evaluate_after_kept_prefix(model, prompt_tokens)
     return np.ctypeslib.as_array(model._ctx.get_logits(), shape=(model.n_vocab(),)).copy()
 
 

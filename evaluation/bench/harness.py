@@ -147,21 +147,20 @@ def run_in_fresh_process(
     return json.loads(result.stdout.strip().splitlines()[-1])  # the last line: imports may print before it
 
 
-# -- the chat server ----------------------------------------------------------------
-class ChatServer:
-    """`rag chat --port N` as a subprocess, polled until http://127.0.0.1:N/ answers 200."""
+# -- server subprocesses ------------------------------------------------------------
+class ServerProcess:
+    """A server subprocess in its own process group, its output in a log, polled until `ready_url` answers 200."""
 
-    def __init__(self, settings: Settings, index_dir: Path, backend: str, log: Path, **env_extra: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
+    name = "server"
+    grace_s = 20.0
+
+    def __init__(self, command: list[str], log: Path, ready_url: str, env: dict[str, str] | None = None) -> None:
         self.log_path = log
-        env = sub_env(
-            settings, index_dir, RAG_LLM_BACKEND=backend, RAG_HOST="127.0.0.1", RAG_PORT=str(self.port), **env_extra
-        )
+        self.ready_url = ready_url
         self._log = log.open("w")
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            rag_command() + ["chat", "--port", str(self.port), "--host", "127.0.0.1"],
+            command,
             env=env,
             cwd=ROOT,
             stdout=self._log,
@@ -170,19 +169,19 @@ class ChatServer:
         )
 
     def wait_ready(self, timeout: float = 600) -> float:
-        """Seconds from the start until the page answers 200; raises when the server exits or times out."""
+        """Seconds from the start until ready_url answers 200; raises when the server exits or times out."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"`rag chat` exited with {self.proc.returncode}: {self.tail()}")
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}: {self.tail()}")
             try:
-                with urllib.request.urlopen(self.url, timeout=2) as response:
+                with urllib.request.urlopen(self.ready_url, timeout=2) as response:
                     if response.status == 200:
                         return time.perf_counter() - self.started
             except OSError:
                 pass
             time.sleep(0.25)
-        raise RuntimeError(f"`rag chat` did not answer at {self.url} within {timeout:.0f} s: {self.tail()}")
+        raise RuntimeError(f"{self.name} did not answer at {self.ready_url} within {timeout:.0f} s: {self.tail()}")
 
     def tail(self) -> str:
         try:
@@ -191,8 +190,23 @@ class ChatServer:
             return ""
 
     def stop(self) -> None:
-        stop_process_group(self.proc, grace_s=20)
+        stop_process_group(self.proc, grace_s=self.grace_s)
         self._log.close()
+
+
+class ChatServer(ServerProcess):
+    """`rag chat --port N`, ready when http://127.0.0.1:N/ answers 200."""
+
+    name = "`rag chat`"
+
+    def __init__(self, settings: Settings, index_dir: Path, backend: str, log: Path, **env_extra: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        env = sub_env(
+            settings, index_dir, RAG_LLM_BACKEND=backend, RAG_HOST="127.0.0.1", RAG_PORT=str(self.port), **env_extra
+        )
+        command = rag_command() + ["chat", "--port", str(self.port), "--host", "127.0.0.1"]
+        super().__init__(command, log, self.url, env)
 
 
 def stop_process_group(proc: subprocess.Popen[bytes], grace_s: float) -> None:

@@ -11,13 +11,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evaluation.bench.config import ROOT, BenchConfig
-from evaluation.bench.harness import ASK_ENDPOINT, ChatServer, free_port, stop_process_group
+from evaluation.bench.harness import ASK_ENDPOINT, ChatServer, ServerProcess, free_port
 from evaluation.metrics import percentile
 
 if TYPE_CHECKING:
@@ -95,51 +94,26 @@ def llama_server_binary() -> tuple[Path | None, str]:
     return Path(result.stdout.strip()), ""
 
 
-class LlamaServer:
-    """llama.cpp's llama-server on 127.0.0.1 with `slots` parallel slots, polled until /health answers 200."""
+class LlamaServer(ServerProcess):
+    """llama.cpp's llama-server on 127.0.0.1 with `slots` parallel slots, ready when /health answers 200."""
+
+    name = "llama-server"
+    grace_s = 10.0
 
     def __init__(self, binary: Path, gguf: Path, slots: int, threads: int, context_per_slot: int, log: Path) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.log_path = log
-        self._log = log.open("w")
-        self.started = time.perf_counter()
+        port = free_port()
+        self.base_url = f"http://127.0.0.1:{port}/v1"
         command = [
             str(binary),
             "--model", str(gguf),
             "--host", "127.0.0.1",
-            "--port", str(self.port),
+            "--port", str(port),
             "--parallel", str(slots),
             "--ctx-size", str(slots * context_per_slot),  # split evenly between the slots
             "--threads", str(threads),
             "--cont-batching",
         ]  # fmt: skip
-        self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_ready(self, timeout: float = 300) -> float:
-        deadline = time.monotonic() + timeout
-        health = self.base_url.removesuffix("/v1") + "/health"
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"llama-server exited with {self.proc.returncode}: {self.tail()}")
-            try:
-                with urllib.request.urlopen(health, timeout=2) as response:
-                    if response.status == 200:
-                        return time.perf_counter() - self.started
-            except OSError:
-                pass
-            time.sleep(0.25)
-        raise RuntimeError(f"llama-server did not become healthy within {timeout:.0f} s: {self.tail()}")
-
-    def tail(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-1500:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        stop_process_group(self.proc, grace_s=10)
-        self._log.close()
+        super().__init__(command, log, f"http://127.0.0.1:{port}/health")
 
 
 def _sessions_against(cfg: BenchConfig, server: ChatServer, questions: Sequence[str]) -> dict[str, Any]:
@@ -175,7 +149,7 @@ def bench_load(
     server = LlamaServer(binary, gguf, cfg.server_slots, settings.llm_threads, settings.llm_context_window,
                          work / "llama-server.log")  # fmt: skip
     try:
-        server_ready = server.wait_ready()
+        server_ready = server.wait_ready(timeout=300)
         chat = ChatServer(
             settings,
             index_dir,
