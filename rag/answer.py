@@ -13,7 +13,7 @@ from llama_index.core.llms import LLM, ChatMessage, MessageRole
 from rag.citations import SemanticScorer, repair
 from rag.embedding import Embedder
 from rag.extractive import best_sentence, pick_sentences
-from rag.focus import focus
+from rag.focus import best_chunk_and_focus
 from rag.language import detect_language
 from rag.llm import LLMUnavailableError, complete_text, endpoint, stream_text
 from rag.prompting import CONDENSE_PROMPT, Passage, build_messages, select_passages
@@ -202,7 +202,11 @@ class AnswerService:
         chunks = retrieval.chunks
         top = chunks[0].score if chunks else 0.0
         gate = top < self.settings.min_relevance
-        passages = [] if gate else select_passages(focus(search_query, chunks), self.settings.context_budget_tokens)
+        passages = (
+            []
+            if gate
+            else select_passages(best_chunk_and_focus(search_query, chunks), self.settings.context_budget_tokens)
+        )
         prepared = Prepared(
             question,
             search_query,
