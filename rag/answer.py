@@ -81,6 +81,7 @@ class Answer:
     markers_total: int = 0
     markers_invalid: int = 0
     markers_added: int = 0
+    markers_moved: int = 0
     unsupported_sentences: list[str] = field(default_factory=list)
     language_retry: bool = False
     warning: str | None = None
@@ -116,6 +117,7 @@ class Answer:
             "markers_total": self.markers_total,
             "markers_invalid": self.markers_invalid,
             "markers_added": self.markers_added,
+            "markers_moved": self.markers_moved,
             "unsupported_sentences": list(self.unsupported_sentences),
             "language_retry": self.language_retry,
             "searched": list(self.searched),
@@ -295,6 +297,7 @@ class AnswerService:
             markers_total=fixed.markers_total,
             markers_invalid=fixed.markers_invalid,
             markers_added=fixed.markers_added,
+            markers_moved=fixed.markers_moved,
             unsupported_sentences=fixed.unsupported,
             language_retry=retried,
         )

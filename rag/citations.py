@@ -26,6 +26,7 @@ class Repaired:
     markers_total: int = 0
     markers_invalid: int = 0
     markers_added: int = 0
+    markers_moved: int = 0  # markers pointed at a passage without the sentence's words, moved to one with them
     unsupported: list[str] = field(default_factory=list)  # sentences no passage backs
 
 
@@ -53,8 +54,20 @@ def _best_passage(text: str, passages: list[str], semantic: SemanticScorer | Non
     return best if scores[best] >= MIN_SEMANTIC else None
 
 
+def _moved(text: str, cited: list[int], passages: list[str]) -> int | None:
+    """The passage (1-based) to cite instead, when no cited passage holds the sentence's words and another does.
+
+    The 1.5B model often cites [1] for an answer it took from [2]; the quote shown beside the answer then comes
+    from the wrong source. Only a lexical match moves a marker: an answer in another language keeps its own.
+    """
+    if not passages or any(support(text, passages[n - 1]) >= MIN_SUPPORT for n in cited):
+        return None
+    best = _best_passage(text, passages, None)
+    return None if best is None else best + 1
+
+
 def repair(answer: str, passages: list[str], semantic: SemanticScorer | None = None) -> Repaired:
-    """Drop markers that point at no passage, back unmarked sentences, renumber by first use.
+    """Drop markers that point at no passage, move misplaced ones, back unmarked sentences, renumber by first use.
 
     Passages are numbered 1..len(passages) in the prompt. The result's markers are renumbered 1..k
     in order of first use, and `used[i]` is the prompt number of new marker i+1.
@@ -77,6 +90,10 @@ def repair(answer: str, passages: list[str], semantic: SemanticScorer | None = N
         text = re.sub(r"\s+([.!?])", r"\1", MARKER.sub(keep, sentence.text)).strip()
         if not re.search(r"\w", text):
             continue
+        moved = _moved(text, cited, passages) if cited else None
+        if moved is not None:
+            cited[:] = [moved]
+            result.markers_moved += 1
         if not cited:
             best = _best_passage(text, passages, semantic)
             if best is not None:

@@ -24,6 +24,18 @@ def test_markers_pointing_at_no_passage_are_removed_and_counted():
     assert all(1 <= n <= len(fixed.used) for n in marker_numbers(fixed.text))
 
 
+def test_marker_on_a_passage_without_the_words_moves_to_the_passage_that_has_them():
+    fixed = repair("Hulusi Akar und Ben Wallace [3]", PASSAGES)
+    assert fixed.used == [1] and fixed.markers_moved == 1
+    assert fixed.text == "Hulusi Akar und Ben Wallace [1]"
+
+
+def test_marker_stays_where_the_cited_passage_holds_the_words_or_no_passage_does():
+    assert repair("Akar und Wallace [1]", PASSAGES).markers_moved == 0
+    translated = repair("The Turkish defence minister [1]", PASSAGES)  # another language: no lexical match anywhere
+    assert translated.used == [1] and translated.markers_moved == 0
+
+
 def test_comma_lists_are_split_into_separate_markers():
     fixed = repair("Beide Aussagen stimmen [1, 3].", PASSAGES)
     assert fixed.used == [1, 3]
