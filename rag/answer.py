@@ -307,6 +307,8 @@ class AnswerService:
         sources = detect_language(" ".join(p.text for p in prepared.passages), default=prepared.question_lang)
         if sources != prepared.question_lang:
             return self.settings.no_answer_threshold_cross_lingual
+        if prepared.question_lang == "de":
+            return self.settings.no_answer_threshold_de
         return self.settings.no_answer_threshold
 
     def _semantic_scorer(self, passages: list[Passage]) -> SemanticScorer:

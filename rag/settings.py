@@ -83,6 +83,12 @@ class Settings(BaseSettings):
         le=1.0,
         description="Local LLM: refuse when the first answer token is the no-answer word with this probability",
     )
+    no_answer_threshold_de: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="The same, for German questions over German sources (tuned on XQuAD-de)",
+    )
     no_answer_threshold_cross_lingual: float = Field(
         0.6, ge=0.0, le=1.0, description="The same, when the question's language differs from the sources'"
     )

@@ -163,7 +163,8 @@ def test_logs_hold_no_document_text_and_no_secrets(service, caplog):
 @pytest.mark.parametrize(
     ("question", "probability", "refused"),
     [
-        (QUESTION_DE, 0.05, True),  # same language as the sources: 0.05 is over the 0.01 threshold
+        (QUESTION_DE, 0.05, True),  # German over German sources: the German threshold 0.05 is reached
+        (QUESTION_DE, 0.03, False),  # over the English 0.01, below the German 0.05
         (QUESTION_DE, 0.005, False),
         ("Which defence ministers did Shoigu talk to, Akar and Wallace?", 0.05, False),  # across languages: 0.6
         ("Which defence ministers did Shoigu talk to, Akar and Wallace?", 0.7, True),
