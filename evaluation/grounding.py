@@ -1,8 +1,11 @@
-"""Invented numbers: the numbers of an answer that none of the passages it was given contains.
+"""What an answer carries that a reader should not see: invented numbers, untranslated source words, "Passage".
 
 Numbers are compared by value, so the German and English ways of writing one agree ("1.000",
 "1,000" and "1000"; "4,5" and "4.5"), while a shifted decimal ("45" for "4,5") does not.
 Spelled-out numbers ("drei", "three") are not numbers here.
+
+Only the model's words are judged for language and "Passage": the verbatim quote the pipeline adds
+under the short answer keeps the source's language by design.
 """
 
 from __future__ import annotations
@@ -12,6 +15,42 @@ import unicodedata
 from collections.abc import Iterable
 
 from rag.citations import strip_markers
+from rag.language import _ENGLISH, _GERMAN
+
+QUOTE_SEPARATOR = "\n\n„"  # rag.answer puts the source's sentence after the short answer like this
+_WORD = re.compile(r"[A-Za-zÄÖÜäöüß]+(?:-[A-Za-zÄÖÜäöüß]+)*")
+# German stop words that are English words too ("die", "was", "also", "will") prove nothing.
+_GERMAN_ONLY = (
+    _GERMAN
+    - _ENGLISH
+    - {
+        "die",
+        "war",
+        "was",
+        "am",
+        "also",
+        "will",
+        "so",
+        "in",
+        "an",
+        "hat",
+        "man",
+        "er",
+        "es",
+        "bin",
+        "not",
+        "art",
+        "fast",
+        "kind",
+        "rat",
+        "gift",
+        "bald",
+        "wo",
+        "oder",
+    }
+)
+_GERMAN_SUFFIX = re.compile(r"(ungen|ung|keit|heit|schaft|lich|isch|ische|ischen|ern|chen)$")
+_PASSAGE = re.compile(r"\bPassages?\b")
 
 _NUMBER = re.compile(r"[0-9]+(?:[.,'’][0-9]+)*")
 _NUMBER_GROUP = re.compile(r"[.,'’]")
@@ -47,3 +86,32 @@ def invented_numbers(answer: str, passages: Iterable[str]) -> list[str]:
         known |= number_values(passage).keys()
     found = number_values(strip_markers(answer))
     return [written for value, written in found.items() if value not in known]
+
+
+def model_words(answer: str) -> str:
+    """The part of an answer the model wrote: without the quote the pipeline adds, and without markers."""
+    return strip_markers(answer.split(QUOTE_SEPARATOR, 1)[0])
+
+
+def untranslated_words(answer: str, question: str, passages: Iterable[str]) -> list[str]:
+    """German words an English answer took over from its German sources ("offensive Bemühungen").
+
+    A word counts when the sources hold it, the question does not (names asked about stay), and it is
+    German by form: a German-only function word, an umlaut or ß, or a German noun/adjective ending.
+    """
+    source_words = {w.lower() for p in passages for w in _WORD.findall(p)}
+    question_words = {w.lower() for w in _WORD.findall(question)}
+    found = []
+    for word in _WORD.findall(model_words(answer)):
+        lower = word.lower()
+        if lower in question_words or lower not in source_words or lower in _ENGLISH:
+            continue
+        german_form = re.search("[äöüß]", lower) or (len(lower) > 5 and _GERMAN_SUFFIX.search(lower))
+        if lower in _GERMAN_ONLY or german_form:
+            found.append(word)
+    return found
+
+
+def says_passage(answer: str) -> bool:
+    """True when the model's words use "Passage" as a word, as in "Passage states that …"."""
+    return bool(_PASSAGE.search(model_words(answer)))

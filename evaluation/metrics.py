@@ -15,9 +15,12 @@ Conventions:
   question has no relevant docs (unanswerable questions).
 - answer_correct (answerable questions only): 1 when every keyword group matched or, for a
   question without keywords, a reference answer matched; a refusal scores 0.
-- invented_numbers and unsupported_sentences are counts per answer (None for refusals, and
-  unsupported_sentences for records without that key); summarised as `_mean` and as `_any`,
-  the share of answers with at least one.
+- invented_numbers, unsupported_sentences and untranslated_words are counts per answer (None for
+  refusals, unsupported_sentences for records without that key, untranslated_words for questions
+  not in English); summarised as `_mean` and as `_any`, the share of answers with at least one.
+  untranslated_words counts German source words left in an English answer; passage_word is 1 when
+  the model's words use "Passage" (as in "Passage states …"). Both judge the model's words only,
+  not the source sentence the pipeline quotes under them.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from statistics import fmean
 from typing import Any
 
-from evaluation.grounding import invented_numbers
+from evaluation.grounding import invented_numbers, says_passage, untranslated_words
 from evaluation.questionset import Question
 from rag.citations import strip_markers
 
@@ -54,6 +57,8 @@ SCORE_KEYS: tuple[str, ...] = (
     "citation_recall",
     "invented_numbers",
     "unsupported_sentences",
+    "untranslated_words",
+    "passage_word",
     "correct_refusal",
     "false_refusal",
     "language_accuracy",
@@ -63,7 +68,7 @@ SCORE_KEYS: tuple[str, ...] = (
 )
 LATENCY_KEYS = ("ttft_ms", "total_ms")
 LATENCY_PERCENTILES = (50, 95)
-COUNT_KEYS = ("invented_numbers", "unsupported_sentences")
+COUNT_KEYS = ("invented_numbers", "unsupported_sentences", "untranslated_words")
 
 ARTICLES = {
     "de": frozenset({"der", "die", "das", "den", "dem", "des", "ein", "eine", "einer", "einen", "einem", "eines"}),
@@ -266,6 +271,7 @@ def score_question(question: Question, record: Mapping[str, Any]) -> dict[str, f
         return scores
     scores["error"] = 0.0
     refused = bool(record.get("refused"))
+    lang = question_lang(question, record)
     if question.answerable:
         scores.update(retrieval_scores(question, record.get("retrieved") or []))
         scores.update(_answer_scores(question, record, refused))
@@ -274,10 +280,9 @@ def score_question(question: Question, record: Mapping[str, Any]) -> dict[str, f
         scores["correct_refusal"] = 1.0 if refused else 0.0
     scores.update(_citation_scores(question, record))
     if not refused:
-        scores.update(_grounding_scores(record))
-    expected = question_lang(question, record)
-    if expected is not None:
-        scores["language_accuracy"] = 1.0 if record.get("answer_lang") == expected else 0.0
+        scores.update(_grounding_scores(record, question.question if lang == "en" else None))
+    if lang is not None:
+        scores["language_accuracy"] = 1.0 if record.get("answer_lang") == lang else 0.0
     timings = record.get("timings") or {}
     scores["ttft_ms"] = timings.get("ttft_ms")
     scores["total_ms"] = timings.get("total_ms")
@@ -329,13 +334,18 @@ def _citation_scores(question: Question, record: Mapping[str, Any]) -> dict[str,
     return scores
 
 
-def _grounding_scores(record: Mapping[str, Any]) -> dict[str, float | None]:
-    """Counts of what in an answer no passage backs; the retrieved chunks include every passage shown."""
+def _grounding_scores(record: Mapping[str, Any], english_question: str | None) -> dict[str, float | None]:
+    """Counts of what in an answer no passage backs or a reader should not see; the retrieved chunks include
+    every passage shown. `english_question` is the question when it is in English, else None."""
     passages = [item.get("text", "") for item in record.get("retrieved") or []]
+    answer = record.get("answer") or ""
     unsupported = record.get("unsupported_sentences")  # absent in records of older runs and the baseline
+    untranslated = None if english_question is None else len(untranslated_words(answer, english_question, passages))
     return {
-        "invented_numbers": len(invented_numbers(record.get("answer") or "", passages)),
+        "invented_numbers": len(invented_numbers(answer, passages)),
         "unsupported_sentences": None if unsupported is None else len(unsupported),
+        "untranslated_words": untranslated,
+        "passage_word": 1.0 if says_passage(answer) else 0.0,
     }
 
 

@@ -34,6 +34,8 @@ KEY_METRICS: tuple[str, ...] = (
     "invented_numbers_any",
     "unsupported_sentences_mean",
     "unsupported_sentences_any",
+    "untranslated_words_any",
+    "passage_word",
     "correct_refusal",
     "false_refusal",
     "language_accuracy",

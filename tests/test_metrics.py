@@ -251,7 +251,7 @@ def test_score_keys_are_exactly_the_documented_ones() -> None:
         "retrieval_doc_ndcg@5", "retrieval_ev_hit@1", "retrieval_ev_hit@3", "retrieval_ev_hit@5",
         "retrieval_ev_mrr", "retrieval_ev_ndcg@5", "answer_match", "answer_f1", "keyword_recall",
         "answer_correct", "citation_validity", "citation_precision", "citation_recall",
-        "invented_numbers", "unsupported_sentences", "correct_refusal",
+        "invented_numbers", "unsupported_sentences", "untranslated_words", "passage_word", "correct_refusal",
         "false_refusal", "language_accuracy", "ttft_ms", "total_ms", "error",
     ]  # fmt: skip
     assert tuple(scores) == SCORE_KEYS
@@ -289,6 +289,8 @@ def test_score_answerable_question() -> None:
             "citation_recall": 1.0,
             "invented_numbers": 0,
             "unsupported_sentences": None,  # a record of an older run has no such key
+            "untranslated_words": None,  # a German question
+            "passage_word": 0.0,
             "correct_refusal": None,
             "false_refusal": 0.0,
             "language_accuracy": 1.0,
