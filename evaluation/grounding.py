@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from rag.citations import strip_markers
-from rag.language import _ENGLISH, _GERMAN
+from rag.language import _ENGLISH, _GERMAN, detect_language
 
 QUOTE_SEPARATOR = "\n\n„"  # rag.answer puts the source's sentence after the short answer like this
 _WORD = re.compile(r"[A-Za-zÄÖÜäöüß]+(?:-[A-Za-zÄÖÜäöüß]+)*")
@@ -98,7 +98,11 @@ def untranslated_words(answer: str, question: str, passages: Iterable[str]) -> l
 
     A word counts when the sources hold it, the question does not (names asked about stay), and it is
     German by form: a German-only function word, an umlaut or ß, or a German noun/adjective ending.
+    Only German sources are judged.
     """
+    passages = list(passages)
+    if detect_language(" ".join(passages), default="en") != "de":  # English sources: a name like "Hoesung" stays
+        return []
     source_words = {w.lower() for p in passages for w in _WORD.findall(p)}
     question_words = {w.lower() for w in _WORD.findall(question)}
     found = []

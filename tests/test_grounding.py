@@ -59,6 +59,11 @@ def test_untranslated_words_are_german_source_words_in_an_english_answer() -> No
     assert untranslated_words("larger offensive efforts", "What?", sources) == []
 
 
+def test_untranslated_words_are_only_looked_for_when_the_sources_are_german() -> None:
+    sources = ["The IPCC chair Hoesung Lee said the report was approved by the member governments."]
+    assert untranslated_words("Hoesung Lee [1]", "Who chairs the IPCC?", sources) == []
+
+
 def test_untranslated_words_skip_the_quote_and_words_the_question_uses() -> None:
     sources = ["Die Übung heißt Steadfast Noon und findet jährlich statt."]
     quoted = "Steadfast Noon [1]\n\n„Die Übung heißt Steadfast Noon und findet jährlich statt.“ [1]"
