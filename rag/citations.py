@@ -110,7 +110,11 @@ def repair(answer: str, passages: list[str], semantic: SemanticScorer | None = N
                 result.used.append(n)
             numbers.append(result.used.index(n) + 1)
         parts.append(_attach(text, numbers))
-    result.text = " ".join(parts)
+    # Sentences joined can form a marker the model never wrote ("[0" + "]0" -> "[0 ]"): drop any invalid one.
+    result.text = MARKER.sub(
+        lambda m: m.group(0) if all(1 <= n <= len(result.used) for n in marker_group_numbers(m.group(1))) else "",
+        " ".join(parts),
+    )
     return result
 
 
