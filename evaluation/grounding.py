@@ -14,41 +14,12 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from rag.citations import strip_markers
+from rag.citations import QUOTE_SEPARATOR, strip_markers
 from rag.language import _ENGLISH, _GERMAN, detect_language
 
-QUOTE_SEPARATOR = "\n\n„"  # rag.answer puts the source's sentence after the short answer like this
 _WORD = re.compile(r"[A-Za-zÄÖÜäöüß]+(?:-[A-Za-zÄÖÜäöüß]+)*")
-# German stop words that are English words too ("die", "was", "also", "will") prove nothing.
-_GERMAN_ONLY = (
-    _GERMAN
-    - _ENGLISH
-    - {
-        "die",
-        "war",
-        "was",
-        "am",
-        "also",
-        "will",
-        "so",
-        "in",
-        "an",
-        "hat",
-        "man",
-        "er",
-        "es",
-        "bin",
-        "not",
-        "art",
-        "fast",
-        "kind",
-        "rat",
-        "gift",
-        "bald",
-        "wo",
-        "oder",
-    }
-)
+# Stop words that are English words too ("die", "war", "am") or too slight to prove anything ("oder", "wo").
+_GERMAN_ONLY = _GERMAN - _ENGLISH - {"am", "die", "er", "es", "hat", "oder", "war", "wo"}
 _GERMAN_SUFFIX = re.compile(r"(ungen|ung|keit|heit|schaft|lich|isch|ische|ischen|ern|chen)$")
 _PASSAGE = re.compile(r"\bPassages?\b")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from llama_index.core.llms import LLM, ChatMessage, MessageRole
 
-from rag.citations import SemanticScorer, repair
+from rag.citations import QUOTE_SEPARATOR, SemanticScorer, repair
 from rag.embedding import Embedder
 from rag.extractive import best_sentence, pick_sentences
 from rag.focus import best_chunk_and_focus
@@ -394,7 +394,7 @@ def _with_quote(short: str, citations: dict[int, Citation]) -> str:
     """The short answer, then the source sentence that supports it, quoted verbatim with its number."""
     if 1 not in citations or citations[1].quote.strip() in short:
         return short
-    return f"{short}\n\n„{citations[1].quote.strip()}“ [1]"
+    return f"{short}{QUOTE_SEPARATOR}{citations[1].quote.strip()}“ [1]"
 
 
 def _claims_for(text: str, n: int) -> str:
