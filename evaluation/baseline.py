@@ -7,7 +7,7 @@ and its default English QA prompt). Only what a fair comparison needs is fixed:
 
 - the SAME embedding model, through llama-index's HuggingFaceEmbedding with EmbeddingGemma's
   retrieval prompts (set explicitly, so llama-index never falls back to OpenAI);
-- the SAME LLM object as our pipeline (rag.llm.build_llm), also set explicitly;
+- the SAME LLM object as our pipeline (rag.llm.build_backend(...).llm), also set explicitly;
 - documents loaded with rag.documents.load_document, so doc ids are file stems; the title is shown to
   embedding and LLM as metadata, the doc id is kept out of both (it is a meaningless hash);
 - streaming=True, only so time to first token can be measured; it does not change the answer.
@@ -36,7 +36,7 @@ class BaselineError(RuntimeError):
 def embedding_model(settings: Settings) -> Any:
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-    from rag.weights import resolve_embedding_path
+    from rag.model_files import resolve_embedding_path
 
     return HuggingFaceEmbedding(
         model_name=resolve_embedding_path(settings.embedding_model, settings.models_dir),
@@ -75,9 +75,11 @@ class BaselinePipeline:
         from llama_index.core import Settings as LlamaSettings
         from llama_index.core import VectorStoreIndex
 
-        from rag.llm import build_llm
+        from rag.llm import build_backend
 
-        llm = llm if llm is not None else build_llm(settings)
+        if llm is None:
+            backend = build_backend(settings)
+            llm = backend.llm if backend is not None else None
         if llm is None:
             raise BaselineError("the llama-index baseline needs an LLM; the backend 'none' has none")
         embed_model = embed_model if embed_model is not None else embedding_model(settings)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +27,8 @@ from evaluation.metrics import SCORE_KEYS, summarize
 from evaluation.questionset import Question, parse_question_set
 from rag.settings import Settings
 
-if TYPE_CHECKING:  # importing rag.answer loads llama-index: only when a pipeline runs
-    from rag.answer import Answer
+if TYPE_CHECKING:
+    from rag.types import Answer
 
 # Metrics where a higher value is better; --fail-under is meaningless for latency, errors, false refusals
 # and the counts of invented numbers and unsupported sentences.
@@ -204,36 +203,20 @@ class Pipeline(Protocol):
 
 
 class ServicePipeline:
-    """The chat's own path: AnswerService.prepare(question, history), then generate() to the final Answer."""
+    """The chat's own path: AnswerService.stream(question, history) to its Final answer."""
 
     def __init__(self, service: Any):
         self.service = service
 
     def __call__(self, question: Question) -> dict[str, Any]:
-        from rag.answer import Answer
+        from rag.types import final_answer
 
-        started = time.perf_counter()
-        prepared = self.service.prepare(question.question, question_history(question))
-        first_delta_ms: float | None = None
-        answer: Answer | None = None
-        for item in self.service.generate(prepared):
-            if isinstance(item, Answer):
-                answer = item
-            elif item and first_delta_ms is None:
-                first_delta_ms = round((time.perf_counter() - started) * 1000, 1)
-        if answer is None:
-            raise RuntimeError("the answer pipeline ended without an answer")
-        return answer_record(question, answer, first_delta_ms)
+        return answer_record(question, final_answer(self.service.stream(question.question, question_history(question))))
 
 
-def answer_record(question: Question, answer: Answer, first_delta_ms: float | None = None) -> dict[str, Any]:
-    """The result record of one rag.answer.Answer."""
-    timings = dict(answer.timings)
-    # Gate refusals and extractive answers come without an LLM, so the Answer has no ttft; the
-    # first text the user sees is then the first delta the pipeline yields.
-    if timings.get("ttft_ms") is None:
-        timings["ttft_ms"] = first_delta_ms
-    return {"id": question.id, **answer.to_dict(), "timings": timings, "error": None}
+def answer_record(question: Question, answer: Answer) -> dict[str, Any]:
+    """The result record of one rag.types.Answer."""
+    return {"id": question.id, **answer.to_dict(), "error": None}
 
 
 def error_record(question: Question, exc: BaseException) -> dict[str, Any]:

@@ -9,8 +9,12 @@ from typing import Any
 _EXPORTS = {
     "Settings": "rag.settings",
     "get_settings": "rag.settings",
-    "Answer": "rag.answer",
-    "Citation": "rag.answer",
+    "Answer": "rag.types",
+    "Delta": "rag.types",
+    "Final": "rag.types",
+    "Preview": "rag.types",
+    "StreamEvent": "rag.types",
+    "Citation": "rag.types",
     "AnswerService": "rag.answer",
     "InvalidQuestionError": "rag.answer",
     "answer": "rag.service",
@@ -22,7 +26,7 @@ _EXPORTS = {
     "StoreError": "rag.store",
     "StoreMismatchError": "rag.store",
     "LLMUnavailableError": "rag.llm",
-    "ModelError": "rag.weights",
+    "ModelError": "rag.model_files",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -78,7 +78,8 @@ def repair(answer: str, passages: list[str], semantic: SemanticScorer | None = N
     for sentence in split_sentences(answer):
         cited: list[int] = []
 
-        def keep(match: re.Match[str], cited: list[int] = cited) -> str:
+        def collect_valid_markers(match: re.Match[str], cited: list[int] = cited) -> str:
+            """Note the valid numbers of a marker and count the invalid ones; the marker itself is removed."""
             for n in marker_group_numbers(match.group(1)):
                 result.markers_total += 1
                 if 1 <= n <= len(passages):
@@ -88,7 +89,7 @@ def repair(answer: str, passages: list[str], semantic: SemanticScorer | None = N
                     result.markers_invalid += 1
             return ""
 
-        text = re.sub(r"\s+([.!?])", r"\1", MARKER.sub(keep, sentence.text)).strip()
+        text = re.sub(r"\s+([.!?])", r"\1", MARKER.sub(collect_valid_markers, sentence.text)).strip()
         if not re.search(r"\w", text):
             continue
         moved = _moved(text, cited, passages) if cited else None

@@ -6,8 +6,8 @@ import threading
 from functools import lru_cache
 from typing import Protocol
 
+from rag.model_files import resolve_embedding_path
 from rag.settings import Settings
-from rag.weights import resolve_embedding_path
 
 
 class Embedder(Protocol):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rag.sentences import ends_with_terminator
-from rag.store import StoredChunk
-from rag.textsim import support
+from rag.textsim import sentence_score, support
+from rag.types import StoredChunk
 
 MAX_SENTENCES = 2
 
@@ -34,7 +34,7 @@ def best_sentence(claim: str, chunk: StoredChunk, question: str = "") -> tuple[i
 
 def pick_sentences(question: str, chunks: list[StoredChunk], limit: int = MAX_SENTENCES) -> list[PickedSentence]:
     candidates = [
-        PickedSentence(chunk, s, e, text, 0.6 * support(question, text) + 0.4 * chunk.score)
+        PickedSentence(chunk, s, e, text, sentence_score(question, text, chunk.score))
         for chunk in chunks
         for s, e, text in chunk_sentences(chunk)
         if len(text) > 20

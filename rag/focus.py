@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from rag.store import StoredChunk
-from rag.textsim import support
+from rag.textsim import sentence_score
+from rag.types import StoredChunk
 
 BEST_SENTENCES = 3  # windows opened around the best-scoring sentences
 BEST_SENTENCES_BESIDE_WHOLE = 2  # windows opened in the other chunks when the best chunk is shown whole
 NEIGHBOURS = 1  # sentences kept on each side of a best sentence, within its chunk
-LEXICAL_WEIGHT = 0.6  # the rest is the chunk's retrieval score, which carries cross-lingual matches
 
 # Sentences that address an AI instead of reporting news. They stay in the document, but the model
 # never reads them: with the short-answer prompt, the 1.5B model answered "PWNED" from a neighbour
@@ -49,9 +48,7 @@ class _Sentence:
 
 def _sentences(question: str, chunk: StoredChunk) -> list[_Sentence]:
     return [
-        _Sentence(
-            chunk, i, s, e, LEXICAL_WEIGHT * support(question, chunk.slice(s, e)) + (1 - LEXICAL_WEIGHT) * chunk.score
-        )
+        _Sentence(chunk, i, s, e, sentence_score(question, chunk.slice(s, e), chunk.score))
         for i, (s, e) in enumerate(chunk.spans())
         if not addresses_the_model(chunk.slice(s, e))
     ]
@@ -61,14 +58,14 @@ def _bounds(chunk: StoredChunk, index: int, neighbours: int, seen: set[tuple[str
     """Sentence index range around `index`, stopping before a sentence already shown or addressing the model."""
     spans = chunk.spans()
 
-    def open_(i: int) -> bool:
+    def is_free(i: int) -> bool:
         return (chunk.doc_id, spans[i][0]) not in seen and not addresses_the_model(chunk.slice(*spans[i]))
 
     lo = index
-    while lo > max(0, index - neighbours) and open_(lo - 1):
+    while lo > max(0, index - neighbours) and is_free(lo - 1):
         lo -= 1
     hi = index + 1
-    while hi < min(len(spans), index + neighbours + 1) and open_(hi):
+    while hi < min(len(spans), index + neighbours + 1) and is_free(hi):
         hi += 1
     return lo, hi
 

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.answer import AnswerService
 from rag.documents import SUPPORTED_SUFFIXES, DocumentError, parse_bytes
 from rag.ingest import IndexReport, collect_files, index_paths, load_documents
 from rag.locking import IndexLockedError
+from rag.service import AnswerSource
 from rag.settings import Settings
 from rag.store import DocumentInfo, StoreError
 
@@ -157,7 +157,7 @@ def index_sources(settings: Settings) -> list[Path]:
 
 def reindex(
     settings: Settings,
-    service: AnswerService,
+    service: AnswerSource,
     prune: bool,
     progress: Callable[[int, int], None] | None = None,
     keep: list[DocumentInfo] | None = None,
@@ -200,7 +200,7 @@ def _failure(exc: Exception, what: str) -> str:
     return "an unexpected error; the details are in the server log"
 
 
-def document_rows(settings: Settings, service: AnswerService) -> list[dict]:
+def document_rows(settings: Settings, service: AnswerSource) -> list[dict]:
     """The indexed documents with their kind: seed, upload or indexed elsewhere."""
     return [
         {"doc_id": d.doc_id, "title": d.title, "date": d.date, "chunks": d.chunks, "kind": kind_of(settings, d.doc_id)}
@@ -210,7 +210,7 @@ def document_rows(settings: Settings, service: AnswerService) -> list[dict]:
 
 def add_upload(
     settings: Settings,
-    service: AnswerService,
+    service: AnswerSource,
     path: str | Path | None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[bool, str]:
@@ -253,7 +253,7 @@ def add_upload(
 
 def delete_upload(
     settings: Settings,
-    service: AnswerService,
+    service: AnswerSource,
     doc_id: str | None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[bool, str]:
@@ -286,7 +286,7 @@ def delete_upload(
     return True, f"Deleted {doc_id} and removed it from the index."
 
 
-def ensure_index(settings: Settings, service: AnswerService, say: Callable[[str], None] = print) -> None:
+def ensure_index(settings: Settings, service: AnswerSource, say: Callable[[str], None] = print) -> None:
     """Index the seeds (and any earlier uploads) when the index is empty, so the chat has something to read."""
     if service.store.count() > 0:
         return

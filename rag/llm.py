@@ -1,30 +1,36 @@
-"""LLM component: one llama-index LLM per backend, built from settings and loaded once per process."""
+"""LLM component: one backend object per configured LLM, declaring what it can do.
+
+`build_backend(settings)` returns an `LLMBackend` (None for the extractive `none` backend). Callers use only
+what a backend declares: its lock, its endpoint for display, `stream()` (which raises LLMUnavailableError
+when the answer does not arrive whole), `no_answer_probability()` (None where the backend cannot tell it),
+whether it reuses an evaluated prompt prefix, and `llama`, the in-process llama.cpp model where there is one.
+This is the one module that knows llama-cpp-python's, llama-index's and the servers' internals.
+"""
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
+import math
 import threading
-import weakref
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from llama_index.core.llms import LLM, ChatMessage
 
+from rag.model_files import resolve_gguf_path
+from rag.refusal import NO_ANSWER
 from rag.settings import Settings
-from rag.weights import resolve_gguf_path
 
-# One llama.cpp context cannot serve two generations at once; servers queue requests themselves.
-LOCAL_LOCK = threading.Lock()
-_LOADED_MODELS: weakref.WeakSet = weakref.WeakSet()  # weak: models evicted from the cache are still freed
+if TYPE_CHECKING:
+    from llama_index.llms.llama_cpp import LlamaCPP
 
-
-@atexit.register
-def _close_local_models() -> None:
-    # Freed during interpreter shutdown, llama.cpp's finaliser prints a TypeError traceback; close first.
-    for model in list(_LOADED_MODELS):
-        model.close()
+ASSISTANT_TURN = "<|im_start|>assistant\n"  # Qwen2.5's ChatML: where the model's reply begins
+TOP_LOGPROBS = 20  # the most OpenAI's API returns; below the 20th token a word counts as probability 0
 
 
 class LLMUnavailableError(RuntimeError):
@@ -34,11 +40,11 @@ class LLMUnavailableError(RuntimeError):
 def messages_to_chatml(messages: Sequence[ChatMessage]) -> str:
     """Qwen2.5's chat template; llama-index's LlamaCPP is a completion model and needs it spelled out."""
     parts = [f"<|im_start|>{m.role.value}\n{m.content}<|im_end|>\n" for m in messages]
-    return "".join(parts) + "<|im_start|>assistant\n"
+    return "".join(parts) + ASSISTANT_TURN
 
 
 def completion_to_chatml(prompt: str) -> str:
-    return f"<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n"
+    return f"<|im_start|>user\n{prompt}<|im_end|>\n{ASSISTANT_TURN}"
 
 
 def llama_build_info() -> str:
@@ -53,8 +59,220 @@ def llama_build_info() -> str:
     return text.strip().removesuffix("|").strip()
 
 
-@lru_cache(maxsize=2)
-def _local_llm(path: str, threads: int, context_window: int, max_new_tokens: int, temperature: float) -> LLM:
+class LlamaModel:
+    """The in-process llama.cpp model: tokens, evaluation that keeps the longest evaluated prefix, the last
+    position's logits, and the raw KV state (saved to disk by rag.prefix_state)."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model  # llama_cpp.Llama
+
+    @property
+    def llama_cpp(self) -> Any:
+        """The llama_cpp.Llama itself, for benchmarks that drive it token by token."""
+        return self._model
+
+    @property
+    def path(self) -> Path:
+        return Path(self._model.model_path)
+
+    @property
+    def context_size(self) -> int:
+        return int(self._model.n_ctx())
+
+    @property
+    def evaluated_tokens(self) -> int:
+        """How many prompt tokens the model holds evaluated (the next prompt keeps as many as match)."""
+        return int(self._model.n_tokens)
+
+    def chat_tokens(self, messages: Sequence[ChatMessage], open_reply: bool = True) -> list[int]:
+        """The messages as llama-cpp-python tokenizes the prompt it is given; without `open_reply` the
+        assistant turn is left off (chat turns end in special tokens, so a prefix's tokens are the same
+        whether or not more turns follow)."""
+        text = messages_to_chatml(messages)
+        if not open_reply:
+            text = text.removesuffix(ASSISTANT_TURN)
+        return list(self._model.tokenize(text.encode("utf-8"), special=True))
+
+    def word_token(self, word: str) -> int:
+        """The first token of `word` as the start of a reply."""
+        return int(self._model.tokenize(word.encode("utf-8"), add_bos=False, special=False)[0])
+
+    def evaluate(self, tokens: Sequence[int]) -> int:
+        """Evaluate `tokens`, keeping the longest prefix already evaluated, as llama-cpp-python's generate()
+        does (at least the last token is evaluated, so its logits are fresh). Returns how many were evaluated."""
+        kept = 0
+        for old, new in zip(self._model._input_ids, tokens[:-1], strict=False):
+            if old != new:
+                break
+            kept += 1
+        self._model.n_tokens = kept
+        self._model.eval(tokens[kept:])
+        return len(tokens) - kept
+
+    def evaluate_afresh(self, tokens: Sequence[int]) -> None:
+        self._model.reset()
+        self._model.eval(tokens)
+
+    def last_logits(self) -> np.ndarray:
+        return np.ctypeslib.as_array(self._model._ctx.get_logits(), shape=(self._model.n_vocab(),)).copy()
+
+    def state_bytes(self) -> bytes:
+        import llama_cpp
+
+        ctx = self._model._ctx.ctx
+        size = llama_cpp.llama_state_get_size(ctx)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_get_data(ctx, buffer, size)
+        return bytes(buffer)[:written]
+
+    def load_state(self, tokens: Sequence[int], state: bytes) -> bool:
+        """Put a saved KV state back; the next prompt that starts with `tokens` evaluates only what follows."""
+        import llama_cpp
+
+        buffer = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+        if llama_cpp.llama_state_set_data(self._model._ctx.ctx, buffer, len(state)) != len(state):
+            return False
+        self._model.input_ids[: len(tokens)] = tokens
+        self._model.n_tokens = len(tokens)
+        return True
+
+    def close(self) -> None:
+        self._model.close()
+
+
+class LLMBackend:
+    """Any llama-index LLM, streamed under the backend's lock, with failures as LLMUnavailableError.
+
+    Subclasses declare more: a verdict, a clean end of stream, an in-process model."""
+
+    reuses_prompt_prefix = False  # does a prompt that starts like the last one skip the common part?
+
+    def __init__(self, llm: LLM, name: str, endpoint: str) -> None:
+        self.llm = llm  # the llama-index LLM, for llama-index callers (the baseline)
+        self.name = name
+        self.endpoint = endpoint  # for display in messages: "local" or the server's URL
+        self.lock: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()  # servers queue themselves
+
+    @property
+    def llama(self) -> LlamaModel | None:
+        """The in-process llama.cpp model, or None when the LLM runs elsewhere."""
+        return None
+
+    def no_answer_probability(self, messages: Sequence[ChatMessage]) -> float | None:
+        """P(the reply starts with the no-answer word); None where the backend exposes no probabilities."""
+        return None
+
+    def _finished(self, raw: object) -> bool:
+        """Did the last raw chunk say the answer is complete? A cut connection can end a stream without error."""
+        return True
+
+    def stream(self, messages: Sequence[ChatMessage]) -> Iterator[str]:
+        """Yield text deltas; any failure of the backend becomes LLMUnavailableError naming the endpoint."""
+        last = None
+        try:
+            with self.lock:
+                for response in self.llm.stream_chat(messages):
+                    last = response
+                    if response.delta:
+                        yield response.delta
+        except LLMUnavailableError:
+            raise
+        except Exception as exc:  # httpx, openai, ollama and llama.cpp raise unrelated types
+            raise LLMUnavailableError(f"The LLM at {self.endpoint} failed: {type(exc).__name__}: {exc}") from exc
+        if last is not None and not self._finished(last.raw):
+            raise LLMUnavailableError(
+                f"The LLM at {self.endpoint} failed: the stream ended before the answer was complete."
+            )
+
+    def complete(self, messages: Sequence[ChatMessage]) -> str:
+        return "".join(self.stream(messages))
+
+
+class LocalBackend(LLMBackend):
+    """llama.cpp in this process. One context serves one generation at a time, hence the lock."""
+
+    reuses_prompt_prefix = True
+
+    def __init__(self, llm: LlamaCPP, name: str) -> None:
+        super().__init__(llm, name, "local")
+        self.lock = threading.Lock()
+        self._llama = LlamaModel(llm._model)
+
+    @property
+    def llama(self) -> LlamaModel:
+        return self._llama
+
+    def no_answer_probability(self, messages: Sequence[ChatMessage]) -> float:
+        """From the logits of the answer's own prompt; the answer that follows re-evaluates one token."""
+        tokens = self._llama.chat_tokens(messages)
+        target = self._llama.word_token(NO_ANSWER)
+        with self.lock:
+            self._llama.evaluate(tokens)
+            logits = self._llama.last_logits().astype(np.float64)
+        weights = np.exp(logits - logits.max())
+        return float(weights[target] / weights.sum())
+
+
+class OllamaBackend(LLMBackend):
+    def _finished(self, raw: object) -> bool:
+        return bool(raw["done"]) if isinstance(raw, dict) and "done" in raw else True
+
+
+class OpenAIBackend(LLMBackend):
+    """Any OpenAI-compatible server: llama.cpp's, vLLM, OpenAI. llama.cpp's server caches the prompt, so the
+    answer request after the verdict's one-token request reuses it."""
+
+    def __init__(self, llm: LLM, endpoint: str, model: str, api_key: str, timeout_s: float) -> None:
+        super().__init__(llm, "openai", endpoint)
+        self._model = model
+        self._api_key = api_key
+        self._timeout_s = timeout_s
+
+    def _finished(self, raw: object) -> bool:
+        choices = getattr(raw, "choices", None)
+        return getattr(choices[0], "finish_reason", None) is not None if choices else True
+
+    def no_answer_probability(self, messages: Sequence[ChatMessage]) -> float | None:
+        """From the server's top log-probabilities of one greedy token: the summed probability of the tokens
+        that begin the no-answer word (at least two characters: the server's tokenizer is not known here)."""
+        import openai
+
+        client = openai.OpenAI(base_url=self.endpoint, api_key=self._api_key, timeout=self._timeout_s, max_retries=0)
+        try:
+            response = client.chat.completions.create(
+                model=self._model,
+                messages=[{"role": m.role.value, "content": m.content or ""} for m in messages],  # type: ignore[misc]
+                max_tokens=1,
+                temperature=0.0,
+                logprobs=True,
+                top_logprobs=TOP_LOGPROBS,
+            )
+        except openai.APIConnectionError as exc:  # down or timed out: the answer would fail the same way
+            raise LLMUnavailableError(f"The LLM at {self.endpoint} failed: {type(exc).__name__}: {exc}") from exc
+        except openai.APIError:  # e.g. a server that rejects logprobs: answer without a verdict
+            return None
+        choice = response.choices[0] if response.choices else None
+        content = choice.logprobs.content if choice is not None and choice.logprobs is not None else None
+        if not content or not content[0].top_logprobs:
+            return None
+        beginnings = {NO_ANSWER[:n] for n in range(2, len(NO_ANSWER) + 1)}
+        return sum(math.exp(t.logprob) for t in content[0].top_logprobs if t.token.strip() in beginnings)
+
+
+_loaded: list[LocalBackend] = []  # closed before interpreter shutdown, see _close_local_models
+
+
+@atexit.register
+def _close_local_models() -> None:
+    # Freed during interpreter shutdown, llama.cpp's finaliser prints a TypeError traceback; close first.
+    for backend in _loaded:
+        backend.llama.close()
+
+
+@lru_cache(maxsize=2)  # one model per file and parameters, shared by every service in the process
+def _local_backend(
+    name: str, path: str, threads: int, context_window: int, max_new_tokens: int, temperature: float
+) -> LocalBackend:
     from llama_index.llms.llama_cpp import LlamaCPP
 
     llm = LlamaCPP(
@@ -68,66 +286,54 @@ def _local_llm(path: str, threads: int, context_window: int, max_new_tokens: int
         generate_kwargs={"stop": ["<|im_end|>", "<|endoftext|>"]},
         verbose=False,
     )
-    _LOADED_MODELS.add(llm._model)
-    return llm
-
-
-def local_llama(llm: object) -> Any | None:
-    """The llama-cpp-python model inside llama-index's LlamaCPP, or None for any other backend."""
-    model = getattr(llm, "_model", None)
-    return model if model is not None and hasattr(model, "eval") and hasattr(model, "_ctx") else None
-
-
-def evaluate_after_kept_prefix(model: Any, tokens: Sequence[int]) -> None:
-    """Evaluate `tokens`, keeping the longest prefix the model has already evaluated, as llama-cpp-python's own
-    generate() does (at least the last token is evaluated, so its logits are fresh)."""
-    kept = 0
-    for old, new in zip(model._input_ids, tokens[:-1], strict=False):
-        if old != new:
-            break
-        kept += 1
-    model.n_tokens = kept
-    model.eval(tokens[kept:])
+    backend = LocalBackend(llm, name)
+    _loaded.append(backend)
+    return backend
 
 
 def endpoint(settings: Settings) -> str:
+    """Where the configured LLM runs, for display: "local", "none" or the server's URL."""
     if settings.llm_backend == "ollama":
         return settings.llm_base_url or "http://127.0.0.1:11434"
     if settings.llm_backend == "openai":
         return settings.llm_base_url or "http://127.0.0.1:8080/v1"
-    return "local"
+    return "none" if settings.llm_backend == "none" else "local"
 
 
-def build_llm(settings: Settings) -> LLM | None:
-    """None for the extractive backend."""
+def build_backend(settings: Settings) -> LLMBackend | None:
+    """The configured LLM; None for the extractive backend (`none`)."""
     backend = settings.llm_backend
     if backend == "none":
         return None
     if backend in ("local", "fast"):
         path = resolve_gguf_path(backend, settings.llm_model, settings.models_dir)
-        return _local_llm(
+        return _local_backend(
+            backend,
             str(path),
             settings.llm_threads,
             settings.llm_context_window,
             settings.max_new_tokens,
             settings.temperature,
         )
+    url = endpoint(settings)
     if backend == "ollama":
         from llama_index.llms.ollama import Ollama
 
-        return Ollama(
+        ollama = Ollama(
             model=settings.llm_model or "qwen2.5:1.5b",
-            base_url=endpoint(settings),
+            base_url=url,
             request_timeout=settings.llm_timeout_s,
             temperature=settings.temperature,
             context_window=settings.llm_context_window,
         )
+        return OllamaBackend(ollama, "ollama", url)
     from llama_index.llms.openai_like import OpenAILike
 
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
-    return OpenAILike(
-        model=settings.llm_model or "default",
-        api_base=endpoint(settings),
+    model = settings.llm_model or "default"
+    openai_like = OpenAILike(
+        model=model,
+        api_base=url,
         api_key=key,
         is_chat_model=True,
         timeout=settings.llm_timeout_s,
@@ -136,35 +342,4 @@ def build_llm(settings: Settings) -> LLM | None:
         max_tokens=settings.max_new_tokens,
         context_window=settings.llm_context_window,
     )
-
-
-def _stream_finished(raw: object) -> bool:
-    """Did the server say the answer is complete? A cut connection can end a stream without error."""
-    if isinstance(raw, dict) and "done" in raw:  # Ollama
-        return bool(raw["done"])
-    choices = getattr(raw, "choices", None)  # OpenAI-compatible
-    if choices:
-        return getattr(choices[0], "finish_reason", None) is not None
-    return True  # local llama.cpp: no connection to lose
-
-
-def stream_text(llm: LLM, messages: list[ChatMessage], where: str) -> Iterator[str]:
-    """Yield text deltas; any failure of the backend becomes LLMUnavailableError naming the endpoint."""
-    last = None
-    lock = LOCAL_LOCK if where == "local" else contextlib.nullcontext()
-    try:
-        with lock:
-            for response in llm.stream_chat(messages):
-                last = response
-                if response.delta:
-                    yield response.delta
-    except LLMUnavailableError:
-        raise
-    except Exception as exc:  # httpx, openai, ollama and llama.cpp raise unrelated types
-        raise LLMUnavailableError(f"The LLM at {where} failed: {type(exc).__name__}: {exc}") from exc
-    if last is not None and not _stream_finished(last.raw):
-        raise LLMUnavailableError(f"The LLM at {where} failed: the stream ended before the answer was complete.")
-
-
-def complete_text(llm: LLM, messages: list[ChatMessage], where: str) -> str:
-    return "".join(stream_text(llm, messages, where))
+    return OpenAIBackend(openai_like, url, model, key, settings.llm_timeout_s)

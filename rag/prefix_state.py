@@ -13,7 +13,6 @@ state that belongs to another one.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import json
 import logging
@@ -24,15 +23,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from llama_index.core.llms import LLM, ChatMessage
+from llama_index.core.llms import ChatMessage
 
-from rag.llm import LOCAL_LOCK, llama_build_info, local_llama, messages_to_chatml
+from rag.llm import LlamaModel, LLMBackend, llama_build_info
 
 log = logging.getLogger("newsrag.prefix_state")
 _HEADER = struct.Struct("<Q")  # length of the JSON header that follows
-_ASSISTANT_TURN = "<|im_start|>assistant\n"
 
 
 @dataclass(frozen=True)
@@ -45,25 +43,17 @@ class PrefixWarmup:
     path: Path | None = None
 
 
-def prefix_tokens(model: Any, messages: Sequence[ChatMessage]) -> list[int]:
-    """The prefix as llama-cpp-python tokenizes the whole prompt: chat turns end in special tokens, so the
-    tokens of the prefix are the same whether or not a question follows."""
-    text = messages_to_chatml(messages).removesuffix(_ASSISTANT_TURN)
-    return list(model.tokenize(text.encode("utf-8"), special=True))
-
-
-def state_key(model: Any, tokens: Sequence[int]) -> str:
+def state_key(model: LlamaModel, tokens: Sequence[int]) -> str:
     import llama_cpp
 
-    gguf = Path(model.model_path)
-    stat = gguf.stat()
+    stat = model.path.stat()
     parts = [
-        str(gguf.resolve()),
+        str(model.path.resolve()),
         str(stat.st_size),
         str(stat.st_mtime_ns),
         llama_cpp.__version__,
         llama_build_info(),
-        str(model.n_ctx()),
+        str(model.context_size),
         ",".join(map(str, tokens)),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
@@ -92,44 +82,23 @@ def _write(path: Path, key: str, tokens: Sequence[int], state: bytes) -> None:
     os.replace(tmp.name, path)
 
 
-def _load_into(model: Any, tokens: Sequence[int], state: bytes) -> bool:
-    import llama_cpp
-
-    buffer = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
-    if llama_cpp.llama_state_set_data(model._ctx.ctx, buffer, len(state)) != len(state):
-        return False
-    model.input_ids[: len(tokens)] = tokens
-    model.n_tokens = len(tokens)  # generate() keeps this prefix and evaluates only what follows it
-    return True
-
-
-def _state_bytes(model: Any) -> bytes:
-    import llama_cpp
-
-    size = llama_cpp.llama_state_get_size(model._ctx.ctx)
-    buffer = (ctypes.c_uint8 * size)()
-    written = llama_cpp.llama_state_get_data(model._ctx.ctx, buffer, size)
-    return bytes(buffer)[:written]
-
-
-def warm_prefix(llm: LLM | None, messages: Sequence[ChatMessage], cache_dir: Path) -> PrefixWarmup:
-    """Put the prefix's evaluated state into the local model: from `cache_dir` if a matching file is there,
-    else by evaluating it and saving the state for the next process. Other backends: nothing to do."""
-    model = local_llama(llm)
-    if model is None:
+def warm_prefix(backend: LLMBackend | None, messages: Sequence[ChatMessage], cache_dir: Path) -> PrefixWarmup:
+    """Put the prefix's evaluated state into the in-process model: from `cache_dir` if a matching file is
+    there, else by evaluating it and saving the state for the next process. Other backends: nothing to do."""
+    model = backend.llama if backend is not None else None
+    if backend is None or model is None:
         return PrefixWarmup("unsupported", 0, 0.0)
     started = time.perf_counter()
-    with LOCAL_LOCK:
-        tokens = prefix_tokens(model, messages)
+    with backend.lock:
+        tokens = model.chat_tokens(messages, open_reply=False)
         key = state_key(model, tokens)
         path = cache_dir / f"prefix-{key}.bin"
         saved = _read(path, key) if path.exists() else None
-        if saved is not None and _load_into(model, tokens, saved):
+        if saved is not None and model.load_state(tokens, saved):
             return PrefixWarmup("loaded", len(tokens), time.perf_counter() - started, path)
-        model.reset()
-        model.eval(tokens)
+        model.evaluate_afresh(tokens)
         try:
-            _write(path, key, tokens, _state_bytes(model))
+            _write(path, key, tokens, model.state_bytes())
         except OSError as exc:  # a read-only cache costs the next start 10 s, not the answer
             log.warning("could not save the prefix state to %s: %s", path, exc)
     return PrefixWarmup("evaluated", len(tokens), time.perf_counter() - started, path)

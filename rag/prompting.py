@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from llama_index.core.llms import ChatMessage, MessageRole
 
 from rag.refusal import NO_ANSWER
-from rag.store import StoredChunk
+from rag.types import Passage, StoredChunk
 
 CHARS_PER_TOKEN = 3.0  # Qwen's tokenizer on German news text; measured in bench, conservative
 
@@ -42,13 +40,6 @@ def estimate_tokens(text: str) -> int:
     return int(len(text) / CHARS_PER_TOKEN) + 1
 
 
-@dataclass(frozen=True)
-class Passage:
-    number: int
-    chunk: StoredChunk
-    text: str  # possibly cut to fit the budget
-
-
 def select_passages(chunks: list[StoredChunk], budget_tokens: int) -> list[Passage]:
     """Best-first until the budget is spent; the first passage is always kept, cut if need be."""
     passages: list[Passage] = []
@@ -59,9 +50,9 @@ def select_passages(chunks: list[StoredChunk], budget_tokens: int) -> list[Passa
             if passages:
                 break
             text = chunk.text[: int(budget_tokens * CHARS_PER_TOKEN)]
-            passages.append(Passage(1, chunk, text))
+            passages.append(Passage(number=1, chunk=chunk, text=text))
             break
-        passages.append(Passage(len(passages) + 1, chunk, chunk.text))
+        passages.append(Passage(number=len(passages) + 1, chunk=chunk, text=chunk.text))
         used += cost
     return passages
 

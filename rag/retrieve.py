@@ -6,7 +6,8 @@ import time
 from dataclasses import dataclass
 
 from rag.embedding import Embedder
-from rag.store import ChunkStore, Signature, StoredChunk
+from rag.store import ChunkStore, Signature
+from rag.types import StoredChunk
 
 
 @dataclass(frozen=True)

@@ -5,18 +5,37 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
-from rag.answer import Answer, AnswerService
+from rag.answer import AnswerService
 from rag.offline import enforce_offline
 from rag.settings import Settings, get_settings
+from rag.types import Answer, StreamEvent
 
 if TYPE_CHECKING:
+    from rag.embedding import Embedder
     from rag.store import ChunkStore
 
 log = logging.getLogger("newsrag.service")
+# One service per distinct settings; the models inside are shared (rag.llm and rag.embedding cache them).
 _services: dict[str, AnswerService] = {}
 _lock = threading.Lock()
+
+
+class AnswerSource(Protocol):
+    """What the chat, the CLI and the library tools use of a service, loaded or loading."""
+
+    settings: Settings
+
+    @property
+    def store(self) -> ChunkStore: ...
+
+    @property
+    def embedder(self) -> Embedder: ...
+
+    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[StreamEvent]: ...
+
+    def answer(self, question: str, history: list[dict[str, str]] | None = None) -> Answer: ...
 
 
 def get_service(settings: Settings | None = None) -> AnswerService:
@@ -27,17 +46,17 @@ def get_service(settings: Settings | None = None) -> AnswerService:
     with _lock:
         if key not in _services:
             from rag.embedding import get_embedder
-            from rag.llm import build_llm
+            from rag.llm import build_backend
             from rag.prefix_state import warm_prefix
             from rag.prompting import prefix_messages
             from rag.store import open_store
 
             store = open_store(settings)  # first: a missing index is reported before 10 s of model loading
-            llm = build_llm(settings)
-            warmup = warm_prefix(llm, prefix_messages(), settings.cache_dir / "prefix-state")
+            backend = build_backend(settings)
+            warmup = warm_prefix(backend, prefix_messages(), settings.cache_dir / "prefix-state")
             if warmup.outcome != "unsupported":
                 log.info("prompt prefix (%d tokens) %s in %.1f s", warmup.tokens, warmup.outcome, warmup.seconds)
-            _services[key] = AnswerService(settings, store, get_embedder(settings), llm)
+            _services[key] = AnswerService(settings, store, get_embedder(settings), backend)
         return _services[key]
 
 
@@ -47,14 +66,14 @@ def answer(question: str, history: list[dict[str, str]] | None = None, settings:
 
 def stream_answer(
     question: str, history: list[dict[str, str]] | None = None, settings: Settings | None = None
-) -> Iterator[str | Answer]:
+) -> Iterator[StreamEvent]:
     return get_service(settings).stream(question, history)
 
 
 def check_models(settings: Settings) -> None:
     """Raise ModelError when an embedded model the settings use is missing or fails its check. Cheap (the
     checks trust a stamp of the last full hash), so a server can refuse to start before loading anything."""
-    from rag.weights import resolve_embedding_path, resolve_gguf_path
+    from rag.model_files import resolve_embedding_path, resolve_gguf_path
 
     resolve_embedding_path(settings.embedding_model, settings.models_dir)
     if settings.llm_backend in ("local", "fast"):
@@ -62,9 +81,9 @@ def check_models(settings: Settings) -> None:
 
 
 class BackgroundService:
-    """get_service(settings) loading in a thread. Anything asked of it waits until the models are loaded, and
-    re-raises what failed there; `store` answers at once, so a server can list documents and serve its page
-    while the models load (about 12 s on 2 cores)."""
+    """get_service(settings) loading in a thread. Answers wait until the models are loaded, and re-raise what
+    failed there; `store` answers at once, so a server can list documents and serve its page while the
+    models load (about 12 s on 2 cores)."""
 
     def __init__(self, settings: Settings, start: bool = True) -> None:
         from rag.store import open_store
@@ -107,5 +126,12 @@ class BackgroundService:
     def store(self) -> ChunkStore:
         return self._service.store if self._service is not None else self._early_store
 
-    def __getattr__(self, name: str) -> Any:  # everything else is the loaded service's
-        return getattr(self.wait(), name)
+    @property
+    def embedder(self) -> Embedder:
+        return self.wait().embedder
+
+    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[StreamEvent]:
+        return self.wait().stream(question, history)
+
+    def answer(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:
+        return self.wait().answer(question, history)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from rag.documents import Document
 from rag.settings import Settings
+from rag.types import StoredChunk
 
 if TYPE_CHECKING:  # chromadb is imported when a store is opened, not when this module is
     from chromadb.api import ClientAPI
@@ -55,30 +56,6 @@ class Signature:
             int(meta.get("embedding_dim", 0)),
             str(meta.get("chunker", "?")),
         )
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    chunk_id: str
-    doc_id: str
-    title: str
-    date: str | None
-    source: str
-    chunk_index: int
-    start: int
-    end: int
-    text: str
-    sentences: tuple[tuple[int, int], ...]  # absolute offsets into the document text
-    score: float = 0.0
-    author: str | None = None
-
-    def spans(self) -> tuple[tuple[int, int], ...]:
-        """The sentences' document offsets; a chunk stored without them counts as one sentence."""
-        return self.sentences or ((self.start, self.end),)
-
-    def slice(self, start: int, end: int) -> str:
-        """The chunk's text between two document offsets."""
-        return self.text[start - self.start : end - self.start]
 
 
 @dataclass(frozen=True)

@@ -32,3 +32,12 @@ def support(claim: str, source: str) -> float:
     if not claim_words:
         return 0.0
     return len(claim_words & content_words(source)) / len(claim_words)
+
+
+LEXICAL_WEIGHT = 0.6  # the rest is the chunk's retrieval score, which carries cross-lingual matches
+
+
+def sentence_score(question: str, sentence: str, chunk_score: float) -> float:
+    """How well a retrieved sentence answers the question: its share of the question's words, blended with
+    its chunk's retrieval score. Shared by the extractive answer and the focused passages."""
+    return LEXICAL_WEIGHT * support(question, sentence) + (1 - LEXICAL_WEIGHT) * chunk_score

@@ -11,7 +11,7 @@ from rag.ingest import index_paths
 from rag.offline import enforce_offline
 from rag.settings import Settings
 from rag.store import open_store
-from tests.fakes import HashEmbedder, ScriptedLLM
+from tests.fakes import HashEmbedder, scripted_backend
 from tests.servers import UIServer, shared_server
 
 enforce_offline()
@@ -44,7 +44,5 @@ def service(tmp_settings: Settings, seeds_copy: Path) -> AnswerService:
     embedder = HashEmbedder()
     store = open_store(tmp_settings)
     index_paths([seeds_copy], tmp_settings, store, lambda: embedder)
-    llm = ScriptedLLM()
-    llm.replies, llm.prompts, llm.fail_with = [], [], None
     settings = tmp_settings.model_copy(update={"min_relevance": 0.05, "llm_backend": "local"})
-    return AnswerService(settings, store, embedder, llm)
+    return AnswerService(settings, store, embedder, scripted_backend())

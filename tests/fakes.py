@@ -17,7 +17,9 @@ from llama_index.core.llms import (
     LLMMetadata,
 )
 
+from rag.llm import LLMBackend
 from rag.textsim import content_words
+from rag.types import StoredChunk
 
 
 class HashEmbedder:
@@ -81,3 +83,38 @@ class ScriptedLLM(CustomLLM):
                 yield ChatResponse(message=ChatMessage(role="assistant", content=text[: i + 7]), delta=text[i : i + 7])
 
         return gen()
+
+
+def make_chunk(
+    text: str,
+    *,
+    chunk_id: str = "c0",
+    doc_id: str = "d0",
+    title: str = "Titel",
+    date: str | None = None,
+    chunk_index: int = 0,
+    start: int = 0,
+    sentences: tuple[tuple[int, int], ...] = (),
+    score: float = 0.0,
+) -> StoredChunk:
+    """A stored chunk for unit tests: only what a test cares about is named, the rest is consistent."""
+    return StoredChunk(
+        chunk_id=chunk_id,
+        doc_id=doc_id,
+        title=title,
+        date=date,
+        source=f"{doc_id}.txt",
+        chunk_index=chunk_index,
+        start=start,
+        end=start + len(text),
+        text=text,
+        sentences=sentences,
+        score=score,
+    )
+
+
+def scripted_backend() -> LLMBackend:
+    """A ScriptedLLM behind the plain backend: no lock, no verdict, no in-process model."""
+    llm = ScriptedLLM()
+    llm.replies, llm.prompts, llm.fail_with = [], [], None
+    return LLMBackend(llm, "scripted", "scripted")

@@ -293,14 +293,18 @@ def test_llm_speed_evaluates_the_whole_prompt_from_an_empty_context_then_single_
 
 
 def test_bench_llm_speed_resets_the_context_after_measuring_and_skips_other_backends():
-    class LlamaCPP:
-        _model = FakeLlama()
+    from types import SimpleNamespace
 
+    from rag.llm import LlamaModel
+    from tests.fakes import scripted_backend
+
+    raw = FakeLlama()
+    local = SimpleNamespace(name="local", llama=LlamaModel(raw))
     lines: list[str] = []
-    figures = bench_llm_speed(BenchConfig(repeat=2, report=lines.append), LlamaCPP())
-    assert figures["runs"] == 2 and LlamaCPP._model.n_tokens == 0  # the answers after it start empty
+    figures = bench_llm_speed(BenchConfig(repeat=2, report=lines.append), local)
+    assert figures["runs"] == 2 and raw.n_tokens == 0  # the answers after it start empty
     assert len(lines) == 1 and "generation tok/s" in lines[0]
-    assert bench_llm_speed(BenchConfig(), object())["available"] is False  # a remote backend has no llama.cpp
+    assert bench_llm_speed(BenchConfig(), scripted_backend())["available"] is False  # no llama.cpp in process
 
 
 def test_the_portable_wheel_is_found_by_its_build_record_and_version(tmp_path: Path):
@@ -330,11 +334,12 @@ def test_the_portable_build_gives_ratio_rows_or_says_how_to_build_it():
 
 
 def test_prompt_counter_separates_the_kept_prefix_from_the_evaluated_tokens():
-    class LlamaCPP:
-        _model = FakeLlama()
+    from types import SimpleNamespace
 
-    model = LlamaCPP._model
-    counter = _PromptCounter(LlamaCPP())
+    from rag.llm import LlamaModel
+
+    model = FakeLlama()
+    counter = _PromptCounter(SimpleNamespace(llama=LlamaModel(model)))
     model.eval([1] * 500)  # the prefix, evaluated by an earlier answer
     with counter:
         model.n_tokens = 500  # kept: the new prompt starts with it

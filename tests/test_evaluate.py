@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,9 @@ from cli.main import app
 from evaluation import runner as evaluate
 from evaluation.metrics import SCORE_KEYS, score_question
 from evaluation.questionset import parse_question_lines, parse_question_set
-from rag.answer import Answer, AnswerService, Citation
-from rag.store import StoredChunk
+from rag.answer import AnswerService
+from rag.types import Answer, Citation, Delta, Final, Timings
+from tests.fakes import make_chunk
 
 RECORD_KEYS = {
     "id",
@@ -75,7 +77,7 @@ def write_set(path: Path, items: list[dict[str, Any]]) -> Path:
 
 
 class FakeService:
-    """Stands in for AnswerService: prepare() then generate() yielding deltas and a real Answer."""
+    """Stands in for AnswerService: stream() yields two Deltas and a Final with a real Answer."""
 
     def __init__(self, settings=None, fail_on: tuple[str, ...] = (), interrupt_on: tuple[str, ...] = ()):
         self.settings = settings
@@ -83,41 +85,37 @@ class FakeService:
         self.interrupt_on = interrupt_on
         self.prepared: list[tuple[str, list[dict[str, str]]]] = []
 
-    def prepare(self, question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    def stream(self, question: str, history: list[dict[str, str]] | None = None):
         if any(marker in question for marker in self.interrupt_on):
             raise KeyboardInterrupt
         self.prepared.append((question, list(history or [])))
         if any(marker in question for marker in self.fail_on):
             raise RuntimeError(f"boom on {question}")
-        return {"question": question, "history": history}
-
-    def generate(self, prepared: dict[str, Any]):
-        question = prepared["question"]
-        chunk = StoredChunk(
-            "doc3#0", "doc3", "Titel", "2022-11", "doc3.txt", 0, 0, 60, "Hulusi Akar und dem Briten Ben Wallace", ()
-        )
-        other = StoredChunk("doc1#2", "doc1", "Halifax", None, "doc1.txt", 2, 0, 20, "Austin in Halifax", ())
+        chunk = make_chunk("Hulusi Akar und dem Briten Ben Wallace", chunk_id="doc3#0", doc_id="doc3", date="2022-11")
+        other = make_chunk("Austin in Halifax", chunk_id="doc1#2", doc_id="doc1", title="Halifax", chunk_index=2)
         refused = "Eiffelturm" in question
         if refused:
             text, citations = "Die Artikel enthalten dazu keine Informationen.", {}
         else:
             text = "Akar und Wallace [1]."
-            citations = {1: Citation(1, "doc3#0", "doc3", "Titel", "2022-11", chunk.text, chunk.text, 0, 60, 0, 60)}
-        yield text[:5]
-        yield text[5:]
-        yield Answer(
-            question,
-            text,
-            citations,
-            refused,
-            "en" if question.startswith("And") else "de",
-            "de",
-            [chunk.__class__(**{**chunk.__dict__, "score": 0.8}), other],
-            {"retrieval_ms": 12.0, "ttft_ms": None if refused else 40.0, "total_ms": 90.0},
-            "Whom did Shoigu call first?" if prepared["history"] else None,
-            mode="gate" if refused else "llm",
-            markers_total=0 if refused else 2,
-            markers_invalid=0 if refused else 1,
+            citations = {1: Citation.of(1, chunk, chunk.text, 0, len(chunk.text))}
+        yield Delta(text[:5])
+        yield Delta(text[5:])
+        yield Final(
+            Answer(
+                question=question,
+                text=text,
+                citations=citations,
+                refused=refused,
+                question_lang="en" if question.startswith("And") else "de",
+                answer_lang="de",
+                retrieved=(replace(chunk, score=0.8), other),
+                timings=Timings(retrieval_ms=12.0, ttft_ms=90.0 if refused else 40.0, total_ms=90.0),
+                condensed_question="Whom did Shoigu call first?" if history else None,
+                mode="gate" if refused else "llm",
+                markers_total=0 if refused else 2,
+                markers_invalid=0 if refused else 1,
+            )
         )
 
 
@@ -195,8 +193,8 @@ def test_records_have_the_shape_the_metrics_expect(tmp_path, fakes):
     assert q1["citations"][0]["doc_id"] == "doc3" and q1["markers_total"] == 2 and q1["markers_invalid"] == 1
     assert q1["retrieved"][0]["score"] == 0.8 and q1["mode"] == "llm"
     assert q2["condensed_question"] == "Whom did Shoigu call first?" and q2["question_lang"] == "en"
-    # The gate refusal has no LLM ttft; the first delta's time stands in.
-    assert q3["refused"] is True and q3["mode"] == "gate" and q3["timings"]["ttft_ms"] is not None
+    # The answer's own timings reach the record unchanged: a gate refusal's first words are the whole answer.
+    assert q3["refused"] is True and q3["mode"] == "gate" and q3["timings"]["ttft_ms"] == 90.0
     assert q1["timings"]["ttft_ms"] == 40.0
 
     # The history reaches prepare() as role/content turns; one service serves the whole run.
@@ -457,15 +455,15 @@ def test_service_pipeline_drives_the_real_answer_service(tmp_settings, seeds_cop
     """ServicePipeline against AnswerService itself (hash embedder, scripted LLM, real Chroma)."""
     from rag.ingest import index_paths
     from rag.store import open_store
-    from tests.fakes import HashEmbedder, ScriptedLLM
+    from tests.fakes import HashEmbedder, scripted_backend
 
     embedder = HashEmbedder()
     store = open_store(tmp_settings)
     index_paths([seeds_copy], tmp_settings, store, lambda: embedder)
-    llm = ScriptedLLM()
-    llm.replies, llm.prompts, llm.fail_with = ["Hulusi Akar und Ben Wallace [1]."], [], None
+    backend = scripted_backend()
+    backend.llm.replies = ["Hulusi Akar und Ben Wallace [1]."]  # type: ignore[attr-defined]
     settings = tmp_settings.model_copy(update={"min_relevance": 0.05, "llm_backend": "local"})
-    pipeline = evaluate.ServicePipeline(AnswerService(settings, store, embedder, llm))
+    pipeline = evaluate.ServicePipeline(AnswerService(settings, store, embedder, backend))
     line = {"id": "s1", "question": "Mit welchen Verteidigungsministern sprach Schoigu, Akar und Wallace?"}
     (question,) = parse_question_lines([json.dumps({**line, "relevant_docs": ["003_862f45dcae2f1a19"]})])
     record = pipeline(question)

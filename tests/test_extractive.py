@@ -6,7 +6,8 @@ import pytest
 
 from rag.chunking import chunk_text
 from rag.extractive import MAX_SENTENCES, best_sentence, chunk_sentences, pick_sentences
-from rag.store import StoredChunk
+from rag.types import StoredChunk
+from tests.fakes import make_chunk
 
 DOC = (
     "Schoigu sprach am Sonntag mit Lloyd Austin.\n\n"
@@ -36,7 +37,7 @@ def stored(doc: str, doc_id: str = "doc", max_chars: int = 100, score: float = 0
 
 
 def make(text: str, start: int = 0, sentences: tuple[tuple[int, int], ...] = (), score: float = 0.5) -> StoredChunk:
-    return StoredChunk("c", "d", "T", None, "d.txt", 0, start, start + len(text), text, sentences, score)
+    return make_chunk(text, chunk_id="c", doc_id="d", title="T", start=start, sentences=sentences, score=score)
 
 
 # --- chunk_sentences --------------------------------------------------------------------------------
@@ -119,7 +120,7 @@ def test_score_mixes_word_overlap_and_chunk_score():
 def test_better_chunk_wins_between_equally_matching_sentences():
     text = "Schoigu sprach mit Austin am Sonntag."
     weak = make(text, sentences=((0, 37),), score=0.2)
-    strong = StoredChunk("s", "e", "T", None, "e.txt", 0, 0, 37, text, ((0, 37),), 0.9)
+    strong = make_chunk(text, chunk_id="s", doc_id="e", title="T", sentences=((0, 37),), score=0.9)
     picked = pick_sentences("Schoigu", [weak, strong])
     assert [p.chunk.chunk_id for p in picked] == ["s"]
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from rag.focus import addresses_the_model, best_chunk_and_focus, focus
-from rag.store import StoredChunk
+from rag.types import StoredChunk
+from tests.fakes import make_chunk
 
 SENTENCES = [
     "Der Gipfel begann am Montag in Brüssel.",
@@ -24,7 +25,9 @@ def chunk(sentences: list[str], n: int = 0, offset: int = 100, score: float = 0.
         spans.append((pos, pos + len(sentence)))
         text += sentence
         pos += len(sentence)
-    return StoredChunk(f"{doc}-{n}", doc, "Titel", None, "doc.txt", n, offset, pos, text, tuple(spans), score)
+    return make_chunk(
+        text, chunk_id=f"{doc}-{n}", doc_id=doc, chunk_index=n, start=offset, sentences=tuple(spans), score=score
+    )
 
 
 def test_window_is_the_best_sentence_with_one_neighbour_each_side():
@@ -75,7 +78,7 @@ def test_no_chunks_give_no_windows():
 
 
 def test_chunk_without_sentence_spans_is_kept_whole():
-    whole = StoredChunk("c", "d", "T", None, "d.txt", 0, 0, 11, "Ein Absatz.", (), 0.5)
+    whole = make_chunk("Ein Absatz.", chunk_id="c", doc_id="d", title="T", score=0.5)
     assert [w.text for w in focus("Absatz?", [whole])] == ["Ein Absatz."]
 
 

@@ -17,9 +17,9 @@ import pytest
 from llama_index.core.llms import ChatMessage
 
 from evaluation.bench.harness import free_port
-from rag.llm import LLMUnavailableError, build_llm, complete_text, llama_build_info, stream_text
+from rag.llm import LLMUnavailableError, build_backend, llama_build_info
+from rag.model_files import QWEN_15B, model_path
 from rag.settings import Settings
-from rag.weights import QWEN_15B, model_path
 
 MESSAGES = [ChatMessage(role="user", content="Antworte nur mit dem Wort: Hallo")]
 
@@ -73,8 +73,9 @@ def ollama_server():
 
 
 def test_ollama_backend_streams_from_an_ollama_protocol_server(ollama_server):
-    llm = build_llm(Settings(llm_backend="ollama", llm_base_url=ollama_server, llm_model="qwen2.5:1.5b"))
-    deltas = list(stream_text(llm, MESSAGES, ollama_server))
+    backend = build_backend(Settings(llm_backend="ollama", llm_base_url=ollama_server, llm_model="qwen2.5:1.5b"))
+    assert backend is not None and backend.endpoint == ollama_server and backend.llama is None
+    deltas = list(backend.stream(MESSAGES))
     assert deltas == ["Nordkorea ", "lieferte ", "Munition [1]."]
     request = OllamaChatHandler.requests[-1]
     assert request["model"] == "qwen2.5:1.5b" and request["stream"] is True
@@ -84,9 +85,10 @@ def test_ollama_backend_streams_from_an_ollama_protocol_server(ollama_server):
 @pytest.mark.parametrize("backend", ["ollama", "openai"])
 def test_a_backend_that_is_down_gives_a_clear_error_naming_the_url(backend):
     url = f"http://127.0.0.1:{free_port()}" + ("/v1" if backend == "openai" else "")
-    llm = build_llm(Settings(llm_backend=backend, llm_base_url=url, llm_timeout_s=5))
+    built = build_backend(Settings(llm_backend=backend, llm_base_url=url, llm_timeout_s=5))
+    assert built is not None
     with pytest.raises(LLMUnavailableError, match=url.replace(".", r"\.")):
-        complete_text(llm, MESSAGES, url)
+        built.complete(MESSAGES)
 
 
 @pytest.fixture(scope="module")
@@ -133,9 +135,10 @@ def llama_cpp_server():
 @pytest.mark.integration
 def test_openai_backend_answers_and_streams_from_a_real_llama_cpp_server(llama_cpp_server):
     settings = Settings(llm_backend="openai", llm_base_url=llama_cpp_server, llm_model="qwen", max_new_tokens=40)
-    llm = build_llm(settings)
+    backend = build_backend(settings)
+    assert backend is not None and not backend.reuses_prompt_prefix
     count = [ChatMessage(role="user", content="Zähle in Worten von eins bis fünf, durch Kommas getrennt.")]
-    deltas = list(stream_text(llm, count, llama_cpp_server))
+    deltas = list(backend.stream(count))
     assert len(deltas) > 3, "the answer must arrive in several streamed pieces"
     assert "drei" in "".join(deltas).lower()
 
@@ -189,7 +192,7 @@ def test_server_dying_mid_answer_falls_back_to_extractive(tmp_path):
     store = open_store(settings)
     index_paths([settings.seeds_dir], settings, store, lambda: embedder)
     try:
-        answer = AnswerService(settings, store, embedder, build_llm(settings)).answer(
+        answer = AnswerService(settings, store, embedder, build_backend(settings)).answer(
             "Welches Land lieferte Artilleriemunition an Russland?"
         )
     finally:
@@ -209,23 +212,22 @@ def test_llama_build_info_lists_the_cpu_features_of_the_installed_build():
 
 
 def _verdict_messages(question: str):
-    from rag.prompting import Passage, build_messages
-    from rag.store import StoredChunk
+    from rag.prompting import build_messages
+    from rag.types import Passage
+    from tests.fakes import make_chunk
 
     source = "Der Brite Ben Wallace telefonierte am Sonntag mit Sergej Schoigu über die Lage in der Ukraine."
-    chunk = StoredChunk("c0", "d0", "Telefonat", "2022-10-24", "d0.txt", 0, 0, len(source), source, (), 0.8)
-    return build_messages(question, [Passage(1, chunk, source)], "de")
+    chunk = make_chunk(source, title="Telefonat", date="2022-10-24", score=0.8)
+    return build_messages(question, [Passage(number=1, chunk=chunk, text=source)], "de")
 
 
 @pytest.mark.integration
 def test_openai_backend_gives_the_no_answer_verdict_from_the_servers_log_probabilities(llama_cpp_server):
-    from rag.refusal import NO_ANSWER
-    from rag.verdict import first_token_probability
-
-    llm = build_llm(Settings(llm_backend="openai", llm_base_url=llama_cpp_server, llm_model="qwen"))
-    answerable = first_token_probability(llm, _verdict_messages("Mit wem telefonierte Ben Wallace?"), NO_ANSWER)
-    unanswerable = first_token_probability(
-        llm, _verdict_messages("Wie viele Tore schoss Brasilien im WM-Finale 2002?"), NO_ANSWER
+    backend = build_backend(Settings(llm_backend="openai", llm_base_url=llama_cpp_server, llm_model="qwen"))
+    assert backend is not None
+    answerable = backend.no_answer_probability(_verdict_messages("Mit wem telefonierte Ben Wallace?"))
+    unanswerable = backend.no_answer_probability(
+        _verdict_messages("Wie viele Tore schoss Brasilien im WM-Finale 2002?")
     )
     assert answerable is not None and unanswerable is not None
     assert 0.0 <= answerable < unanswerable <= 1.0
@@ -233,19 +235,14 @@ def test_openai_backend_gives_the_no_answer_verdict_from_the_servers_log_probabi
 
 
 def test_a_dead_openai_server_makes_the_verdict_raise_unavailable_not_a_traceback():
-    from rag.refusal import NO_ANSWER
-    from rag.verdict import first_token_probability
-
     url = f"http://127.0.0.1:{free_port()}/v1"
-    llm = build_llm(Settings(llm_backend="openai", llm_base_url=url, llm_timeout_s=5))
+    backend = build_backend(Settings(llm_backend="openai", llm_base_url=url, llm_timeout_s=5))
+    assert backend is not None
     with pytest.raises(LLMUnavailableError, match=url.replace(".", r"\.")):
-        first_token_probability(llm, MESSAGES, NO_ANSWER)
+        backend.no_answer_probability(MESSAGES)
 
 
 def test_a_server_that_rejects_log_probabilities_leaves_the_answer_without_a_verdict():
-    from rag.refusal import NO_ANSWER
-    from rag.verdict import first_token_probability
-
     class Rejecting(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 (http.server's naming)
             body = json.dumps({"error": {"message": "logprobs is not supported", "type": "invalid_request_error"}})
@@ -261,7 +258,7 @@ def test_a_server_that_rejects_log_probabilities_leaves_the_answer_without_a_ver
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        llm = build_llm(Settings(llm_backend="openai", llm_base_url=url, llm_timeout_s=5))
-        assert first_token_probability(llm, MESSAGES, NO_ANSWER) is None
+        backend = build_backend(Settings(llm_backend="openai", llm_base_url=url, llm_timeout_s=5))
+        assert backend is not None and backend.no_answer_probability(MESSAGES) is None
     finally:
         server.shutdown()

@@ -27,8 +27,8 @@ ARTIFACT = ROOT / "tests" / "artifacts" / "load.json"
 
 @pytest.fixture(scope="module")
 def local_llm_server(ui_server, tmp_path_factory) -> Iterator[UIServer]:  # noqa: F811
+    from rag.model_files import ModelError, resolve_gguf_path
     from rag.settings import Settings
-    from rag.weights import ModelError, resolve_gguf_path
 
     try:
         resolve_gguf_path("local", None, Settings().models_dir)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from rag.llm import evaluate_after_kept_prefix, messages_to_chatml
+from rag.llm import LlamaModel
+from rag.model_files import ModelError, resolve_gguf_path
 from rag.prefix_state import _read, warm_prefix
-from rag.prompting import Passage, build_messages, prefix_messages
+from rag.prompting import build_messages, prefix_messages
 from rag.settings import Settings
-from rag.store import StoredChunk
-from rag.weights import ModelError, resolve_gguf_path
+from rag.types import Passage
+from tests.fakes import make_chunk, scripted_backend
 
 SOURCE = "Der Brite Ben Wallace telefonierte am Sonntag mit Sergej Schoigu."
 
@@ -28,12 +30,14 @@ def test_unreadable_or_foreign_files_are_not_loaded(tmp_path: Path) -> None:
 
 
 def test_other_backends_have_nothing_to_warm(tmp_path: Path) -> None:
-    assert warm_prefix(SimpleNamespace(), prefix_messages(), tmp_path).outcome == "unsupported"
+    assert warm_prefix(scripted_backend(), prefix_messages(), tmp_path).outcome == "unsupported"
+    assert warm_prefix(None, prefix_messages(), tmp_path).outcome == "unsupported"
     assert not list(tmp_path.iterdir())
 
 
 def _new_model():
-    """A fresh llama.cpp instance each call (build_llm caches one per process)."""
+    """A fresh llama.cpp instance each call (build_backend caches one per process), as warm_prefix sees a
+    backend: its in-process model and its lock."""
     import llama_cpp
 
     try:
@@ -41,13 +45,13 @@ def _new_model():
     except ModelError as exc:
         pytest.skip(f"local LLM not built: {exc}")
     model = llama_cpp.Llama(model_path=str(path), n_ctx=4096, n_batch=512, n_threads=2, verbose=False)
-    return SimpleNamespace(_model=model)
+    return SimpleNamespace(llama=LlamaModel(model), lock=threading.Lock())
 
 
-def _logits_after(model, prompt_tokens: list[int]) -> np.ndarray:
+def _logits_after(model: LlamaModel, prompt_tokens: list[int]) -> np.ndarray:
     """Evaluate what follows the model's kept prefix, as generate() does; the last position's logits."""
-    evaluate_after_kept_prefix(model, prompt_tokens)
-    return np.ctypeslib.as_array(model._ctx.get_logits(), shape=(model.n_vocab(),)).copy()
+    model.evaluate(prompt_tokens)
+    return model.last_logits()
 
 
 @pytest.mark.integration
@@ -60,21 +64,22 @@ def test_a_saved_prefix_gives_the_next_process_the_same_logits(tmp_path: Path) -
     second = _new_model()
     loaded = warm_prefix(second, prefix_messages(), tmp_path)
     assert loaded.outcome == "loaded" and loaded.tokens == evaluated.tokens
-    assert second._model.n_tokens == evaluated.tokens
+    assert second.llama.evaluated_tokens == evaluated.tokens
 
-    chunk = StoredChunk("c0", "d0", "Telefonat", "2022-10-24", "d0.txt", 0, 0, len(SOURCE), SOURCE, (), 0.8)
-    messages = build_messages("Mit wem telefonierte Ben Wallace?", [Passage(1, chunk, SOURCE)], "de")
-    prompt = second._model.tokenize(messages_to_chatml(messages).encode(), special=True)
+    chunk = make_chunk(SOURCE, title="Telefonat", date="2022-10-24", score=0.8)
+    messages = build_messages("Mit wem telefonierte Ben Wallace?", [Passage(number=1, chunk=chunk, text=SOURCE)], "de")
+    prompt = second.llama.chat_tokens(messages)
     calls: list[int] = []
-    original = second._model.eval
-    second._model.eval = lambda tokens: (calls.append(len(tokens)), original(tokens))[1]
-    from_disk = _logits_after(second._model, prompt)
-    second._model.eval = original
+    raw = second.llama.llama_cpp
+    original = raw.eval
+    raw.eval = lambda tokens: (calls.append(len(tokens)), original(tokens))[1]
+    from_disk = _logits_after(second.llama, prompt)
+    del raw.eval
     assert calls == [len(prompt) - evaluated.tokens], "only the tokens after the loaded prefix are evaluated"
 
     # The process that evaluated the prefix itself, then the same question: the same numbers. (Evaluating the
     # whole prompt in one go differs in the last digits anyway, because the batches are cut differently.)
-    in_process = _logits_after(first._model, prompt)
+    in_process = _logits_after(first.llama, prompt)
     assert np.allclose(from_disk, in_process, atol=1e-4)
     assert int(from_disk.argmax()) == int(in_process.argmax())
 

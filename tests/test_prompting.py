@@ -14,7 +14,6 @@ from rag.prompting import (
     CONDENSE_PROMPT,
     DEMONSTRATIONS,
     SYSTEM_PROMPT,
-    Passage,
     build_messages,
     estimate_tokens,
     format_passages,
@@ -22,7 +21,7 @@ from rag.prompting import (
     select_passages,
 )
 from rag.refusal import NO_ANSWER
-from rag.store import StoredChunk
+from rag.types import Passage, StoredChunk
 
 
 def chunk(text: str, n: int = 0) -> StoredChunk:
@@ -107,16 +106,22 @@ def test_total_estimate_stays_within_budget_when_nothing_is_cut():
 
 def test_passages_are_labelled_with_number_title_and_date_one_per_line():
     dated = replace(chunk("Zweiter.", 1), date="2022-11-20")
-    passages = [Passage(1, chunk("Erster."), "Erster."), Passage(2, dated, "Zweiter.")]
+    passages = [
+        Passage(number=1, chunk=chunk("Erster."), text="Erster."),
+        Passage(number=2, chunk=dated, text="Zweiter."),
+    ]
     assert format_passages(passages) == "[1] «Titel 0»: Erster.\n[2] «Titel 1», 2022-11-20: Zweiter."
 
 
 def test_untitled_passage_is_labelled_with_its_document_id():
-    assert format_passages([Passage(1, replace(chunk("Text."), title=""), "Text.")]) == "[1] «doc0»: Text."
+    assert (
+        format_passages([Passage(number=1, chunk=replace(chunk("Text."), title=""), text="Text.")])
+        == "[1] «doc0»: Text."
+    )
 
 
 def test_format_uses_the_cut_text_not_the_chunk_text():
-    passage = Passage(1, chunk("Ganz langer Text."), "Ganz")
+    passage = Passage(number=1, chunk=chunk("Ganz langer Text."), text="Ganz")
     assert format_passages([passage]) == "[1] «Titel 0»: Ganz"
 
 

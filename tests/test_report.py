@@ -6,7 +6,15 @@ import pytest
 
 from evaluation.metrics import summarize
 from evaluation.questionset import Question
-from evaluation.report import GROUP_METRICS, format_ratio, format_summary_table, format_value, write_report
+from evaluation.report import (
+    GROUP_METRICS,
+    KEY_METRICS,
+    PLOT_METRICS,
+    format_ratio,
+    format_summary_table,
+    format_value,
+    write_report,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -185,3 +193,12 @@ def test_group_metrics_show_counts_as_mean_and_share() -> None:
     assert {"invented_numbers_mean", "invented_numbers_any"} <= set(GROUP_METRICS)
     assert {"unsupported_sentences_mean", "unsupported_sentences_any"} <= set(GROUP_METRICS)
     assert "invented_numbers" not in GROUP_METRICS and "unsupported_sentences" not in GROUP_METRICS
+
+
+def test_the_report_names_only_metrics_that_a_summary_has():
+    """KEY_METRICS and PLOT_METRICS are hand-picked names: a renamed metric would print "—" silently."""
+    summary = summarize([question("q1", "de", ())], [record("q1", "Akar [1]", 90.0)])
+    produced = set(summary["overall"])
+    assert set(GROUP_METRICS) == produced
+    assert set(KEY_METRICS) <= produced, set(KEY_METRICS) - produced
+    assert set(PLOT_METRICS) <= produced, set(PLOT_METRICS) - produced

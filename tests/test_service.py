@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 import rag.service as service_module
+from rag.model_files import ModelError
 from rag.service import BackgroundService, check_models
 from rag.settings import Settings
-from rag.weights import ModelError
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def test_missing_models_stop_a_server_before_it_loads_anything(settings: Setting
 
 def test_the_store_answers_while_the_models_load_and_everything_else_waits(monkeypatch, settings: Settings) -> None:
     release = threading.Event()
-    loaded = SimpleNamespace(answer=lambda q: f"answer to {q}", store="the loaded service's store")
+    loaded = SimpleNamespace(answer=lambda q, history=None: f"answer to {q}", store="the loaded service's store")
 
     def slow_get_service(s: Settings) -> SimpleNamespace:
         release.wait(10)

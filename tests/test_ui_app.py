@@ -63,7 +63,7 @@ def _status(update):
 def test_chat_turn_shows_preview_then_stream_then_checked_answer(services):
     from ui.app import evidence_for
 
-    services.default.llm.replies = ["Schoigu sprach mit Hulusi Akar und Ben Wallace [1]."]
+    services.default.backend.llm.replies = ["Schoigu sprach mit Hulusi Akar und Ben Wallace [1]."]
     updates = _run(services, QUESTION)
     statuses = [_status(u) for u in updates]
     assert statuses[0] == "preview" and "streaming" in statuses and statuses[-1] == "final"
@@ -81,7 +81,7 @@ def test_chat_turn_shows_preview_then_stream_then_checked_answer(services):
 
 
 def test_follow_up_sends_the_history(services):
-    llm = services.default.llm
+    llm = services.default.backend.llm
     llm.replies = ["Schoigu sprach mit Hulusi Akar und Ben Wallace [1]."]
     turns = _run(services, QUESTION)[-1][1]
     llm.replies = ["Mit welchen Ministern sprach Schoigu außer Akar?", "Mit Ben Wallace [1]."]
@@ -93,14 +93,14 @@ def test_follow_up_sends_the_history(services):
 
 
 def test_refusal_is_rendered_as_a_refusal(services):
-    services.default.llm.replies = ["Die Artikel enthalten dazu keine Informationen."]
+    services.default.backend.llm.replies = ["Die Artikel enthalten dazu keine Informationen."]
     html, turns, _ = _run(services, QUESTION)[-1]
     assert turns[-1]["answer"]["refused"] is True
     assert 'class="answer refusal"' in html
 
 
 def test_llm_down_gives_the_extractive_answer_with_a_warning(services):
-    services.default.llm.fail_with = "connection refused"
+    services.default.backend.llm.fail_with = "connection refused"
     html, turns, _ = _run(services, QUESTION)[-1]
     answer = turns[-1]["answer"]
     assert turns[-1]["status"] == "final" and answer["mode"] == "extractive"

@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 from llama_index.core.llms import ChatMessage
 
-from rag.llm import build_llm, messages_to_chatml
-from rag.prompting import Passage, build_messages, prefix_messages
-from rag.refusal import NO_ANSWER
+from rag.llm import LocalBackend, build_backend
+from rag.prompting import build_messages, prefix_messages
 from rag.settings import Settings
-from rag.store import StoredChunk
-from rag.verdict import first_token_probability
+from rag.types import Passage
+from tests.fakes import make_chunk, scripted_backend
 
 pytestmark = pytest.mark.integration
 
@@ -21,43 +20,43 @@ SOURCE = (
 
 
 def passages() -> list[Passage]:
-    chunk = StoredChunk("c0", "d0", "Schoigu telefoniert", "2022-10-24", "d0.txt", 0, 0, len(SOURCE), SOURCE, (), 0.8)
-    return [Passage(1, chunk, SOURCE)]
+    chunk = make_chunk(SOURCE, title="Schoigu telefoniert", date="2022-10-24", score=0.8)
+    return [Passage(number=1, chunk=chunk, text=SOURCE)]
 
 
 @pytest.fixture(scope="module")
-def llm():
-    return build_llm(Settings(llm_backend="local"))
+def backend() -> LocalBackend:
+    built = build_backend(Settings(llm_backend="local"))
+    assert isinstance(built, LocalBackend)
+    return built
 
 
-def test_unanswerable_question_gets_a_higher_no_answer_probability(llm):
-    answerable = first_token_probability(
-        llm, build_messages("Mit wem telefonierte Schoigu?", passages(), "de"), NO_ANSWER
-    )
-    unanswerable = first_token_probability(
-        llm, build_messages("Wie viele Tore schoss Brasilien im WM-Finale 2002?", passages(), "de"), NO_ANSWER
+def test_unanswerable_question_gets_a_higher_no_answer_probability(backend):
+    answerable = backend.no_answer_probability(build_messages("Mit wem telefonierte Schoigu?", passages(), "de"))
+    unanswerable = backend.no_answer_probability(
+        build_messages("Wie viele Tore schoss Brasilien im WM-Finale 2002?", passages(), "de")
     )
     assert answerable is not None and unanswerable is not None
     assert 0.0 <= answerable < unanswerable <= 1.0
     assert answerable < Settings().no_answer_threshold_de <= unanswerable
 
 
-def test_second_question_evaluates_only_what_follows_the_fixed_prefix(llm):
+def test_second_question_evaluates_only_what_follows_the_fixed_prefix(backend):
     """The prefix (system prompt and demonstrations) is evaluated once per process, then reused."""
-    model = llm._model
+    model = backend.llama.llama_cpp
     first = build_messages("Wer ist Ben Wallace?", passages(), "de")
     second = build_messages("Who is Hulusi Akar?", passages(), "en")
     evaluated: list[int] = []
     original = model.eval
     model.eval = lambda tokens: (evaluated.append(len(tokens)), original(tokens))[1]
     try:
-        first_token_probability(llm, first, NO_ANSWER)
-        first_token_probability(llm, second, NO_ANSWER)
+        backend.no_answer_probability(first)
+        backend.no_answer_probability(second)
     finally:
-        model.eval = original
+        del model.eval  # the instance attribute goes; the class's method is back
 
     def tokens(messages: list[ChatMessage]) -> list[int]:
-        return model.tokenize(messages_to_chatml(messages).encode(), special=True)
+        return backend.llama.chat_tokens(messages)
 
     shared = next(i for i, (a, b) in enumerate(zip(tokens(first), tokens(second), strict=False)) if a != b)
     prefix = len(tokens(prefix_messages()))
@@ -66,6 +65,4 @@ def test_second_question_evaluates_only_what_follows_the_fixed_prefix(llm):
 
 
 def test_other_backends_have_no_verdict():
-    from tests.fakes import ScriptedLLM
-
-    assert first_token_probability(ScriptedLLM(), build_messages("Q?", passages(), "en"), NO_ANSWER) is None
+    assert scripted_backend().no_answer_probability(build_messages("Q?", passages(), "en")) is None

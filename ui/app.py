@@ -18,13 +18,14 @@ from typing import Any
 import gradio as gr
 
 from rag import library
-from rag.answer import Answer, AnswerService, InvalidQuestionError
+from rag.answer import InvalidQuestionError
 from rag.citations import strip_markers
 from rag.llm import LLMUnavailableError
 from rag.locking import IndexLockedError
-from rag.service import BackgroundService, check_models, get_service
+from rag.service import AnswerSource, BackgroundService, check_models, get_service
 from rag.settings import ANSWER_LANGUAGES, LLM_BACKENDS, Settings, get_settings, top_k_bounds
 from rag.store import StoreError
+from rag.types import Answer, Delta, Preview
 from ui.render import (
     CSS,
     render_chat,
@@ -65,13 +66,13 @@ class FriendlyError(Exception):
 class Services:
     """The default service plus one per choice of backend, model, top-k and language (cached by get_service)."""
 
-    def __init__(self, settings: Settings, service: AnswerService):
+    def __init__(self, settings: Settings, service: AnswerSource):
         self.settings = settings
         self.default = service
 
     def get(
         self, backend: str | None = None, model: str | None = None, top_k: Any = None, language: str | None = None
-    ) -> AnswerService:
+    ) -> AnswerSource:
         update: dict[str, Any] = {}
         if backend and backend != self.settings.llm_backend:
             if backend not in LLM_BACKENDS:
@@ -158,46 +159,41 @@ def chat_stream(
     turns = list(turns or [])
     if not getattr(services.default, "ready", True):
         gr.Info("The models are still loading (about 15 s after the start); the answer follows then.")
+    turn: dict[str, Any] | None = None  # appended with the first event: an invalid question adds no turn
+    text, last = "", 0.0
     try:
         chosen = services.get(backend, model, top_k, language)
-        prepared = chosen.prepare(question, chat_history(turns))
+        used = chosen.settings.llm_backend
+        for event in chosen.stream(question, chat_history(turns)):
+            if turn is None:
+                turn = {"question": question.strip()}
+                turns.append(turn)
+            if isinstance(event, Preview):
+                turn.update(status="preview", answer=answer_payload(event.answer, used))
+                yield render_chat(turns, details, PLACEHOLDER), turns, ""
+            elif isinstance(event, Delta):
+                text += event.text
+                turn.update(status="streaming", text=text)
+                if time.monotonic() - last >= _STREAM_EVERY_S:
+                    last = time.monotonic()
+                    yield render_chat(turns, details, PLACEHOLDER), turns, gr.skip()
+            else:
+                turn.update(status="final", answer=answer_payload(event.answer, used), text="")
+                if event.answer.warning:
+                    gr.Warning(event.answer.warning)
     except InvalidQuestionError as exc:
         gr.Warning(str(exc))
         yield gr.skip(), gr.skip(), gr.skip()
         return
     except Exception as exc:
-        if not isinstance(exc, FriendlyError | StoreError):
-            log.exception("preparing an answer failed")
-        gr.Warning(_error_text(exc))
-        turns.append({"question": (question or "").strip(), "status": "error", "error": _error_text(exc)})
-        yield render_chat(turns, details, PLACEHOLDER), turns, ""
-        return
-    used = chosen.settings.llm_backend
-    turn: dict[str, Any] = {"question": prepared.question, "status": "preview"}
-    turn["answer"] = answer_payload(prepared.preview, used)
-    turns.append(turn)
-    yield render_chat(turns, details, PLACEHOLDER), turns, ""
-    streams = chosen.llm is not None and not prepared.gate_refused
-    text, last = "", 0.0
-    try:
-        for item in chosen.generate(prepared):
-            if isinstance(item, Answer):
-                turn.update(status="final", answer=answer_payload(item, used), text="")
-                if item.warning:
-                    gr.Warning(item.warning)
-                break
-            if not streams:
-                continue
-            text += item
-            turn.update(status="streaming", text=text)
-            if time.monotonic() - last >= _STREAM_EVERY_S:
-                last = time.monotonic()
-                yield render_chat(turns, details, PLACEHOLDER), turns, gr.skip()
-    except Exception as exc:
-        if not isinstance(exc, LLMUnavailableError | StoreError):
+        if not isinstance(exc, FriendlyError | StoreError | LLMUnavailableError):
             log.exception("answering failed")
+        if turn is None:
+            gr.Warning(_error_text(exc))
+            turn = {"question": (question or "").strip()}
+            turns.append(turn)
         turn.update(status="error", error=_error_text(exc))
-    yield render_chat(turns, details, PLACEHOLDER), turns, gr.skip()
+    yield render_chat(turns, details, PLACEHOLDER), turns, ""
 
 
 def evidence_for(turns: list[dict[str, Any]] | None, data: Any) -> str | None:
@@ -213,7 +209,7 @@ def evidence_for(turns: list[dict[str, Any]] | None, data: Any) -> str | None:
 
 
 # -- the app -------------------------------------------------------------------
-def build_app(settings: Settings, service: AnswerService | None = None) -> gr.Blocks:
+def build_app(settings: Settings, service: AnswerSource | None = None) -> gr.Blocks:
     """Build the Blocks app (queued, not launched)."""
     service = service or get_service(settings)
     services = Services(settings, service)
@@ -467,7 +463,7 @@ def launch(settings: Settings | None = None) -> None:
     if service.store.count() == 0:  # nothing to read yet: index the seeds before serving
         service.start()
         library.ensure_index(settings, service.wait())
-    demo = build_app(settings, service)  # type: ignore[arg-type]  # it answers like an AnswerService
+    demo = build_app(settings, service)
     demo.launch(**launch_options(settings), prevent_thread_lock=True)
     service.start()  # after the server is up: two cores and one GIL would otherwise slow its start-up
     demo.block_thread()

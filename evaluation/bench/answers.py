@@ -14,10 +14,9 @@ from evaluation.bench.harness import timed
 from evaluation.metrics import percentile
 
 if TYPE_CHECKING:
-    from llama_index.core.llms import LLM
-
     from evaluation.questionset import Question
     from rag.embedding import Embedder
+    from rag.llm import LLMBackend
     from rag.settings import Settings
 
 
@@ -64,7 +63,12 @@ def llm_settings(settings: Settings, index_dir: Path, **update: Any) -> Settings
 
 
 def bench_local_answers(
-    cfg: BenchConfig, settings: Settings, embedder: Embedder, llm: LLM, index_dir: Path, questions: Sequence[Question]
+    cfg: BenchConfig,
+    settings: Settings,
+    embedder: Embedder,
+    backend: LLMBackend,
+    index_dir: Path,
+    questions: Sequence[Question],
 ) -> dict[str, Any]:
     """Each question's answer times, and its prompt tokens against those llama.cpp evaluated: the fixed prefix
     (system prompt and demonstrations) is kept from the previous prompt, so only the rest is evaluated."""
@@ -74,21 +78,20 @@ def bench_local_answers(
     from rag.store import open_store
 
     s = llm_settings(settings, index_dir)
-    service = AnswerService(s, open_store(s), embedder, llm)
-    warm_prefix(llm, prefix_messages(), s.cache_dir / "prefix-state")  # as rag.service does when it starts
-    counter = _PromptCounter(llm)
+    service = AnswerService(s, open_store(s), embedder, backend)
+    warm_prefix(backend, prefix_messages(), s.cache_dir / "prefix-state")  # as rag.service does when it starts
+    counter = _PromptCounter(backend)
     ttft, total, records = [], [], []
     for _ in range(cfg.llm_repeat):
         for q in questions:
             with counter:
                 seconds, answer = timed(lambda q=q: service.answer(q.question))
-            if answer.timings.get("ttft_ms") is not None:
-                ttft.append(float(answer.timings["ttft_ms"]))
+            ttft.append(answer.timings.ttft_ms)
             total.append(seconds * 1000)
             records.append(
                 {
                     "id": q.id,
-                    "ttft_ms": answer.timings.get("ttft_ms"),
+                    "ttft_ms": answer.timings.ttft_ms,
                     "total_ms": round(seconds * 1000, 1),
                     "mode": answer.mode,
                     "refused": answer.refused,
@@ -100,7 +103,7 @@ def bench_local_answers(
                 }
             )
             cfg.report(
-                f"  ours {q.id}: ttft {answer.timings.get('ttft_ms')} ms, total {seconds:.1f} s ({answer.mode}), "
+                f"  ours {q.id}: ttft {answer.timings.ttft_ms} ms, total {seconds:.1f} s ({answer.mode}), "
                 f"prompt {counter.prompt_tokens} tokens, {counter.evaluated} evaluated"
             )
     summary = _answer_summary(ttft, total, records)
@@ -116,8 +119,8 @@ class _PromptCounter:
     plus tokens evaluated) and the tokens it evaluated in batches of more than one (prompt processing, not the
     one-token generation steps)."""
 
-    def __init__(self, llm: LLM) -> None:
-        self.model = getattr(llm, "_model", None)
+    def __init__(self, backend: LLMBackend) -> None:
+        self.model = backend.llama.llama_cpp if backend.llama is not None else None
         self.prompt_tokens = self.evaluated = 0
 
     def __enter__(self) -> _PromptCounter:
@@ -151,12 +154,12 @@ def _answer_summary(ttft: list[float], total: list[float], records: list[dict[st
 
 
 def bench_baseline(
-    cfg: BenchConfig, settings: Settings, llm: LLM, seeds: Path, questions: Sequence[Question]
+    cfg: BenchConfig, settings: Settings, backend: LLMBackend, seeds: Path, questions: Sequence[Question]
 ) -> dict[str, Any]:
     """The llama-index defaults of evaluation/baseline.py, asked the same questions with the same LLM."""
     from evaluation.baseline import BaselinePipeline
 
-    pipeline = BaselinePipeline(settings, documents_dir=seeds, llm=llm)
+    pipeline = BaselinePipeline(settings, documents_dir=seeds, llm=backend.llm)
     ttft, total, records = [], [], []
     for _ in range(cfg.llm_repeat):
         for q in questions:
@@ -184,29 +187,33 @@ def bench_baseline(
 
 
 def bench_context_budget(
-    cfg: BenchConfig, settings: Settings, embedder: Embedder, llm: LLM, index_dir: Path, questions: Sequence[Question]
+    cfg: BenchConfig,
+    settings: Settings,
+    embedder: Embedder,
+    backend: LLMBackend,
+    index_dir: Path,
+    questions: Sequence[Question],
 ) -> list[dict[str, Any]]:
     """Time to first token against context_budget_tokens; generation is stopped at the first token."""
     from rag.answer import AnswerService
     from rag.prefix_state import warm_prefix
     from rag.prompting import estimate_tokens, prefix_messages
     from rag.store import open_store
+    from rag.types import Delta
 
     rows = []
     for budget in cfg.context_budgets:
         s = llm_settings(settings, index_dir, context_budget_tokens=budget)
-        service = AnswerService(s, open_store(s), embedder, llm)
-        warm_prefix(llm, prefix_messages(), s.cache_dir / "prefix-state")  # the baseline's prompts displaced it
+        service = AnswerService(s, open_store(s), embedder, backend)
+        warm_prefix(backend, prefix_messages(), s.cache_dir / "prefix-state")  # the baseline's prompts displaced it
         ttft, prompt_tokens = [], []
         for q in questions:
-            prepared = service.prepare(q.question)
-            prompt_tokens.append(sum(estimate_tokens(p.text) for p in prepared.passages))
-            stream = service.generate(prepared)
+            prompt_tokens.append(sum(estimate_tokens(p.text) for p in service.prepare(q.question).passages))
+            started = time.perf_counter()
+            stream = service.stream(q.question)
             try:
-                for item in stream:
-                    if isinstance(item, str) and item:
-                        ttft.append((time.perf_counter() - prepared.started) * 1000)
-                        break
+                if any(isinstance(event, Delta) for event in stream):  # stops at the first Delta
+                    ttft.append((time.perf_counter() - started) * 1000)
             finally:
                 stream.close()
         row = {

@@ -73,7 +73,7 @@ def _sentence_transformer(embedder: Embedder, settings: Settings) -> SentenceTra
         return model
     from sentence_transformers import SentenceTransformer
 
-    from rag.weights import resolve_embedding_path
+    from rag.model_files import resolve_embedding_path
 
     return SentenceTransformer(resolve_embedding_path(settings.embedding_model, settings.models_dir), device="cpu")
 

@@ -20,8 +20,7 @@ from evaluation.bench.harness import run_in_fresh_process
 from evaluation.metrics import percentile
 
 if TYPE_CHECKING:
-    from llama_index.core.llms import LLM
-
+    from rag.llm import LLMBackend
     from rag.settings import Settings
 
 PROMPT_TOKENS = 512  # one llama.cpp batch (n_batch=512); a RAG prompt is 700-1400 tokens
@@ -50,11 +49,11 @@ def llama_build(prefix: Path | None = None) -> dict[str, Any]:
     return out
 
 
-def bench_llm_speed(cfg: BenchConfig, llm: LLM) -> dict[str, Any]:
+def bench_llm_speed(cfg: BenchConfig, backend: LLMBackend) -> dict[str, Any]:
     """Prompt and generation tokens/s of the local llama.cpp model (the median over the runs; one in --quick)."""
-    model = getattr(llm, "_model", None)  # llama_cpp.Llama inside llama-index's LlamaCPP
-    if model is None or not hasattr(model, "eval"):
-        return {"available": False, "reason": f"{type(llm).__name__} is not a local llama.cpp model"}
+    if backend.llama is None:
+        return {"available": False, "reason": f"the {backend.name} backend is not a local llama.cpp model"}
+    model = backend.llama.llama_cpp
     result = measure_speed(model, 1 if cfg.quick else cfg.repeat)
     cfg.report(f"  {result['prompt_tokens_per_s']} prompt tok/s, {result['generation_tokens_per_s']} generation tok/s")
     model.reset()  # the answers that follow start from an empty context as before
@@ -127,8 +126,7 @@ def _answer_times(fields: dict[str, str], questions: list[str]) -> dict[str, Any
         started = time.perf_counter()
         answer = service.answer(question)
         total.append((time.perf_counter() - started) * 1000)
-        if answer.timings.get("ttft_ms") is not None:
-            ttft.append(float(answer.timings["ttft_ms"]))
+        ttft.append(answer.timings.ttft_ms)
     return {
         "questions": len(questions),
         "ttft_p50_ms": percentile(ttft, 50),
@@ -143,7 +141,7 @@ def bench_portable_speed(cfg: BenchConfig, settings: Settings, questions: list[s
     process: what the CPU-specific build buys on this machine, measured in the same run."""
     import llama_cpp
 
-    from rag.weights import resolve_gguf_path
+    from rag.model_files import resolve_gguf_path
 
     wheel = portable_wheel(settings.cache_dir, llama_cpp.__version__)
     if wheel is None:

@@ -146,12 +146,13 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             answers["local"] = answers["baseline"] = {"skipped": "--skip-llm"}
             results["llm_speed"] = {"skipped": "--skip-llm"}
         else:
-            from rag.llm import build_llm
+            from rag.llm import build_backend
 
             local_settings = llm_settings(settings, index_dir)
-            llm_load_s, llm = timed(lambda: build_llm(local_settings))
+            llm_load_s, backend = timed(lambda: build_backend(local_settings))
+            assert backend is not None  # the local backend
             results["meta"]["llm_load_s"] = round(llm_load_s, 2)
-            results["llm_speed"] = _section(results, "LLM tokens/s (local)", cfg, lambda: bench_llm_speed(cfg, llm))
+            results["llm_speed"] = _section(results, "LLM tokens/s (local)", cfg, lambda: bench_llm_speed(cfg, backend))
             texts = [q.question for q in questions]
             results["llm_speed_portable"] = _section(
                 results, "portable build", cfg, lambda: bench_portable_speed(cfg, local_settings, texts)
@@ -160,13 +161,13 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
                 results,
                 "answers (local LLM)",
                 cfg,
-                lambda: bench_local_answers(cfg, settings, embedder, llm, index_dir, questions),
+                lambda: bench_local_answers(cfg, settings, embedder, backend, index_dir, questions),
             )
             answers["baseline"] = _section(
                 results,
                 "answers (llama-index baseline)",
                 cfg,
-                lambda: bench_baseline(cfg, local_settings, llm, seeds, questions),
+                lambda: bench_baseline(cfg, local_settings, backend, seeds, questions),
             )
             if cfg.context_budgets:
                 levers["context_budget"] = _section(
@@ -174,7 +175,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
                     "lever: context budget vs ttft",
                     cfg,
                     lambda: bench_context_budget(
-                        cfg, settings, embedder, llm, index_dir, questions[: cfg.lever_questions]
+                        cfg, settings, embedder, backend, index_dir, questions[: cfg.lever_questions]
                     ),
                 )
         results["cold_start"] = _section(

@@ -1,0 +1,206 @@
+"""The shared types of the answer path, in one place: frozen, built by keyword, built once.
+
+A chunk comes out of the store, becomes a numbered passage of the prompt, is cited by an answer, and the
+answer reaches its callers as typed stream events. Callers consume these types; none of them re-derives
+what an answer or a stream is from the shape of a value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+# How an answer was made: by the LLM; extractively (no LLM, or the LLM failed); refused before the LLM ran
+# because retrieval found nothing relevant ("gate"); refused by the no-answer verdict ("verdict").
+AnswerMode = Literal["llm", "extractive", "gate", "verdict"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredChunk:
+    """A chunk as the store returns it: its text, where it sits in its document, and its retrieval score."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    date: str | None
+    source: str
+    chunk_index: int
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]  # absolute offsets into the document text
+    score: float = 0.0
+    author: str | None = None
+
+    def spans(self) -> tuple[tuple[int, int], ...]:
+        """The sentences' document offsets; a chunk stored without them counts as one sentence."""
+        return self.sentences or ((self.start, self.end),)
+
+    def slice(self, start: int, end: int) -> str:
+        """The chunk's text between two document offsets."""
+        return self.text[start - self.start : end - self.start]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Passage:
+    """A chunk as the prompt shows it, under its number."""
+
+    number: int
+    chunk: StoredChunk
+    text: str  # possibly cut to fit the budget
+
+
+@dataclass(frozen=True, kw_only=True)
+class Citation:
+    """Source [n] of an answer: the passage, and the sentence of it that best supports the claim."""
+
+    n: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    date: str | None
+    passage: str
+    quote: str
+    start: int  # passage offsets into the document text
+    end: int
+    quote_start: int
+    quote_end: int
+    author: str | None = None
+
+    @classmethod
+    def of(cls, n: int, chunk: StoredChunk, quote: str, quote_start: int, quote_end: int) -> Citation:
+        """Citation number n of `chunk`, quoting the sentence at document offsets quote_start:quote_end."""
+        return cls(
+            n=n,
+            chunk_id=chunk.chunk_id,
+            doc_id=chunk.doc_id,
+            title=chunk.title,
+            date=chunk.date,
+            passage=chunk.text,
+            quote=quote,
+            start=chunk.start,
+            end=chunk.end,
+            quote_start=quote_start,
+            quote_end=quote_end,
+            author=chunk.author,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timings:
+    """Milliseconds since the question arrived. `ttft_ms` is when the reader saw the first words of the
+    answer: the first streamed delta, or the whole answer when nothing was streamed."""
+
+    retrieval_ms: float
+    ttft_ms: float
+    total_ms: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Answer:
+    question: str
+    text: str
+    citations: dict[int, Citation]
+    refused: bool
+    question_lang: str
+    answer_lang: str
+    retrieved: tuple[StoredChunk, ...]
+    timings: Timings
+    mode: AnswerMode
+    condensed_question: str | None = None
+    markers_total: int = 0
+    markers_invalid: int = 0
+    markers_added: int = 0
+    markers_moved: int = 0
+    unsupported_sentences: tuple[str, ...] = ()
+    language_retry: bool = False
+    warning: str | None = None
+    searched: tuple[str, ...] = ()  # on a refusal: titles of the best passages looked at
+    no_answer_probability: float | None = None  # P(first token is the no-answer word), where the LLM tells it
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one JSON projection of an answer: the CLI's --json, the chat, the /ask API and eval records."""
+        return {
+            "question": self.question,
+            "condensed_question": self.condensed_question,
+            "answer": self.text,
+            "refused": self.refused,
+            "mode": self.mode,
+            "warning": self.warning,
+            "question_lang": self.question_lang,
+            "answer_lang": self.answer_lang,
+            "citations": [asdict(c) for _, c in sorted(self.citations.items())],
+            "retrieved": [
+                {
+                    "rank": rank,
+                    "doc_id": c.doc_id,
+                    "chunk_id": c.chunk_id,
+                    "chunk_index": c.chunk_index,
+                    "title": c.title,
+                    "date": c.date,
+                    "score": round(float(c.score), 4),
+                    "text": c.text,
+                }
+                for rank, c in enumerate(self.retrieved, start=1)
+            ],
+            "timings": asdict(self.timings),
+            "markers_total": self.markers_total,
+            "markers_invalid": self.markers_invalid,
+            "markers_added": self.markers_added,
+            "markers_moved": self.markers_moved,
+            "unsupported_sentences": list(self.unsupported_sentences),
+            "language_retry": self.language_retry,
+            "searched": list(self.searched),
+            "no_answer_probability": self.no_answer_probability,
+        }
+
+
+# -- the stream of one answer: at most one Preview, any Deltas, always one Final, in that order -----------
+@dataclass(frozen=True)
+class Preview:
+    """An instant extractive answer, shown while the LLM writes; the Final replaces it. Sent only when an
+    LLM will be asked."""
+
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class Delta:
+    """Text the LLM wrote, as it writes it; unchecked (the Final holds the checked answer)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The checked answer; the last event of every stream."""
+
+    answer: Answer
+
+
+StreamEvent = Preview | Delta | Final
+
+
+def final_answer(events: Any) -> Answer:
+    """The Final's answer of a stream of events, consuming it."""
+    answer = None
+    for event in events:
+        if isinstance(event, Final):
+            answer = event.answer
+    if answer is None:
+        raise RuntimeError("the answer stream ended without a Final event")
+    return answer
+
+
+__all__ = [
+    "Answer",
+    "AnswerMode",
+    "Citation",
+    "Delta",
+    "Final",
+    "Passage",
+    "Preview",
+    "StoredChunk",
+    "StreamEvent",
+    "Timings",
+]
