@@ -247,13 +247,13 @@ def _german_head(raw: list[str], start: int) -> int | None:
     return None
 
 
+_KNOWN_TAILS = sorted((n for n in _NUMBER_NOUNS | _STATEMENT_NOUNS if len(n) > 3), key=len, reverse=True)
+
+
 def _compound_tail(noun: str) -> str:
-    # "Verteidigungsminister" -> "minister", "Atomwaffen-Frage" -> "frage": the last part carries the meaning.
+    # A German compound means what its last part means: "Atomwaffen-Frage" -> "frage", "Opferzahl" -> "zahl".
     tail = noun.rsplit("-", 1)[-1]
-    for known in sorted(_NUMBER_NOUNS | _STATEMENT_NOUNS, key=len, reverse=True):
-        if len(known) > 3 and tail.endswith(known):
-            return known
-    return tail
+    return next((known for known in _KNOWN_TAILS if tail.endswith(known)), tail)
 
 
 def _english_singular(noun: str) -> str:
