@@ -14,6 +14,8 @@ from typing import Any
 
 LANGS = ("de", "en")
 ROLES = ("user", "assistant")
+# The shape of answer a question asks for; "none" marks a question the articles do not answer.
+KINDS = ("entity", "number", "statement", "yesno", "list", "none")
 
 
 class QuestionSetError(ValueError):
@@ -39,6 +41,7 @@ class Question:
     history: tuple[Turn, ...]
     tags: tuple[str, ...]
     line: int
+    kind: str | None = None
 
 
 class _LineError(Exception):
@@ -110,6 +113,9 @@ def _parse_line(text: str, number: int) -> Question:
     lang = _optional(obj, "lang", None)
     if lang is not None and lang not in LANGS:
         raise _LineError(f"field 'lang' must be one of {', '.join(LANGS)}, got {lang!r}")
+    kind = _optional(obj, "kind", None)
+    if kind is not None and kind not in KINDS:
+        raise _LineError(f"field 'kind' must be one of {', '.join(KINDS)}, got {kind!r}")
 
     relevant_docs = _str_list(obj, "relevant_docs")
     if answerable and not relevant_docs:
@@ -127,6 +133,7 @@ def _parse_line(text: str, number: int) -> Question:
         history=_history(obj),
         tags=_str_list(obj, "tags"),
         line=number,
+        kind=kind,
     )
 
 

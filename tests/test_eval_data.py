@@ -12,8 +12,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 EVAL = ROOT / "eval"
-SET_FILES = ["dev.jsonl", "questions.jsonl"]
+SET_FILES = ["dev.jsonl", "questions.jsonl", "tuning.jsonl"]
 LANGS = {"de", "en"}
+KINDS = {"entity", "number", "statement", "yesno", "list", "none"}
+VERDICTS = {"de": {"Ja", "Nein"}, "en": {"Yes", "No"}}
 ROLES = {"user", "assistant"}
 
 
@@ -184,3 +186,37 @@ def test_dev_questions_are_not_reused_in_main_set():
     dev = {_norm(i["question"]).lower() for i in _items("dev.jsonl")}
     main = {_norm(i["question"]).lower() for i in _items("questions.jsonl")}
     assert not dev & main
+
+
+@pytest.mark.parametrize("name", SET_FILES)
+def test_every_item_has_a_kind_and_none_means_unanswerable(name):
+    for item in _items(name):
+        qid = item["id"]
+        assert item.get("kind") in KINDS, f"{qid}: kind must be one of {sorted(KINDS)}, got {item.get('kind')!r}"
+        assert (item["kind"] == "none") == (not _answerable(item)), f"{qid}: kind none if and only if unanswerable"
+
+
+def test_tuning_set_shape():
+    items = _items("tuning.jsonl")
+    kinds = [i["kind"] for i in items]
+    assert len(items) >= 60
+    for kind in ("statement", "yesno", "list"):
+        assert kinds.count(kind) >= 15, kind
+    assert kinds.count("entity") >= 3 and kinds.count("number") >= 3
+    assert kinds.count("none") >= 8
+    de = sum(i["lang"] == "de" for i in items)
+    assert 0.4 <= de / len(items) <= 0.6, de
+
+
+def test_tuning_yesno_items_carry_the_verdict_word_in_the_question_language():
+    for item in _items("tuning.jsonl"):
+        if item["kind"] == "yesno":
+            verdicts = VERDICTS[item["lang"]]
+            assert any(len(group) == 1 and group[0] in verdicts for group in item["keywords"]), item["id"]
+            assert len(item["keywords"]) >= 2, f"{item['id']}: needs a group for the deciding fact"
+
+
+def test_tuning_questions_are_new():
+    tuning = {_norm(i["question"]).lower() for i in _items("tuning.jsonl")}
+    others = {_norm(i["question"]).lower() for name in ("dev.jsonl", "questions.jsonl") for i in _items(name)}
+    assert not tuning & others

@@ -18,6 +18,7 @@ FULL = {
     "evidence": ["Hulusi Akar und dem Briten Ben Wallace"],
     "history": [{"role": "user", "content": "Wer ist Schoigu?"}, {"role": "assistant", "content": "…"}],
     "tags": ["multi-entity"],
+    "kind": "list",
 }
 
 
@@ -57,6 +58,7 @@ def test_full_example_from_the_format_description() -> None:
     assert question.keywords[2] == ("Wallace", "Großbritannien")
     assert question.history == (Turn("user", "Wer ist Schoigu?"), Turn("assistant", "…"))
     assert question.tags == ("multi-entity",)
+    assert question.kind == "list"
 
 
 def test_unanswerable_question_needs_no_relevant_docs() -> None:
@@ -145,6 +147,23 @@ def test_answerable_must_be_boolean(value: object) -> None:
 def test_lang_must_be_de_or_en(value: object) -> None:
     obj = {**MINIMAL, "id": "q3", "lang": value}
     assert_error_on_line(lines_with_bad_third(json.dumps(obj)), 3, "'lang' must be one of de, en")
+
+
+@pytest.mark.parametrize("value", ["entity", "number", "statement", "yesno", "list", "none"])
+def test_every_kind_is_accepted(value: str) -> None:
+    [question] = parse_question_lines([json.dumps({**MINIMAL, "kind": value})])
+    assert question.kind == value
+
+
+def test_absent_or_null_kind_is_none() -> None:
+    [absent, null] = parse_question_lines([json.dumps(MINIMAL), json.dumps({**MINIMAL, "id": "q2", "kind": None})])
+    assert absent.kind is None and null.kind is None
+
+
+@pytest.mark.parametrize("value", ["person", "Entity", "", 1, ["list"]])
+def test_unknown_kind_is_rejected(value: object) -> None:
+    obj = {**MINIMAL, "id": "q3", "kind": value}
+    assert_error_on_line(lines_with_bad_third(json.dumps(obj)), 3, "'kind' must be one of entity, number, statement")
 
 
 def test_duplicate_id_names_both_lines() -> None:

@@ -1,0 +1,287 @@
+"""Which shape of answer a question asks for: a name, a number, a statement, a yes or no, or a list.
+
+Rule-based for German and English news questions: cheap, deterministic and explainable. The rules
+read the question word, the noun after which/welche (a plural asks for several items) and the sentence
+form (a verb first asks for yes or no). They cannot tell whether the articles answer a question at
+all: an unanswerable question gets the shape it asks for.
+
+Measured on the tagged question sets by scripts/measure_question_kind.py.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from rag.language import detect_language
+
+
+class QuestionKind(StrEnum):
+    ENTITY = "entity"  # a person, organisation, place, title or named thing
+    NUMBER = "number"  # a number, date, duration or amount
+    STATEMENT = "statement"  # what someone said, claimed or warned; how; why
+    YESNO = "yesno"
+    LIST = "list"  # several items, or the parts of a two-part question
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_TOKEN = re.compile(r"[\w'’-]+|[,;:]")
+_CLAUSE_BREAKS = _words(", ; :")
+# Leading words that carry no question form: "Und wann …?", "So what did …?".
+_FILLERS = _words("and but so also then und aber denn dann doch nun")
+_PREPOSITIONS = _words(
+    "in on at from to under over for with by of since until into during after before about against between "
+    "mit auf an aus von zu zum zur unter über seit bis für gegen nach bei vor um durch wegen laut gegenüber"
+)
+_EN_AUX = _words(
+    "is are was were am do does did has have had will would can could should shall may might must "
+    "isn't aren't wasn't weren't don't doesn't didn't hasn't haven't won't wouldn't can't couldn't"
+)
+_EN_WH = _words("who whom whose what which when where why how")
+_DE_WH = _words(
+    "wer wen wem wessen was wann wo woher wohin warum wieso weshalb weswegen wie welche welcher welches welchen "
+    "welchem wieviel wievielte wievielten wovor worüber wogegen womit wofür worauf wozu wodurch woran worin "
+    "wonach wovon"
+)
+_WH = _EN_WH | _DE_WH
+_WHO = _words("who whom whose wer wen wem wessen")
+_WHY = _words("why warum wieso weshalb weswegen")
+_WHERE = _words("where wo woher wohin")
+_NAME = _words("name list nenne nennen nennt liste")  # "Name the two ministers."
+
+_NUMBER_ADVERBS = _words(
+    "many much old long far often large big high soon viele vielen viel alt lange weit oft hoch groß spät"
+)
+_SEVERAL = _words("two three four five six several both zwei drei vier fünf sechs mehrere beide")
+# Nouns after which/welche/what whose answer is a number or date, or a statement rather than a name.
+_NUMBER_NOUNS = _words(
+    "year day date month week time period age number amount sum price cost range share percentage size "
+    "population toll total rate level value distance duration budget "
+    "jahr tag datum monat woche zeitpunkt uhrzeit zeitraum alter zahl anzahl menge summe betrag preis kosten "
+    "reichweite höhe anteil prozent größe bevölkerung einwohnerzahl bilanz quote rate wert dauer haushalt"
+)
+_STATEMENT_NOUNS = _words(
+    "demand warning reason condition argument position stance view assessment claim accusation allegation "
+    "difference consequence effect impact message response reaction explanation promise threat role goal "
+    "purpose question concern state step conclusion advice principle "
+    "forderung warnung begründung grund bedingung argument position haltung sicht einschätzung aussage "
+    "behauptung vorwurf unterschied folge wirkung auswirkung botschaft antwort reaktion erklärung versprechen "
+    "drohung rolle ziel zweck frage sorge schritt schluss rat grundsatz prinzip"
+)
+# English verbs that end a noun phrase but neither end in -ed nor are auxiliaries.
+_EN_VERBS = _words(
+    "said says told tells met meets spoke speaks sent sends made makes led leads took takes gave gives wrote "
+    "writes won wins held holds became becomes came comes paid pays sold sells warned warns wants plans "
+    "supplies called calls accuses threatens expects fears sees saw knew"
+)
+_EN_NP_STOP = _EN_AUX | _EN_VERBS | _PREPOSITIONS | _WH | _words("besides apart that") | _CLAUSE_BREAKS
+_EN_IRREGULAR_PLURALS = _words("people men women children police troops forces")
+# German plurals in -e that "welche" cannot tell from a feminine singular ("welche Rolle").
+_DE_PLURAL_E = _words(
+    "begriffe probleme schritte gründe ziele pläne angriffe gespräche vorwürfe vorschläge verluste kräfte "
+    "tage monate jahre punkte beispiele argumente teile"
+)
+# Feminine singular endings: after "welche" such a noun is one thing.
+_DE_SINGULAR_ENDINGS = ("ung", "heit", "keit", "ion", "tät", "schaft", "ik", "ur", "ei", "enz", "anz", "t")
+
+# "Besides X, who …?" asks for the others; "apart from showing …" only sets a condition.
+_BESIDES = re.compile(r"\b(besides|apart from|other than|except|außer)\b(?! \w+ing\b)")
+_EACH = re.compile(r"\b(jeweils|respectively|each of (them|the|these|those))\b")
+_TWO_SOURCES = re.compile(r"\b(laut|according to)\b[^?]*\b(und|and)\s+(laut|according to)\b")
+_REPEATED_PREPOSITION = re.compile(r"\b(for|für|bei|from)\s+[\w-]+(?:\s+[\w-]+)?\s+(and|und)\s+\1\b")
+
+
+def classify_question(question: str, lang: str | None = None) -> QuestionKind:
+    """The shape of answer `question` asks for; `lang` ("de" or "en") is detected when not given."""
+    lang = lang or detect_language(question)
+    raw = _tokens(_last_question(question))
+    words = [t.lower() for t in raw]
+    if not words:
+        return QuestionKind.STATEMENT
+    if _is_two_part(words):
+        return QuestionKind.LIST
+    if words[0] in _NAME:
+        # "Name the three ministers" asks for several, "Nenne den Sprecher" for one.
+        head = _english_head(words, 1) if lang == "en" else None
+        several = any(w in _SEVERAL for w in words) or (head is not None and _english_plural(words[head]))
+        return QuestionKind.LIST if several else QuestionKind.ENTITY
+    index = _question_word(words, lang)
+    if index == _YESNO:
+        return QuestionKind.YESNO
+    if index is None:
+        # German puts the verb first in a yes/no question ("Hat …", "Vertreten …"); an English sentence
+        # without question word or auxiliary asks for a statement.
+        return QuestionKind.YESNO if lang == "de" else QuestionKind.STATEMENT
+    return _by_question_word(raw, words, index)
+
+
+def _last_question(text: str) -> str:
+    # "Both X and Y said Z. What did they say?": the last sentence that asks decides.
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s.strip()]
+    asked = [s for s in sentences if s.rstrip().endswith("?")]
+    return asked[-1] if asked else text
+
+
+def _tokens(text: str) -> list[str]:
+    tokens = [t.replace("’", "'") for t in _TOKEN.findall(text)]
+    while tokens and (tokens[0].lower() in _FILLERS or tokens[0] in _CLAUSE_BREAKS):
+        tokens.pop(0)
+    return tokens
+
+
+def _is_two_part(words: list[str]) -> bool:
+    text = " ".join(words)
+    if words[0] in _NAME and ("and" in words or "und" in words):
+        return True  # "Name X and Y."
+    if _EACH.search(text) or _TWO_SOURCES.search(text) or _REPEATED_PREPOSITION.search(text):
+        return True
+    # "Who said it, and when?", "Was kündigte er an und wie bewertete er …?": a second question after "and",
+    # but not a pair of question words in one clause ("wann und wie").
+    for i in range(1, len(words) - 1):
+        if words[i] in ("and", "und") and words[i - 1] not in _WH:
+            following = words[i + 1 : i + 3]
+            if following[0] in _WH or (following[0] in _PREPOSITIONS and following[1:] and following[1] in _WH):
+                return True
+    return False
+
+
+_YESNO = -1
+
+
+def _question_word(words: list[str], lang: str) -> int | None:
+    """Index of the question word; _YESNO for an English auxiliary first; None when there is neither."""
+    if lang == "en" and words[0] in _EN_AUX:
+        return _YESNO
+    # A question word counts among the first words of the sentence ("In which city …", "Officials from
+    # which sides …") or, in English, after a lead-in that ends with a comma ("According to Kirby, which …").
+    # The language decides: German "was" is "what", English "was" is an auxiliary.
+    question_words = _DE_WH if lang == "de" else _EN_WH
+    starts = [0]
+    if lang == "en":
+        starts += [i + 1 for i, w in enumerate(words) if w in _CLAUSE_BREAKS]
+    for start in starts:
+        window = words[start : start + 4]
+        if window and window[0] in _EN_AUX and start > 0:
+            return _YESNO  # "According to Reuters, did the talks fail?"
+        for offset, word in enumerate(window):
+            if word in _CLAUSE_BREAKS:
+                break
+            if word in question_words:
+                return start + offset
+    return None
+
+
+def _by_question_word(raw: list[str], words: list[str], index: int) -> QuestionKind:
+    word = words[index]
+    nxt = words[index + 1] if index + 1 < len(words) else ""
+    text = " ".join(words)
+    if word in ("when", "wann") or word.startswith("wieviel"):
+        return QuestionKind.NUMBER
+    if word in ("how", "wie"):
+        return QuestionKind.NUMBER if nxt in _NUMBER_ADVERBS else QuestionKind.STATEMENT
+    if _BESIDES.search(text) and word not in _WHY and word not in ("which", "what"):
+        return QuestionKind.LIST  # "Who besides X …?", "Wogegen außer X …?"; which + noun decides below
+    if word in _WHY or (word.startswith("wo") and word not in _WHERE):
+        return QuestionKind.STATEMENT  # "wovor", "worüber", … ask about the content of what was said
+    if word in _WHO:
+        return QuestionKind.ENTITY
+    if word in _WHERE:
+        return QuestionKind.ENTITY
+    if word == "what" and nxt in ("is", "was", "are", "were") and words[index + 2 : index + 3] == ["the"]:
+        # "What is the name of …?", "What is the death toll?": the noun says what is asked for.
+        head = _english_head(words, index + 3)
+        noun = _english_singular(words[head]) if head is not None else ""
+        if noun in ("name", "title"):
+            return QuestionKind.ENTITY
+        if noun in _NUMBER_NOUNS:
+            return QuestionKind.NUMBER
+    if word == "which" or word.startswith("welch") or (word == "what" and _starts_noun_phrase(nxt)):
+        return _by_noun(raw, words, index)
+    return QuestionKind.STATEMENT  # "What did X say?", "Was forderte Y?": the content of a statement
+
+
+def _starts_noun_phrase(word: str) -> bool:
+    return bool(word) and word not in _EN_NP_STOP and not word.endswith("ed")
+
+
+def _by_noun(raw: list[str], words: list[str], index: int) -> QuestionKind:
+    """Which/welche/what + noun: the noun's number and meaning decide."""
+    word = words[index]
+    start = index + 1
+    picked_one = words[start : start + 1] == ["of"]  # "which of his claims": one picked from several
+    if picked_one:
+        start += 1
+    if start < len(words) and words[start] in _SEVERAL:
+        return QuestionKind.LIST
+    head = _german_head(raw, start) if word.startswith("welch") else _english_head(words, start)
+    if head is None:
+        return QuestionKind.STATEMENT
+    noun = words[head].removesuffix("'s")
+    meaning = _english_singular(noun) if word in ("which", "what") else noun
+    if meaning in _NUMBER_NOUNS or _compound_tail(noun) in _NUMBER_NOUNS:
+        return QuestionKind.NUMBER
+    plural = not picked_one and _is_plural(words, index, head)
+    if plural or (_BESIDES.search(" ".join(words)) and word in ("welche", "welchen")):
+        return QuestionKind.LIST
+    if meaning in _STATEMENT_NOUNS or _compound_tail(noun) in _STATEMENT_NOUNS:
+        return QuestionKind.STATEMENT
+    return QuestionKind.ENTITY
+
+
+def _english_head(words: list[str], start: int) -> int | None:
+    """Index of the last word of the noun phrase, which runs up to the verb or a preposition."""
+    end = start
+    while end < len(words) and words[end] not in _EN_NP_STOP and not (end > start and words[end].endswith("ed")):
+        end += 1
+    return end - 1 if end > start else None
+
+
+def _german_head(raw: list[str], start: int) -> int | None:
+    # German nouns are capitalised, adjectives before them are not: "welchem britischen Verteidigungsminister".
+    for index in range(start, min(start + 4, len(raw))):
+        if raw[index][:1].isupper():
+            return index
+    return None
+
+
+_KNOWN_TAILS = sorted((n for n in _NUMBER_NOUNS | _STATEMENT_NOUNS if len(n) > 3), key=len, reverse=True)
+
+
+def _compound_tail(noun: str) -> str:
+    # A German compound means what its last part means: "Atomwaffen-Frage" -> "frage", "Opferzahl" -> "zahl".
+    tail = noun.rsplit("-", 1)[-1]
+    return next((known for known in _KNOWN_TAILS if tail.endswith(known)), tail)
+
+
+def _english_singular(noun: str) -> str:
+    if noun.endswith("ies"):
+        return noun[:-3] + "y"
+    if noun.endswith("s") and not noun.endswith(("ss", "us", "is")):
+        return noun[:-1]
+    return noun
+
+
+def _english_plural(noun: str) -> bool:
+    noun = noun.removesuffix("'s")
+    return noun in _EN_IRREGULAR_PLURALS or (noun.endswith("s") and not noun.endswith(("ss", "us", "is", "news")))
+
+
+def _is_plural(words: list[str], index: int, head: int) -> bool:
+    word, noun = words[index], words[head].removesuffix("'s")
+    if word in ("which", "what"):
+        return _english_plural(noun)
+    if word == "welchen":
+        # Dative plural after a preposition ("mit welchen Ministern"); otherwise masculine singular.
+        return index > 0 and words[index - 1] in _PREPOSITIONS
+    if word != "welche":
+        return False  # welcher, welches, welchem: singular
+    if noun.endswith(("en", "er", "s")) or noun in _DE_PLURAL_E:
+        return True
+    if noun.endswith(_DE_SINGULAR_ENDINGS):
+        return False
+    # A noun in -e is feminine singular ("welche Rolle spielte …") unless the verb after it is plural.
+    verb = words[head + 1] if head + 1 < len(words) else ""
+    return verb.endswith("en") and verb not in ("den", "einen", "seinen", "ihren")
