@@ -46,6 +46,8 @@ class Citation:
     quote_start: int
     quote_end: int
     author: str | None = None
+    url: str | None = None  # web articles: canonical URL and site name
+    site: str | None = None
 
     @classmethod
     def of(cls, n: int, chunk: StoredChunk, quote: str, quote_start: int, quote_end: int) -> Citation:
@@ -63,6 +65,8 @@ class Citation:
             quote_start,
             quote_end,
             chunk.author,
+            url=chunk.url,
+            site=chunk.site,
         )
 
 

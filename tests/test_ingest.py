@@ -182,3 +182,90 @@ def test_removed_lines_are_counted_and_kept_in_the_index(tmp_settings, seeds_cop
     assert "Guardar" in store.removed_lines("001_0bda7b3f5836d6c8")
     with pytest.raises(StoreError, match="no document"):
         store.removed_lines("nope")
+
+
+# -- web articles (the local news site of tests/newsserver.py) ------------------------------------------------
+
+
+def test_a_feed_is_indexed_with_url_site_and_date_and_failures_are_reported(web_settings, news_site):
+    store = open_store(web_settings)
+    report = index_paths([], web_settings, store, HashEmbedder, urls=[news_site.at("/feed.xml")])
+    assert len(report.added) == 3 and len(report.duplicates) == 3
+    assert report.web_sources == [(news_site.at("/feed.xml"), "feed", 13)]
+    assert {url.removeprefix(news_site.url) for url, _ in report.skipped} == {
+        "/private/secret.html",
+        "/gone.html",
+        "/slow.html",
+        "/huge.html",
+        "/go/file",
+        "/empty.html",
+        "/report.pdf",
+    }
+    docs = {d.url: d for d in store.documents()}
+    german = docs[news_site.at("/de/nato-gipfel.html")]
+    assert (german.site, german.date, german.title) == (
+        "Tagesblatt Beispielstadt",
+        "2024-07-11",
+        "Nato-Gipfel in Vilnius: Mehr Munition für die Ukraine",
+    )
+    assert docs[news_site.at("/en/bridge-reopens.html")].site == "The Example Herald"
+    chunk = store.chunks_of(german.doc_id)[0]
+    assert (chunk.url, chunk.site, chunk.date) == (german.url, "Tagesblatt Beispielstadt", "2024-07-11")
+    hit = store.query(HashEmbedder().embed_query("Granaten Unterlüß Munition"), 1)[0]
+    assert (hit.doc_id, hit.url) == (german.doc_id, german.url)
+
+
+def test_indexing_a_feed_again_adds_only_new_articles_and_updates_changed_ones(web_settings, news_site):
+    store = open_store(web_settings)
+    first = index_paths([], web_settings, store, HashEmbedder, urls=[news_site.at("/atom.xml")])
+    assert len(first.added) == 2
+
+    def no_model():
+        raise AssertionError("nothing changed, so the embedder must not be loaded")
+
+    again = index_paths([], web_settings, store, no_model, urls=[news_site.at("/atom.xml")])
+    assert (again.added, again.updated, len(again.unchanged)) == ([], [], 2)
+    page = news_site.root / "en" / "bridge-reopens.html"
+    page.write_text(page.read_text().replace("in November", "in December"), encoding="utf-8")
+    feed = news_site.root / "atom.xml"
+    feed.write_text(
+        feed.read_text().replace("</feed>", '<entry><link href="http://BASE/de/wahl.html"/></entry></feed>'),
+        encoding="utf-8",
+    )
+    changed = index_paths([], web_settings, store, HashEmbedder, urls=[news_site.at("/atom.xml")])
+    bridge = next(d for d in store.documents() if d.url == news_site.at("/en/bridge-reopens.html"))
+    assert changed.updated == [bridge.doc_id] and len(changed.added) == 1 and len(changed.unchanged) == 1
+    assert any("in December" in c.text for c in store.chunks_of(bridge.doc_id))
+    assert not any("in November" in c.text for c in store.chunks_of(bridge.doc_id))
+    assert len(store.documents()) == 3
+
+
+def test_the_same_article_under_another_url_is_not_stored_twice_across_runs(web_settings, news_site):
+    store = open_store(web_settings)
+    index_paths([], web_settings, store, HashEmbedder, urls=[news_site.at("/de/wahl.html")])
+    [stored] = store.documents()
+    report = index_paths([], web_settings, store, HashEmbedder, urls=[news_site.at("/print/de/wahl.html")])
+    assert report.added == [] and report.duplicates == [(news_site.at("/print/de/wahl.html"), stored.doc_id)]
+    assert [d.doc_id for d in store.documents()] == [stored.doc_id]
+    pruned = index_paths([], web_settings, store, HashEmbedder, urls=[news_site.at("/print/de/wahl.html")], prune=True)
+    assert pruned.removed == [] and len(store.documents()) == 1  # the copy keeps the stored article
+
+
+def test_files_and_urls_in_one_run_and_a_pruning_file_run_keeps_web_articles(web_settings, news_site, seeds_copy):
+    store = open_store(web_settings)
+    report = index_paths([seeds_copy], web_settings, store, HashEmbedder, urls=[news_site.at("/de/wahl.html")])
+    assert len(report.added) == 6
+    (seeds_copy / "002_eb5c34b194544d8a.txt").unlink()
+    pruned = index_paths([seeds_copy], web_settings, store, HashEmbedder, prune=True)
+    assert pruned.removed == ["002_eb5c34b194544d8a"]
+    assert any(d.url == news_site.at("/de/wahl.html") for d in store.documents())
+
+
+def test_nothing_is_fetched_unless_urls_are_given(tmp_settings, seeds_copy, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("index_paths must not touch the network for files")
+
+    monkeypatch.setattr("rag.ingest.fetch_articles", no_network)
+    monkeypatch.setattr("rag.ingest.Fetcher", no_network)
+    report = run(tmp_settings, [seeds_copy])
+    assert len(report.added) == 5 and report.web_sources == [] and report.duplicates == []
