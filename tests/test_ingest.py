@@ -11,6 +11,7 @@ import pytest
 
 from rag.ingest import index_paths, lock_path
 from rag.locking import IndexLockedError
+from rag.settings import Settings
 from rag.store import StoreError, StoreMismatchError, open_store
 from tests.fakes import HashEmbedder
 
@@ -269,3 +270,52 @@ def test_nothing_is_fetched_unless_urls_are_given(tmp_settings, seeds_copy, monk
     monkeypatch.setattr("rag.ingest.Fetcher", no_network)
     report = run(tmp_settings, [seeds_copy])
     assert len(report.added) == 5 and report.web_sources == [] and report.duplicates == []
+
+
+@pytest.mark.integration
+def test_a_feed_through_the_real_command_model_and_store(news_site, tmp_path, monkeypatch):
+    """`rag index FEED` with EmbeddingGemma into a real Chroma store; again (nothing new); after an edit; then ask."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    (tmp_path / "rag.toml").write_text("")
+    for key, value in {
+        "RAG_CONFIG": str(tmp_path / "rag.toml"),
+        "RAG_INDEX_DIR": str(tmp_path / "index"),
+        "RAG_FETCH_ALLOW_PRIVATE": "true",
+        "RAG_FETCH_TIMEOUT_S": "1",
+        "RAG_FETCH_HOST_DELAY_S": "0",
+        "RAG_FETCH_MAX_BYTES": "50000",
+    }.items():
+        monkeypatch.setenv(key, value)
+    runner = CliRunner()
+    feed = news_site.at("/feed.xml")
+    first = runner.invoke(app, ["index", feed])
+    assert first.exit_code == 0, first.output
+    assert "3 added, 0 updated, 0 unchanged" in first.output
+    assert f"skipped {news_site.at('/gone.html')}: HTTP 404" in first.output
+    store = open_store(Settings(index_dir=tmp_path / "index"))
+    docs = {d.url: d for d in store.documents()}
+    assert (docs[news_site.at("/de/nato-gipfel.html")].site, docs[news_site.at("/de/nato-gipfel.html")].date) == (
+        "Tagesblatt Beispielstadt",
+        "2024-07-11",
+    )
+    assert docs[news_site.at("/en/bridge-reopens.html")].date == "2024-09-03"
+
+    again = runner.invoke(app, ["index", feed])
+    assert "0 added, 0 updated, 3 unchanged" in again.output and "0 chunks embedded" in again.output
+
+    page = news_site.root / "de" / "nato-gipfel.html"
+    page.write_text(page.read_text().replace("200.000 Granaten", "250.000 Granaten"), encoding="utf-8")
+    changed = runner.invoke(app, ["index", feed])
+    assert "0 added, 1 updated, 2 unchanged" in changed.output
+    nato = docs[news_site.at("/de/nato-gipfel.html")].doc_id
+    assert any("250.000 Granaten" in c.text for c in store.chunks_of(nato))
+
+    asked = runner.invoke(app, ["ask", "Wie viele Granaten sollen in Unterlüß gefertigt werden?", "--llm", "none"])
+    assert asked.exit_code == 0, asked.output
+    assert (
+        f"(Tagesblatt Beispielstadt, Greta Sommer, 2024-07-11, {nato})\n    {news_site.at('/de/nato-gipfel.html')}"
+        in (asked.output)
+    )
