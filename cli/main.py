@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +20,10 @@ from cli.common import (
     use_config_file,
 )
 from cli.eval_command import eval_command
+
+if TYPE_CHECKING:
+    from rag.answer import Citation
+    from rag.settings import Settings
 
 app = typer.Typer(
     name="rag",
@@ -85,21 +89,51 @@ def models_fetch(
 @app.command("index")
 @friendly_errors
 def index_command(
-    paths: Annotated[
-        list[Path] | None, typer.Argument(help="Files or folders of articles: .txt, .md, .html/.htm, .pdf, .docx.")
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[PATH_OR_URL]...",
+            help="Files or folders of articles (.txt, .md, .html/.htm, .pdf, .docx), or http(s) URLs of "
+            "article pages, RSS/Atom feeds and sitemaps (a feed or sitemap brings in the articles it lists).",
+        ),
     ] = None,
     rebuild: Annotated[bool, typer.Option(help="Re-embed everything (after changing the embedding model).")] = False,
-    prune: Annotated[bool, typer.Option(help="Remove indexed documents that are not among PATHS any more.")] = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            help="Remove indexed documents that are not among the sources any more (web articles only "
+            "when URLs are given)."
+        ),
+    ] = False,
     wait: Annotated[bool, typer.Option(help="Wait for another running `rag index` instead of stopping.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="List the files and the articles that would be fetched (reads the named URLs, their feeds, "
+            "sitemaps and robots.txt, but no article) and change nothing.",
+        ),
+    ] = False,
 ) -> None:
-    """Index articles (default: seeds/). Unchanged documents are skipped; changed ones are replaced."""
+    """Index articles (default: seeds/). Unchanged documents are skipped; changed ones are replaced.
+
+    Only URLs named here are fetched; everything else stays offline.
+    """
+    from rag.web import is_url
+
+    settings = make_settings()
+    named = list(sources or [str(settings.seeds_dir)])
+    urls = [s for s in named if is_url(s)]
+    paths = [Path(s) for s in named if not is_url(s)]
+    if dry_run:
+        _dry_run(paths, urls, settings)
+        return
     from tqdm import tqdm
 
     from rag.embedding import get_embedder
     from rag.ingest import index_paths
     from rag.store import open_store
 
-    settings = make_settings()
     bar: tqdm | None = None
 
     def progress(done: int, total: int) -> None:
@@ -109,7 +143,7 @@ def index_command(
         bar.update(done - bar.n)
 
     report = index_paths(
-        list(paths or [settings.seeds_dir]),
+        paths,
         settings,
         open_store(settings),
         lambda: get_embedder(settings),
@@ -117,6 +151,8 @@ def index_command(
         prune=prune,
         wait=wait,
         progress=progress,
+        urls=urls,
+        notify=lambda message: typer.echo(message, err=True),
     )
     if bar is not None:
         bar.close()
@@ -124,6 +160,10 @@ def index_command(
         typer.secho(f"Re-indexed every document: {report.rechunk_reason}.", fg=typer.colors.YELLOW, err=True)
     for file, reason in report.skipped:
         typer.secho(f"skipped {file}: {reason}", fg=typer.colors.YELLOW, err=True)
+    for url, doc_id in report.duplicates:
+        typer.echo(f"same article as {doc_id}: {url}", err=True)
+    for note in report.notes:
+        typer.secho(note, fg=typer.colors.YELLOW, err=True)
     for doc_id, count in sorted(report.removed_lines.items()):
         typer.echo(f"{doc_id}: {count} boilerplate or date line(s) dropped (`rag docs --removed {doc_id}` shows them)")
     typer.echo(
@@ -131,6 +171,24 @@ def index_command(
         f"{len(report.removed)} removed; {report.chunks_embedded} chunks embedded, "
         f"{report.chunks_total} in the index ({report.seconds:.1f} s)"
     )
+
+
+def _dry_run(paths: list[Path], urls: list[str], settings: Settings) -> None:
+    from rag.ingest import collect_files
+    from rag.web import Fetcher, plan
+
+    files, skipped = collect_files(paths)
+    for file in files:
+        typer.echo(f"file  {file}")
+    result = plan(urls, Fetcher(settings)) if urls else None
+    for url, via in result.articles if result else []:
+        typer.echo(f"fetch {url}" + ("" if via == "named" else f"  (listed by {via})"))
+    for name, reason in skipped + (result.skipped if result else []):
+        typer.secho(f"skip  {name}: {reason}", fg=typer.colors.YELLOW, err=True)
+    for note in result.notes if result else []:
+        typer.secho(note, fg=typer.colors.YELLOW, err=True)
+    count = len(result.articles) if result else 0
+    typer.echo(f"Dry run: {len(files)} file(s) to read, {count} article(s) to fetch; nothing was indexed.")
 
 
 @app.command("docs")
@@ -160,6 +218,8 @@ def docs_command(
         return
     for d in documents:
         typer.echo(f"{d.doc_id:24} {d.date or '-':10} {d.chunks:4} chunks  {d.title}")
+        if d.url:
+            typer.echo(f"{'':24} {d.site or '-'} · {d.url}")
 
 
 # -- search / ask -------------------------------------------------------------
@@ -244,13 +304,19 @@ def ask_command(
     if answer.refused and answer.searched:
         typer.echo("Searched: " + " · ".join(answer.searched))
     for n, c in answer.citations.items():
-        byline = f"{c.author}, " if c.author else ""
-        typer.echo(f"[{n}] {c.title} ({byline}{c.date or 'no date'}, {c.doc_id})\n    „{c.quote}“")
+        typer.echo(citation_text(n, c))
     t = answer.timings
     typer.secho(
         f"retrieval {t.retrieval_ms:.0f} ms, first words {t.ttft_ms:.0f} ms, total {t.total_ms:.0f} ms",
         dim=True,
     )
+
+
+def citation_text(n: int, c: Citation) -> str:
+    """One numbered source: title, (site,) author, date and id, the article's URL if it has one, and the quote."""
+    byline = "".join(f"{part}, " for part in (c.site if c.url else None, c.author) if part)
+    link = f"\n    {c.url}" if c.url else ""
+    return f"[{n}] {c.title} ({byline}{c.date or 'no date'}, {c.doc_id}){link}\n    „{c.quote}“"
 
 
 @app.command("chat")

@@ -70,6 +70,8 @@ class Document:
     removed_lines: tuple[str, ...]  # boilerplate and date-only lines that were dropped, reported to the user
     author: str | None = None
     format: str = "text"
+    url: str | None = None  # articles fetched from the web: the canonical URL (files have none)
+    site: str | None = None  # articles fetched from the web: the site's name, else its host
 
 
 def _normalise(raw: str) -> str:

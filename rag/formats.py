@@ -64,15 +64,20 @@ class Extracted:
     date: str | None  # ISO date "YYYY-MM-DD" (or "YYYY-MM") when the format carries one
     author: str | None
     format: str  # "text", "markdown", "html", "pdf", "docx"
+    url: str | None = None  # web pages: the page's canonical URL (or the address it was read from)
+    site: str | None = None  # web pages: the site's name (og:site_name), when the page gives one
 
 
-def extract(data: bytes, suffix: str) -> Extracted:
-    """Text and metadata of a file with the given suffix (".pdf", "PDF" and "pdf" all work)."""
+def extract(data: bytes, suffix: str, url: str | None = None) -> Extracted:
+    """Text and metadata of a file with the given suffix (".pdf", "PDF" and "pdf" all work).
+
+    `url` is where a web page was fetched from; trafilatura then also reports its canonical URL and site.
+    """
     suffix = suffix.lower() if suffix.startswith(".") or not suffix else f".{suffix.lower()}"
     if suffix in (".txt", ".md"):
         return Extracted(_decode_text(data), None, None, None, "text" if suffix == ".txt" else "markdown")
     if suffix in (".html", ".htm"):
-        return _extract_html(data)
+        return _extract_html(data, url)
     if suffix == ".pdf":
         return _extract_pdf(data)
     if suffix == ".docx":
@@ -176,7 +181,7 @@ def _blocks(container: Any) -> Iterator[str]:
         yield from _collapse(child.tail or "")
 
 
-def _extract_html(data: bytes) -> Extracted:
+def _extract_html(data: bytes, url: str | None = None) -> Extracted:
     try:
         import trafilatura
     except ImportError as exc:
@@ -189,14 +194,16 @@ def _extract_html(data: bytes) -> Extracted:
     date_params = {"original_date": True, "extensive_search": False, "max_date": date.today().isoformat()}
     try:
         # A trafilatura Document (title, author, date, body: its output tree) or None when it found nothing.
-        document: Any = trafilatura.bare_extraction(page, date_extraction_params=date_params, **_TRAFILATURA_OPTIONS)
+        document: Any = trafilatura.bare_extraction(
+            page, url=url, date_extraction_params=date_params, **_TRAFILATURA_OPTIONS
+        )
         text = "\n\n".join(_blocks(document.body)) if document is not None and document.body is not None else ""
         if not text:
             # trafilatura's own last resort (it usually runs it already): embedded JSON, <article>, <p>, all text
             _body, baseline_text, _length = trafilatura.baseline(page)
             text = "\n\n".join(line.strip() for line in baseline_text.splitlines() if line.strip())
             if text and document is None:
-                document = trafilatura.extract_metadata(page, date_config=date_params)
+                document = trafilatura.extract_metadata(page, default_url=url, date_config=date_params)
     except Exception as exc:  # lxml and trafilatura raise many types on malformed input
         raise FormatError(f"cannot be read as a web page ({type(exc).__name__}: {exc})") from exc
     if not text:
@@ -209,6 +216,8 @@ def _extract_html(data: bytes) -> Extracted:
         date=_iso_date(getattr(document, "date", None)),
         author=_clean(getattr(document, "author", None)),
         format="html",
+        url=_clean(getattr(document, "url", None)) if url else None,
+        site=_clean(getattr(document, "sitename", None)) if url else None,
     )
 
 

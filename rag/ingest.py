@@ -1,10 +1,13 @@
-"""Ingestion service: files -> documents -> chunks -> vectors -> a new store generation."""
+"""Ingestion service: files and web URLs -> documents -> chunks -> vectors -> a new store generation.
+
+URLs (pages, feeds, sitemaps) are fetched by rag.web before the write lock is taken; nothing else uses the network.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from rag.embedding import Embedder
 from rag.locking import write_lock
 from rag.settings import Settings
 from rag.store import ChunkRecord, ChunkStore, Signature, StoreError, chunk_metadata
+from rag.web import Fetcher, Notify, fetch_articles
 
 Progress = Callable[[int, int], None]
 
@@ -30,6 +34,9 @@ class IndexReport:
     seconds: float = 0.0
     removed_lines: dict[str, int] = field(default_factory=dict)  # doc id -> lines the cleaning dropped
     rechunk_reason: str | None = None  # why every document was re-chunked, when it was
+    web_sources: list[tuple[str, str, int]] = field(default_factory=list)  # (named URL, kind, articles it gave)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (URL, id of the article it repeats)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -73,7 +80,10 @@ def load_documents(files: list[Path], skipped: list[tuple[str, str]]) -> list[Do
 
 
 def document_fingerprint(doc: Document, chunker: str) -> str:
-    payload = "\x00".join([chunker, doc.title, doc.date or "", doc.author or "", doc.text, *doc.removed_lines])
+    parts = [chunker, doc.title, doc.date or "", doc.author or "", doc.text, *doc.removed_lines]
+    if doc.url:  # the URL is the article's id; its site name is shown with it
+        parts.append(f"site:{doc.site or ''}")
+    payload = "\x00".join(parts)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
@@ -105,6 +115,21 @@ def _embed(records: list[ChunkRecord], embedder: Embedder, batch: int, progress:
             progress(min(i + batch, len(records)), len(records))
 
 
+def _drop_stored_copies(
+    documents: list[Document], fingerprints: dict[str, str], stored: dict[str, str], report: IndexReport
+) -> list[Document]:
+    """Web articles that are stored already under another URL (the same fingerprint) are not added again."""
+    by_sha = {sha: doc_id for doc_id, sha in stored.items()}
+    kept = []
+    for doc in documents:
+        other = by_sha.get(fingerprints[doc.doc_id])
+        if doc.url and doc.doc_id not in stored and other is not None:
+            report.duplicates.append((doc.source, other))
+        else:
+            kept.append(doc)
+    return kept
+
+
 def lock_path(settings: Settings) -> Path:
     if settings.store_mode == "http":
         name = f"{settings.chroma_host}_{settings.chroma_port}_{settings.collection}.lock"
@@ -121,27 +146,44 @@ def index_paths(
     prune: bool = False,
     wait: bool = False,
     progress: Progress | None = None,
+    urls: Sequence[str] = (),
+    fetcher: Fetcher | None = None,
+    notify: Notify | None = None,
 ) -> IndexReport:
-    """Bring the store in line with `paths`; the embedder is only loaded if something must be embedded."""
+    """Bring the store in line with `paths` and `urls`; the embedder is only loaded if something must be embedded.
+
+    An article fetched again replaces its stored version only when it changed; one whose site and text an
+    article under another URL already has is not stored again (`report.duplicates`). Pruning keeps the web
+    articles unless the run names URLs itself.
+    """
     started = time.perf_counter()
     report = IndexReport()
     files, report.skipped = collect_files(paths)
     documents = load_documents(files, report.skipped)
+    if urls:
+        web = fetch_articles(urls, fetcher or Fetcher(settings), notify)
+        report.skipped += web.skipped
+        report.duplicates += web.duplicates
+        report.web_sources, report.notes = web.plan.sources, web.plan.notes
+        documents += web.documents
     report.removed_lines = {d.doc_id: len(d.removed_lines) for d in documents if d.removed_lines}
     chunker = chunker_id(settings)
     with write_lock(lock_path(settings), wait=wait):
-        stored = {} if rebuild else {d.doc_id: d.doc_sha for d in store.documents()}
+        infos = [] if rebuild else store.documents()
+        stored = {d.doc_id: d.doc_sha for d in infos}
         current = store.signature()
         if current is not None and current.chunker != chunker and stored:
             # Other chunk boundaries: every document must be re-chunked (the fingerprints all differ).
             report.rechunk_reason = f"the index was chunked with {current.chunker}, this version chunks with {chunker}"
         fingerprints = {d.doc_id: document_fingerprint(d, chunker) for d in documents}
+        documents = _drop_stored_copies(documents, fingerprints, stored, report)
         to_embed = [d for d in documents if stored.get(d.doc_id) != fingerprints[d.doc_id]]
         report.added = [d.doc_id for d in to_embed if d.doc_id not in stored]
         report.updated = [d.doc_id for d in to_embed if d.doc_id in stored]
         report.unchanged = [d.doc_id for d in documents if stored.get(d.doc_id) == fingerprints[d.doc_id]]
-        seen = {d.doc_id for d in documents}
-        report.removed = sorted(set(stored) - seen) if prune else []
+        seen = {d.doc_id for d in documents} | {doc_id for _url, doc_id in report.duplicates}
+        kept_web = set() if urls else {d.doc_id for d in infos if d.url}
+        report.removed = sorted(set(stored) - seen - kept_web) if prune else []
         keep = (set(stored) - {d.doc_id for d in to_embed}) - set(report.removed)
         if not report.changed and not rebuild:
             report.chunks_total = store.count()

@@ -184,7 +184,8 @@ def would_also_remove(settings: Settings, documents: list[DocumentInfo], doc_id:
     ]
     files, skipped = collect_files(paths)
     found = {d.doc_id for d in load_documents(files, skipped)}
-    return sorted({d.doc_id for d in documents} - found - {doc_id})
+    web = {d.doc_id for d in documents if d.url}  # a pruning re-index of files keeps web articles
+    return sorted({d.doc_id for d in documents} - found - web - {doc_id})
 
 
 def _restore(target: Path, replaced: dict[Path, bytes]) -> None:
@@ -203,7 +204,13 @@ def _failure(exc: Exception, what: str) -> str:
 def document_rows(settings: Settings, service: AnswerSource) -> list[dict]:
     """The indexed documents with their kind: seed, upload or indexed elsewhere."""
     return [
-        {"doc_id": d.doc_id, "title": d.title, "date": d.date, "chunks": d.chunks, "kind": kind_of(settings, d.doc_id)}
+        {
+            "doc_id": d.doc_id,
+            "title": d.title,
+            "date": d.date,
+            "chunks": d.chunks,
+            "kind": f"web: {d.site or d.url}" if d.url else kind_of(settings, d.doc_id),
+        }
         for d in service.store.documents()
     ]
 

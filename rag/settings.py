@@ -105,6 +105,17 @@ class Settings(BaseSettings):
     concurrency_limit: int = 1
     max_queue: int = 64
 
+    # Fetching news from the web (only for URLs given to `rag index`)
+    fetch_user_agent: str = Field("newsrag/0.1 (+local news QA)", description="Sent with every request")
+    fetch_timeout_s: float = Field(15.0, gt=0, le=300, description="Per request: connecting, each read, and in total")
+    fetch_max_bytes: int = Field(5_000_000, ge=1000, description="Larger pages, feeds and sitemaps are not read")
+    fetch_host_delay_s: float = Field(1.0, ge=0, le=600, description="Pause between requests to one host")
+    fetch_max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed per request, http(s) only")
+    fetch_max_articles: int = Field(100, ge=1, description="Articles taken from one feed or sitemap")
+    fetch_allow_private: bool = Field(
+        False, description="Allow addresses on this machine or the local network (intranet sites)"
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -66,6 +66,8 @@ class DocumentInfo:
     source: str
     chunks: int
     doc_sha: str
+    url: str | None = None
+    site: str | None = None
 
 
 @dataclass
@@ -100,9 +102,16 @@ def chunk_metadata(
         "end": end,
         "sentences": json.dumps([list(s) for s in sentences]),
     }
+    if doc.url:  # web articles only, so that the metadata of files stays as it was
+        meta.update(url=doc.url, site=doc.site or "")
     if chunk_index == 0:
         meta["removed"] = json.dumps(list(doc.removed_lines), ensure_ascii=False)
     return meta
+
+
+def web_source(meta: dict[str, Any]) -> dict[str, str | None]:
+    """The web source fields (url, site) of a chunk's metadata; None for documents read from files."""
+    return {"url": str(meta.get("url") or "") or None, "site": str(meta.get("site") or "") or None}
 
 
 def _to_chunk(chunk_id: str, text: str, meta: dict[str, Any], score: float = 0.0) -> StoredChunk:
@@ -119,6 +128,7 @@ def _to_chunk(chunk_id: str, text: str, meta: dict[str, Any], score: float = 0.0
         text=text,
         sentences=tuple(tuple(s) for s in json.loads(meta.get("sentences") or "[]")),
         score=score,
+        **web_source(meta),
     )
 
 
@@ -294,6 +304,7 @@ class ChunkStore:
                     str(m.get("source", "")),
                     counts[doc_id],
                     str(m.get("doc_sha", "")),
+                    **web_source(m),
                 )
                 for doc_id, m in first.items()
             ),

@@ -31,6 +31,8 @@ class StoredChunk:
     sentences: tuple[tuple[int, int], ...]  # absolute offsets into the document text
     score: float = 0.0
     author: str | None = None
+    url: str | None = None  # articles fetched from the web: canonical URL and site name
+    site: str | None = None
 
     def spans(self) -> tuple[tuple[int, int], ...]:
         """The sentences' document offsets; a chunk stored without them counts as one sentence."""
@@ -66,6 +68,8 @@ class Citation:
     quote_start: int
     quote_end: int
     author: str | None = None
+    url: str | None = None  # web articles: canonical URL and site name
+    site: str | None = None
 
     @classmethod
     def of(cls, n: int, chunk: StoredChunk, quote: str, quote_start: int, quote_end: int) -> Citation:
@@ -83,6 +87,8 @@ class Citation:
             quote_start=quote_start,
             quote_end=quote_end,
             author=chunk.author,
+            url=chunk.url,
+            site=chunk.site,
         )
 
 

@@ -12,12 +12,14 @@ from rag.offline import enforce_offline
 from rag.settings import Settings
 from rag.store import open_store
 from tests.fakes import HashEmbedder, scripted_backend
+from tests.newsserver import NewsSite, serve_news
 from tests.servers import UIServer, shared_server
 
 enforce_offline()
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+WEB = ROOT / "tests" / "data" / "web"
 
 
 @pytest.fixture
@@ -30,6 +32,28 @@ def seeds_copy(tmp_path: Path) -> Path:
 @pytest.fixture
 def tmp_settings(tmp_path: Path) -> Settings:
     return Settings(index_dir=tmp_path / "index", cache_dir=Path.home() / ".cache" / "newsrag", llm_backend="none")
+
+
+@pytest.fixture
+def news_site(tmp_path: Path) -> Iterator[NewsSite]:
+    """The saved news pages, feeds and sitemaps of tests/data/web on a local server (a copy tests may edit)."""
+    root = tmp_path / "web"
+    shutil.copytree(WEB, root)
+    with serve_news(root) as site:
+        yield site
+
+
+@pytest.fixture
+def web_settings(tmp_settings: Settings) -> Settings:
+    """Settings for fetching from the local news site: loopback allowed, short timeout, no pause, 50 kB limit."""
+    return tmp_settings.model_copy(
+        update={
+            "fetch_allow_private": True,
+            "fetch_timeout_s": 1.0,
+            "fetch_host_delay_s": 0.0,
+            "fetch_max_bytes": 50_000,
+        }
+    )
 
 
 @pytest.fixture(scope="session")

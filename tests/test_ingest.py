@@ -11,6 +11,7 @@ import pytest
 
 from rag.ingest import index_paths, lock_path
 from rag.locking import IndexLockedError
+from rag.settings import Settings
 from rag.store import StoreError, StoreMismatchError, open_store
 from tests.fakes import HashEmbedder
 
@@ -182,3 +183,139 @@ def test_removed_lines_are_counted_and_kept_in_the_index(tmp_settings, seeds_cop
     assert "Guardar" in store.removed_lines("001_0bda7b3f5836d6c8")
     with pytest.raises(StoreError, match="no document"):
         store.removed_lines("nope")
+
+
+# -- web articles (the local news site of tests/newsserver.py) ------------------------------------------------
+
+
+def test_a_feed_is_indexed_with_url_site_and_date_and_failures_are_reported(web_settings, news_site):
+    store = open_store(web_settings)
+    report = index_paths([], web_settings, store, HashEmbedder, urls=[news_site.at("/feed.xml")])
+    assert len(report.added) == 3 and len(report.duplicates) == 3
+    assert report.web_sources == [(news_site.at("/feed.xml"), "feed", 13)]
+    assert {url.removeprefix(news_site.url) for url, _ in report.skipped} == {
+        "/private/secret.html",
+        "/gone.html",
+        "/slow.html",
+        "/huge.html",
+        "/go/file",
+        "/empty.html",
+        "/report.pdf",
+    }
+    docs = {d.url: d for d in store.documents()}
+    german = docs[news_site.at("/de/nato-gipfel.html")]
+    assert (german.site, german.date, german.title) == (
+        "Tagesblatt Beispielstadt",
+        "2024-07-11",
+        "Nato-Gipfel in Vilnius: Mehr Munition für die Ukraine",
+    )
+    assert docs[news_site.at("/en/bridge-reopens.html")].site == "The Example Herald"
+    chunk = store.chunks_of(german.doc_id)[0]
+    assert (chunk.url, chunk.site, chunk.date) == (german.url, "Tagesblatt Beispielstadt", "2024-07-11")
+    hit = store.query(HashEmbedder().embed_query("Granaten Unterlüß Munition"), 1)[0]
+    assert (hit.doc_id, hit.url) == (german.doc_id, german.url)
+
+
+def test_indexing_a_feed_again_adds_only_new_articles_and_updates_changed_ones(web_settings, news_site):
+    store = open_store(web_settings)
+    first = index_paths([], web_settings, store, HashEmbedder, urls=[news_site.at("/atom.xml")])
+    assert len(first.added) == 2
+
+    def no_model():
+        raise AssertionError("nothing changed, so the embedder must not be loaded")
+
+    again = index_paths([], web_settings, store, no_model, urls=[news_site.at("/atom.xml")])
+    assert (again.added, again.updated, len(again.unchanged)) == ([], [], 2)
+    page = news_site.root / "en" / "bridge-reopens.html"
+    page.write_text(page.read_text().replace("in November", "in December"), encoding="utf-8")
+    feed = news_site.root / "atom.xml"
+    feed.write_text(
+        feed.read_text().replace("</feed>", '<entry><link href="http://BASE/de/wahl.html"/></entry></feed>'),
+        encoding="utf-8",
+    )
+    changed = index_paths([], web_settings, store, HashEmbedder, urls=[news_site.at("/atom.xml")])
+    bridge = next(d for d in store.documents() if d.url == news_site.at("/en/bridge-reopens.html"))
+    assert changed.updated == [bridge.doc_id] and len(changed.added) == 1 and len(changed.unchanged) == 1
+    assert any("in December" in c.text for c in store.chunks_of(bridge.doc_id))
+    assert not any("in November" in c.text for c in store.chunks_of(bridge.doc_id))
+    assert len(store.documents()) == 3
+
+
+def test_the_same_article_under_another_url_is_not_stored_twice_across_runs(web_settings, news_site):
+    store = open_store(web_settings)
+    index_paths([], web_settings, store, HashEmbedder, urls=[news_site.at("/de/wahl.html")])
+    [stored] = store.documents()
+    report = index_paths([], web_settings, store, HashEmbedder, urls=[news_site.at("/print/de/wahl.html")])
+    assert report.added == [] and report.duplicates == [(news_site.at("/print/de/wahl.html"), stored.doc_id)]
+    assert [d.doc_id for d in store.documents()] == [stored.doc_id]
+    pruned = index_paths([], web_settings, store, HashEmbedder, urls=[news_site.at("/print/de/wahl.html")], prune=True)
+    assert pruned.removed == [] and len(store.documents()) == 1  # the copy keeps the stored article
+
+
+def test_files_and_urls_in_one_run_and_a_pruning_file_run_keeps_web_articles(web_settings, news_site, seeds_copy):
+    store = open_store(web_settings)
+    report = index_paths([seeds_copy], web_settings, store, HashEmbedder, urls=[news_site.at("/de/wahl.html")])
+    assert len(report.added) == 6
+    (seeds_copy / "002_eb5c34b194544d8a.txt").unlink()
+    pruned = index_paths([seeds_copy], web_settings, store, HashEmbedder, prune=True)
+    assert pruned.removed == ["002_eb5c34b194544d8a"]
+    assert any(d.url == news_site.at("/de/wahl.html") for d in store.documents())
+
+
+def test_nothing_is_fetched_unless_urls_are_given(tmp_settings, seeds_copy, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("index_paths must not touch the network for files")
+
+    monkeypatch.setattr("rag.ingest.fetch_articles", no_network)
+    monkeypatch.setattr("rag.ingest.Fetcher", no_network)
+    report = run(tmp_settings, [seeds_copy])
+    assert len(report.added) == 5 and report.web_sources == [] and report.duplicates == []
+
+
+@pytest.mark.integration
+def test_a_feed_through_the_real_command_model_and_store(news_site, tmp_path, monkeypatch):
+    """`rag index FEED` with EmbeddingGemma into a real Chroma store; again (nothing new); after an edit; then ask."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    (tmp_path / "rag.toml").write_text("")
+    for key, value in {
+        "RAG_CONFIG": str(tmp_path / "rag.toml"),
+        "RAG_INDEX_DIR": str(tmp_path / "index"),
+        "RAG_FETCH_ALLOW_PRIVATE": "true",
+        "RAG_FETCH_TIMEOUT_S": "1",
+        "RAG_FETCH_HOST_DELAY_S": "0",
+        "RAG_FETCH_MAX_BYTES": "50000",
+    }.items():
+        monkeypatch.setenv(key, value)
+    runner = CliRunner()
+    feed = news_site.at("/feed.xml")
+    first = runner.invoke(app, ["index", feed])
+    assert first.exit_code == 0, first.output
+    assert "3 added, 0 updated, 0 unchanged" in first.output
+    assert f"skipped {news_site.at('/gone.html')}: HTTP 404" in first.output
+    store = open_store(Settings(index_dir=tmp_path / "index"))
+    docs = {d.url: d for d in store.documents()}
+    assert (docs[news_site.at("/de/nato-gipfel.html")].site, docs[news_site.at("/de/nato-gipfel.html")].date) == (
+        "Tagesblatt Beispielstadt",
+        "2024-07-11",
+    )
+    assert docs[news_site.at("/en/bridge-reopens.html")].date == "2024-09-03"
+
+    again = runner.invoke(app, ["index", feed])
+    assert "0 added, 0 updated, 3 unchanged" in again.output and "0 chunks embedded" in again.output
+
+    page = news_site.root / "de" / "nato-gipfel.html"
+    page.write_text(page.read_text().replace("200.000 Granaten", "250.000 Granaten"), encoding="utf-8")
+    changed = runner.invoke(app, ["index", feed])
+    assert "0 added, 1 updated, 2 unchanged" in changed.output
+    nato = docs[news_site.at("/de/nato-gipfel.html")].doc_id
+    assert any("250.000 Granaten" in c.text for c in store.chunks_of(nato))
+
+    asked = runner.invoke(app, ["ask", "Wie viele Granaten sollen in Unterlüß gefertigt werden?", "--llm", "none"])
+    assert asked.exit_code == 0, asked.output
+    assert (
+        f"(Tagesblatt Beispielstadt, Greta Sommer, 2024-07-11, {nato})\n    {news_site.at('/de/nato-gipfel.html')}"
+        in (asked.output)
+    )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import cast
 
 from typer.testing import CliRunner
 
 from cli.main import app
 from rag.settings import Settings
+from tests.fakes import HashEmbedder
 
 runner = CliRunner()
 
@@ -64,3 +66,54 @@ def test_docs_removed_shows_the_dropped_lines_and_names_a_missing_document(tmp_s
     assert shown.exit_code == 0 and "Guardar" in shown.output.splitlines()
     missing = runner.invoke(app, ["docs", "--removed", "nope"])
     assert missing.exit_code == 1 and "no document 'nope'" in missing.output
+
+
+def _web_env(monkeypatch, tmp_path):
+    (tmp_path / "rag.toml").write_text("")
+    for key, value in {
+        "RAG_CONFIG": str(tmp_path / "rag.toml"),
+        "RAG_INDEX_DIR": str(tmp_path / "index"),
+        "RAG_FETCH_ALLOW_PRIVATE": "true",
+        "RAG_FETCH_TIMEOUT_S": "1",
+        "RAG_FETCH_HOST_DELAY_S": "0",
+        "RAG_FETCH_MAX_BYTES": "50000",
+    }.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_dry_run_lists_what_would_be_fetched_and_changes_nothing(news_site, monkeypatch, tmp_path):
+    _web_env(monkeypatch, tmp_path)
+    result = runner.invoke(app, ["index", "--dry-run", news_site.at("/sitemap.xml"), news_site.at("/gone.html")])
+    assert result.exit_code == 0, result.output
+    assert f"fetch {news_site.at('/de/wahl.html')}  (listed by {news_site.at('/sitemap.xml')})" in result.output
+    assert f"skip  {news_site.at('/gone.html')}: HTTP 404" in result.output
+    assert "3 article(s) to fetch; nothing was indexed" in result.output
+    assert news_site.requested() == ["/robots.txt", "/sitemap.xml", "/gone.html"]  # no article was fetched
+    assert not (tmp_path / "index").exists()
+
+
+def test_index_prints_each_failed_url_with_its_reason_and_docs_shows_the_source(news_site, monkeypatch, tmp_path):
+    from rag.embedding import Embedder
+
+    _web_env(monkeypatch, tmp_path)
+    monkeypatch.setattr("rag.embedding.get_embedder", lambda settings: cast(Embedder, HashEmbedder()))
+    result = runner.invoke(app, ["index", news_site.at("/de/nato-gipfel.html"), news_site.at("/private/secret.html")])
+    assert result.exit_code == 0, result.output
+    assert f"skipped {news_site.at('/private/secret.html')}: forbidden by the site's robots.txt" in result.output
+    assert "1 added, 0 updated" in result.output and "Traceback" not in result.output
+    docs = runner.invoke(app, ["docs"])
+    assert f"Tagesblatt Beispielstadt · {news_site.at('/de/nato-gipfel.html')}" in docs.output
+
+
+def test_a_citation_of_a_web_article_shows_site_and_url():
+    from cli.main import citation_text
+    from rag.types import Citation
+
+    base = {"n": 1, "chunk_id": "c", "doc_id": "news.example_wahl_1a2b", "title": "Stichwahl", "date": "2024-06-10"}
+    offsets = {"passage": "P.", "quote": "Q.", "start": 0, "end": 2, "quote_start": 0, "quote_end": 2}
+    web = Citation(**base, **offsets, url="https://news.example/wahl.html", site="Tagesblatt")
+    assert citation_text(1, web) == (
+        "[1] Stichwahl (Tagesblatt, 2024-06-10, news.example_wahl_1a2b)\n    https://news.example/wahl.html\n    „Q.“"
+    )
+    file = Citation(**base, **offsets, author="Anna")
+    assert citation_text(2, file) == "[2] Stichwahl (Anna, 2024-06-10, news.example_wahl_1a2b)\n    „Q.“"

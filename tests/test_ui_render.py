@@ -176,3 +176,23 @@ def test_unsupported_sentences_are_marked_not_shown_as_cited_claims():
 def test_refusal_says_what_was_searched():
     html = render_answer(_answer(refused=True, answer="Keine Infos.", searched=["Titel <A>", "Titel B"]), 0)
     assert "Searched: Titel &lt;A&gt; · Titel B" in html
+
+
+def test_a_web_citation_shows_its_site_and_links_to_the_article_escaped():
+    url = "https://news.example/politik/wahl.html?a=1&b=<2>"
+    answer = _answer()
+    answer["citations"][0].update(url=url, site='Tagesblatt <b>"Beispiel"</b>')
+    panel = render_evidence(answer["citations"][0])
+    link = '<a class="ev-url" href="https://news.example/politik/wahl.html?a=1&amp;b=&lt;2&gt;" target="_blank"'
+    assert link in panel and 'rel="noopener noreferrer nofollow"' in panel
+    assert "Tagesblatt &lt;b&gt;&quot;Beispiel&quot;&lt;/b&gt;" in panel and "<b>" not in panel
+    sources = render_answer(answer, 0)
+    assert link in sources and "Tagesblatt &lt;b&gt;" in sources
+
+
+def test_only_http_urls_become_links():
+    for bad in ("javascript:alert(1)", "data:text/html,<script>x</script>", "//evil.example/x", "https://a b/"):
+        citation = {**_answer()["citations"][0], "url": bad, "site": "Site"}
+        panel = render_evidence(citation)
+        assert "<a " not in panel and "javascript:" not in panel and "<script>" not in panel, bad
+    assert "<a " not in render_evidence({**_answer()["citations"][0], "url": None})

@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from rag.citations import MARKER, marker_group_numbers
 
@@ -110,12 +111,35 @@ def highlight(passage: str, start: int, quote_start: int, quote_end: int, quote:
     return paragraphs("".join(out))
 
 
-def _meta_line(title: Any, date: Any, doc_id: Any, author: Any = None) -> str:
+def safe_link(url: Any) -> str | None:
+    """A document's URL when it is an absolute http(s) address, else None (never javascript:, data:, …)."""
+    text = str(url or "").strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
+        return None
+    return text
+
+
+def article_link(url: Any, label: Any) -> str:
+    """An escaped link to the article that opens in a new tab, or the escaped label alone when the URL is unsafe."""
+    link = safe_link(url)
+    if link is None:
+        return esc(label)
+    return f'<a class="ev-url" href="{esc(link)}" target="_blank" rel="noopener noreferrer nofollow">{esc(label)}</a>'
+
+
+def _meta_line(title: Any, date: Any, doc_id: Any, author: Any = None, url: Any = None, site: Any = None) -> str:
     date_text = (f"{esc(author)}, " if author else "") + (esc(date) if date else "no date")
+    source = ""
+    if safe_link(url):
+        source = f'<div class="ev-source">{esc(site) + " · " if site else ""}{article_link(url, url)}</div>'
     return (
         f'<div class="ev-title">{esc(title) or "(untitled)"}</div>'
         f'<div class="ev-meta"><span class="ev-date">{date_text}</span> · '
-        f'<code class="ev-doc">{esc(doc_id)}</code></div>'
+        f'<code class="ev-doc">{esc(doc_id)}</code></div>{source}'
     )
 
 
@@ -133,8 +157,15 @@ def render_evidence(citation: Mapping[str, Any] | None) -> str:
     return (
         f'<div class="evidence" data-n="{int(citation.get("n", 0))}">'
         f'<div class="ev-label">Source [{int(citation.get("n", 0))}]</div>'
-        f"{_meta_line(citation.get('title'), citation.get('date'), citation.get('doc_id'), citation.get('author'))}"
-        f'<div class="ev-passage">{body}</div></div>'
+        + _meta_line(
+            citation.get("title"),
+            citation.get("date"),
+            citation.get("doc_id"),
+            citation.get("author"),
+            citation.get("url"),
+            citation.get("site"),
+        )
+        + f'<div class="ev-passage">{body}</div></div>'
     )
 
 
@@ -186,6 +217,13 @@ def _details(answer: Mapping[str, Any]) -> str:
     return f'<details class="retrieval" open><summary>Retrieval details</summary><table>{cells}</table></details>'
 
 
+def _site(citation: Mapping[str, Any]) -> str:
+    """A web article's site, linked to the article, and a separator; nothing for files."""
+    if not safe_link(citation.get("url")):
+        return ""
+    return f"{article_link(citation.get('url'), citation.get('site') or citation.get('url'))}, "
+
+
 def render_answer(answer: Mapping[str, Any], turn: int, show_details: bool = False) -> str:
     """A finished answer: linked citations, a distinct look for refusals, warnings, uncited passages."""
     parts = []
@@ -205,7 +243,7 @@ def render_answer(answer: Mapping[str, Any], turn: int, show_details: bool = Fal
         text = paragraphs(mark_unsupported(text, answer.get("unsupported_sentences") or []))
         sources = "".join(
             f"<li>{cite_link(turn, int(c['n']))} {esc(c.get('title')) or '(untitled)'}"
-            f' <span class="src-meta">({esc(c.get("date") or "no date")}, '
+            f' <span class="src-meta">({_site(c)}{esc(c.get("date") or "no date")}, '
             f"<code>{esc(c.get('doc_id'))}</code>)</span></li>"
             for c in citations
         )
@@ -261,8 +299,11 @@ def render_document(info: Any, chunks: list[Any], kind: str) -> str:
     if info is None:
         return '<div class="doc-preview empty">Select a document to preview it.</div>'
     return (
-        f'<div class="doc-preview">{_meta_line(info.title, info.date, info.doc_id)}'
-        f'<div class="ev-meta">{int(info.chunks)} chunks · {esc(kind)}</div>'
+        '<div class="doc-preview">'
+        + _meta_line(
+            info.title, info.date, info.doc_id, url=getattr(info, "url", None), site=getattr(info, "site", None)
+        )
+        + f'<div class="ev-meta">{int(info.chunks)} chunks · {esc(kind)}</div>'
         f'<div class="doc-text">{paragraphs(esc(_join_chunks(chunks)))}</div></div>'
     )
 
@@ -314,6 +355,7 @@ details.retrieval th { text-align: left; padding-right: 8px; vertical-align: top
 .ev-label { font-size: 0.8em; text-transform: uppercase; color: var(--body-text-color-subdued); }
 .ev-title { font-weight: 700; margin: 2px 0; }
 .ev-meta { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 6px; }
+.ev-source { font-size: 0.85em; margin: -4px 0 6px 0; overflow-wrap: anywhere; }
 .ev-passage mark, .doc-text mark { background: #fde68a; color: #111; padding: 0 1px; }
 .doc-preview { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; }
 """

@@ -1,0 +1,214 @@
+"""rag.web against a local news site (tests/newsserver.py): feeds, sitemaps, robots.txt, limits and failures."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from rag.settings import Settings
+from rag.web import (
+    Fetcher,
+    FetchError,
+    canonical_url,
+    feed_links,
+    fetch_articles,
+    is_url,
+    kind_of,
+    page_document,
+    plan,
+    web_doc_id,
+)
+from tests.newsserver import SLOW_S
+
+
+def reason(settings: Settings, url: str) -> str:
+    with pytest.raises(FetchError) as caught:
+        Fetcher(settings).fetch(url)
+    return str(caught.value)
+
+
+def test_is_url_tells_addresses_from_paths():
+    assert is_url("https://example.org/feed.xml") and is_url("HTTP://x.de") and is_url("ftp://x/y")
+    assert not is_url("seeds/") and not is_url("/tmp/a.html") and not is_url("C:\\news\\a.html")
+
+
+def test_urls_are_classified_by_their_content(web_settings, news_site):
+    fetcher = Fetcher(web_settings)
+    assert kind_of(fetcher.fetch(news_site.at("/feed.xml"))) == "feed"
+    assert kind_of(fetcher.fetch(news_site.at("/atom.xml"))) == "feed"
+    assert kind_of(fetcher.fetch(news_site.at("/sitemap.xml"))) == "sitemap"
+    assert kind_of(fetcher.fetch(news_site.at("/sitemap_index.xml"))) == "sitemap"
+    assert kind_of(fetcher.fetch(news_site.at("/de/nato-gipfel.html"))) == "page"
+    with pytest.raises(FetchError, match="not a web page, feed or sitemap .content type application/pdf"):
+        kind_of(fetcher.fetch(news_site.at("/report.pdf")))
+
+
+def test_rss_and_atom_feeds_list_their_articles_without_home_page_or_self_link(web_settings, news_site):
+    fetcher = Fetcher(web_settings)
+    rss = feed_links(fetcher.fetch(news_site.at("/feed.xml")))
+    assert rss[:3] == [
+        news_site.at(p) for p in ("/de/nato-gipfel.html", "/en/bridge-reopens.html", "/amp/bridge-reopens.html")
+    ]
+    assert len(rss) == 13 and news_site.at("/") not in rss and news_site.at("/feed.xml") not in rss
+    atom = feed_links(fetcher.fetch(news_site.at("/atom.xml")))
+    assert atom == [news_site.at("/en/bridge-reopens.html"), news_site.at("/de/nato-gipfel.html")]
+
+
+def test_a_sitemap_index_leads_to_the_pages_of_its_sitemaps(web_settings, news_site):
+    result = plan([news_site.at("/sitemap_index.xml")], Fetcher(web_settings))
+    assert [url for url, _ in result.articles] == [
+        news_site.at("/de/wahl.html"),
+        news_site.at("/de/nato-gipfel.html"),
+        news_site.at("/private/secret.html"),
+    ]
+    assert result.sources == [(news_site.at("/sitemap_index.xml"), "sitemap", 3)]
+    assert {via for _, via in result.articles} == {news_site.at("/sitemap_index.xml")}
+
+
+def test_robots_txt_is_read_once_and_its_forbidden_path_never_requested(web_settings, news_site):
+    fetcher = Fetcher(web_settings)
+    fetcher.fetch(news_site.at("/de/nato-gipfel.html"))
+    fetcher.fetch(news_site.at("/de/wahl.html"))
+    with pytest.raises(FetchError, match="forbidden by the site's robots.txt"):
+        fetcher.fetch(news_site.at("/private/secret.html"))
+    assert news_site.requested() == ["/robots.txt", "/de/nato-gipfel.html", "/de/wahl.html"]
+
+
+def test_every_request_names_newsrag_in_its_user_agent(web_settings, news_site):
+    Fetcher(web_settings).fetch(news_site.at("/feed.xml"))
+    agents = {agent for _, _, agent in news_site.log}
+    assert agents == {"newsrag/0.1 (+local news QA)"}
+
+
+def test_redirects_are_followed_to_http_only_and_not_forever(web_settings, news_site):
+    fetched = Fetcher(web_settings).fetch(news_site.at("/go/bridge"))
+    assert fetched.final_url == news_site.at("/en/bridge-reopens.html") and b"Harbour bridge" in fetched.data
+    assert reason(web_settings, news_site.at("/go/file")) == "redirected to a non-http(s) address (file:)"
+    assert reason(web_settings, news_site.at("/go/loop")) == "more than 5 redirects"
+    assert reason(web_settings, "ftp://example.org/feed.xml") == "not an http(s) address (ftp)"
+
+
+def test_a_redirect_into_a_forbidden_path_is_not_followed(web_settings, news_site):
+    (news_site.root / "robots.txt").write_text("User-agent: *\nDisallow: /en/\n")
+    assert reason(web_settings, news_site.at("/go/bridge")) == "forbidden by the site's robots.txt"
+    assert "/en/bridge-reopens.html" not in news_site.requested()
+
+
+def test_missing_page_slow_page_and_oversized_page_fail_with_their_reason(web_settings, news_site):
+    assert reason(web_settings, news_site.at("/gone.html")) == "HTTP 404"
+    started = time.monotonic()
+    assert reason(web_settings, news_site.at("/slow.html")) == "timed out after 1 s"
+    assert time.monotonic() - started < SLOW_S
+    too_big = "the page is larger than the limit of 50,000 bytes (RAG_FETCH_MAX_BYTES)"
+    assert reason(web_settings, news_site.at("/huge.html")).startswith(f"{too_big}: it has 200,")
+    assert reason(web_settings, news_site.at("/huge-stream.html")) == too_big  # no Content-Length: cut off
+
+
+def test_addresses_on_this_machine_are_refused_unless_allowed(web_settings, news_site):
+    strict = web_settings.model_copy(update={"fetch_allow_private": False})
+    assert reason(strict, news_site.at("/feed.xml")) == (
+        "the site was not contacted: the address is on this machine or the local network "
+        "(RAG_FETCH_ALLOW_PRIVATE=true allows it)"
+    )
+    assert news_site.requested() == []
+
+
+def test_one_host_is_asked_at_most_once_per_delay_and_crawl_delay_wins_when_longer(web_settings, news_site):
+    waits: list[float] = []
+    slow = web_settings.model_copy(update={"fetch_host_delay_s": 0.4})
+    fetcher = Fetcher(slow, sleep=waits.append)
+    fetcher.fetch(news_site.at("/de/wahl.html"))  # robots.txt, then the page
+    fetcher.fetch(news_site.at("/de/nato-gipfel.html"))
+    assert len(waits) == 2 and all(0.3 < w <= 0.4 for w in waits)
+    (news_site.root / "robots.txt").write_text("User-agent: newsrag\nCrawl-delay: 2\nDisallow: /private/\n")
+    waits.clear()
+    fetcher = Fetcher(slow, sleep=waits.append)
+    fetcher.fetch(news_site.at("/de/wahl.html"))
+    assert len(waits) == 1 and 1.9 < waits[0] <= 2.0
+    real = Fetcher(slow)  # and really waiting: the requests are spaced out
+    real.fetch(news_site.at("/de/wahl.html"))
+    real.fetch(news_site.at("/de/nato-gipfel.html"))
+    times = [t for t, path, _ in news_site.log[-3:]]
+    assert times[1] - times[0] >= 1.9 and times[2] - times[1] >= 1.9
+
+
+def test_an_article_page_gives_a_document_with_url_site_and_date(web_settings, news_site):
+    fetcher = Fetcher(web_settings)
+    german = page_document(fetcher.fetch(news_site.at("/de/nato-gipfel.html")))
+    assert german.url == news_site.at("/de/nato-gipfel.html")
+    assert (german.site, german.date, german.author) == ("Tagesblatt Beispielstadt", "2024-07-11", "Greta Sommer")
+    assert german.title == "Nato-Gipfel in Vilnius: Mehr Munition für die Ukraine"
+    assert "200.000 Granaten" in german.text and "Cookie" not in german.text and "Newsletter" not in german.text
+    assert german.doc_id.startswith("127.0.0.1_nato-gipfel_")
+    english = page_document(fetcher.fetch(news_site.at("/amp/bridge-reopens.html")))
+    assert english.url == news_site.at("/en/bridge-reopens.html")  # the canonical URL, not the AMP copy's
+    assert (english.site, english.date) == ("The Example Herald", "2024-09-03")
+    no_canonical = page_document(fetcher.fetch(news_site.at("/print/de/wahl.html")))
+    assert no_canonical.url == news_site.at("/print/de/wahl.html")
+
+
+def test_a_page_cannot_claim_another_sites_canonical_url():
+    assert canonical_url("https://trusted.example/story", "https://evil.example/x") == "https://evil.example/x"
+    assert canonical_url("https://www.news.example/a", "https://news.example/a?ref=rss") == "https://www.news.example/a"
+    assert canonical_url("javascript:alert(1)", "https://news.example/a") == "https://news.example/a"
+    assert canonical_url(None, "https://news.example/a?utm_source=rss#top") == "https://news.example/a"
+    assert web_doc_id("https://www.news.example/politik/wahl-2024.html").startswith("news.example_wahl-2024_")
+    assert web_doc_id("https://news.example/a") != web_doc_id("https://news.example/b")
+
+
+def test_a_feed_gives_each_article_once_and_every_failure_with_its_reason(web_settings, news_site):
+    messages: list[str] = []
+    result = fetch_articles([news_site.at("/feed.xml")], Fetcher(web_settings), messages.append)
+    assert sorted(d.url for d in result.documents) == [
+        news_site.at(p) for p in ("/de/nato-gipfel.html", "/de/wahl.html", "/en/bridge-reopens.html")
+    ]
+    ids = {d.url: d.doc_id for d in result.documents}
+    assert sorted(result.duplicates) == [
+        (news_site.at("/amp/bridge-reopens.html"), ids[news_site.at("/en/bridge-reopens.html")]),
+        (news_site.at("/go/bridge"), ids[news_site.at("/en/bridge-reopens.html")]),
+        (news_site.at("/print/de/wahl.html"), ids[news_site.at("/de/wahl.html")]),
+    ]
+    reasons = {url.removeprefix(news_site.url): why for url, why in result.skipped}
+    assert reasons.keys() == {
+        "/private/secret.html",
+        "/gone.html",
+        "/slow.html",
+        "/huge.html",
+        "/go/file",
+        "/empty.html",
+        "/report.pdf",
+    }
+    assert reasons["/private/secret.html"] == "forbidden by the site's robots.txt"
+    assert reasons["/gone.html"] == "HTTP 404"
+    assert reasons["/slow.html"] == "timed out after 1 s"
+    assert "larger than the limit of 50,000 bytes" in reasons["/huge.html"]
+    assert reasons["/go/file"] == "redirected to a non-http(s) address (file:)"
+    assert reasons["/empty.html"].startswith("the page has no article text")
+    assert reasons["/report.pdf"] == "not an HTML page (content type application/pdf)"
+    assert "\n" not in "".join(reasons.values()) and "Traceback" not in "".join(reasons.values())
+    assert messages[0] == f"feed {news_site.at('/feed.xml')}: 13 article(s)"
+    assert "/private/secret.html" not in news_site.requested()
+
+
+def test_a_feed_brings_in_at_most_fetch_max_articles(web_settings, news_site):
+    few = web_settings.model_copy(update={"fetch_max_articles": 2})
+    result = plan([news_site.at("/feed.xml"), news_site.at("/de/wahl.html")], Fetcher(few))
+    assert [url.removeprefix(news_site.url) for url, _ in result.articles] == [
+        "/de/nato-gipfel.html",
+        "/en/bridge-reopens.html",
+        "/de/wahl.html",
+    ]
+    assert result.notes == [f"{news_site.at('/feed.xml')}: 11 more articles listed than RAG_FETCH_MAX_ARTICLES=2"]
+    assert news_site.requested() == ["/robots.txt", "/feed.xml", "/de/wahl.html"]  # no article fetched by plan()
+
+
+def test_a_named_url_that_fails_is_reported_and_the_others_still_planned(web_settings, news_site):
+    result = plan(
+        [news_site.at("/gone.xml"), "http://127.0.0.1:1/feed.xml", news_site.at("/atom.xml")], Fetcher(web_settings)
+    )
+    assert dict(result.skipped)[news_site.at("/gone.xml")] == "HTTP 404"
+    assert dict(result.skipped)["http://127.0.0.1:1/feed.xml"] == (
+        "the site was not contacted: the connection was refused or there is no route"
+    )
+    assert len(result.articles) == 2
