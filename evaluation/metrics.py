@@ -33,9 +33,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from statistics import fmean
 from typing import Any
 
-from evaluation.grounding import invented_numbers, says_passage, untranslated_words
-from evaluation.questionset import Question
+from evaluation.grounding import invented_numbers, model_words, says_passage, untranslated_words
+from evaluation.questionset import KINDS, Question
 from rag.citations import strip_markers
+from rag.question_kind import classify_question
 
 SCORE_KEYS: tuple[str, ...] = (
     "retrieval_doc_hit@1",
@@ -52,6 +53,8 @@ SCORE_KEYS: tuple[str, ...] = (
     "answer_f1",
     "keyword_recall",
     "answer_correct",
+    "answer_correct_own_words",
+    "answer_f1_own_words",
     "citation_validity",
     "citation_precision",
     "citation_recall",
@@ -316,7 +319,18 @@ def _answer_scores(question: Question, record: Mapping[str, Any], refused: bool)
     match = answer_match(answer, question.answers, lang)
     recall = keyword_recall(answer, question.keywords)
     correct = answer_correct(recall, match)
-    return {"answer_match": match, "answer_f1": f1, "keyword_recall": recall, "answer_correct": correct}
+    # The model's words alone, without the source sentence the code quotes under them: the quote must
+    # support the answer, not carry it.
+    own = "" if refused else strip_citation_markers(model_words(record.get("answer") or ""))
+    own_correct = answer_correct(keyword_recall(own, question.keywords), answer_match(own, question.answers, lang))
+    return {
+        "answer_match": match,
+        "answer_f1": f1,
+        "keyword_recall": recall,
+        "answer_correct": correct,
+        "answer_correct_own_words": own_correct,
+        "answer_f1_own_words": token_f1(own, question.answers, lang),
+    }
 
 
 def _citation_scores(question: Question, record: Mapping[str, Any]) -> dict[str, float | None]:
@@ -397,14 +411,17 @@ def _statistics(key: str, values: Sequence[float]) -> list[float | None]:
 def summarize(questions: Sequence[Question], records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Score every question against its record (matched by id) and aggregate.
 
-    Returns {"overall", "by_lang", "by_tag", "n", "n_errors"}; by_lang has a group for each
-    language that occurs (question.lang, else the detected question_lang).
+    Returns {"overall", "by_lang", "by_tag", "by_kind", "n", "n_errors"}; by_lang has a group for each
+    language that occurs (question.lang, else the detected question_lang); by_kind one for each kind of
+    answer asked for (see question_kind).
     """
     by_id = _records_by_id(questions, records)
     scored = [(q, by_id[q.id], score_question(q, by_id[q.id])) for q in questions]
     langs: dict[str, list[dict[str, float | None]]] = {}
     tags: dict[str, list[dict[str, float | None]]] = {}
+    kinds: dict[str, list[dict[str, float | None]]] = {}
     for question, record, scores in scored:
+        kinds.setdefault(question_kind(question), []).append(scores)
         lang = question_lang(question, record)
         if lang is not None:
             langs.setdefault(lang, []).append(scores)
@@ -415,9 +432,20 @@ def summarize(questions: Sequence[Question], records: Sequence[Mapping[str, Any]
         "overall": aggregate(all_scores),
         "by_lang": {lang: aggregate(group) for lang, group in sorted(langs.items())},
         "by_tag": {tag: aggregate(group) for tag, group in sorted(tags.items())},
+        "by_kind": {kind: aggregate(kinds[kind]) for kind in KINDS if kind in kinds},
         "n": len(all_scores),
         "n_errors": sum(1 for scores in all_scores if scores["error"]),
     }
+
+
+def question_kind(question: Question) -> str:
+    """The kind of answer a question asks for: its `kind` field, else `none` for an unanswerable question,
+    else what rag.question_kind recognises in its wording (so sets without the field are broken down too)."""
+    if question.kind is not None:
+        return question.kind
+    if not question.answerable:
+        return "none"
+    return classify_question(question.question, question.lang).value
 
 
 def _records_by_id(questions: Sequence[Question], records: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:

@@ -113,6 +113,7 @@ def _markdown(runs: Runs, baseline: str | None) -> str:
     parts += ["## By language", "", "![Key metrics per language](by_lang.png)", ""]
     for name, summary in summaries.items():
         parts += [f"### {_escape(name)}", "", _group_table(summary["by_lang"], "no language known"), ""]
+    parts += ["## By kind of question", "", _kind_table(summaries), ""]
     parts += ["## By tag", ""]
     for name, summary in summaries.items():
         parts += [f"### {_escape(name)}", "", _group_table(summary["by_tag"], "no tags"), ""]
@@ -145,6 +146,28 @@ def _group_table(groups: Mapping[str, Mapping[str, Any]], empty: str) -> str:
         [metric, *(format_value(metric, group.get(metric)) for group in groups.values())] for metric in GROUP_METRICS
     ]
     return _table(["metric", *groups], rows)
+
+
+# Per kind, side by side: is the answer right, and is it right in the model's own words (without the quote
+# the code adds)? For unanswerable questions, the share refused.
+KIND_METRICS: tuple[str, ...] = ("answer_correct", "answer_correct_own_words", "answer_f1_own_words")
+
+
+def _kind_table(summaries: Mapping[str, Mapping[str, Any]]) -> str:
+    kinds = list(dict.fromkeys(kind for summary in summaries.values() for kind in summary.get("by_kind", {})))
+    if not kinds:
+        return "_no kinds_"
+    header = ["kind", *(f"{name}: {metric}" for name in summaries for metric in (*KIND_METRICS, "n"))]
+    rows = []
+    for kind in kinds:
+        row = [kind]
+        for summary in summaries.values():
+            group = summary.get("by_kind", {}).get(kind, {})
+            metrics = ("correct_refusal", "—", "—") if kind == "none" else KIND_METRICS
+            row += [format_value(m, group.get(m)) if m != "—" else MISSING for m in metrics]
+            row.append(format_value("n", group.get("n")))
+        rows.append(row)
+    return _table(header, rows)
 
 
 def _error_lines(runs: Runs) -> list[str]:

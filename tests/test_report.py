@@ -202,3 +202,25 @@ def test_the_report_names_only_metrics_that_a_summary_has():
     assert set(GROUP_METRICS) == produced
     assert set(KEY_METRICS) <= produced, set(KEY_METRICS) - produced
     assert set(PLOT_METRICS) <= produced, set(PLOT_METRICS) - produced
+
+
+def test_the_report_breaks_answer_correctness_down_by_kind_of_question(tmp_path: Path):
+    from dataclasses import replace
+
+    questions = [
+        replace(question("q1", "de", ()), kind="entity"),
+        replace(question("q2", "de", ()), question="Hat Akar angerufen?", kind=None),  # kind recognised: yesno
+    ]
+    records = [record("q1", "Akar [1]", 90.0), record("q2", "Nein [1]", 80.0)]
+    summary = summarize(questions, records)
+    assert summary["by_kind"]["entity"]["answer_correct"] == 1.0
+    assert summary["by_kind"]["yesno"]["answer_correct"] == 0.0 and summary["by_kind"]["yesno"]["n"] == 1
+    report = write_report(tmp_path, {"ours": (summary, records)}).read_text(encoding="utf-8")
+    assert "## By kind of question" in report and "| entity |" in report and "| yesno |" in report
+
+
+def test_own_words_leave_out_the_quoted_source_sentence():
+    quoted = "Ja [1]\n\n„Hulusi Akar telefonierte mit Schoigu.“ [1]"
+    summary = summarize([question("q1", "de", ())], [record("q1", quoted, 90.0)])
+    assert summary["overall"]["answer_correct"] == 1.0  # the quote holds "Akar"
+    assert summary["overall"]["answer_correct_own_words"] == 0.0  # the model's words do not
