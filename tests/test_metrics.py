@@ -250,7 +250,8 @@ def test_score_keys_are_exactly_the_documented_ones() -> None:
         "retrieval_doc_hit@1", "retrieval_doc_hit@3", "retrieval_doc_hit@5", "retrieval_doc_mrr",
         "retrieval_doc_ndcg@5", "retrieval_ev_hit@1", "retrieval_ev_hit@3", "retrieval_ev_hit@5",
         "retrieval_ev_mrr", "retrieval_ev_ndcg@5", "answer_match", "answer_f1", "keyword_recall",
-        "answer_correct", "answer_correct_own_words", "answer_f1_own_words", "citation_validity", "citation_precision", "citation_recall",
+        "answer_correct", "answer_correct_own_words", "answer_f1_own_words", "citation_validity",
+        "citation_precision", "citation_recall",
         "invented_numbers", "unsupported_sentences", "untranslated_words", "passage_word", "correct_refusal",
         "false_refusal", "language_accuracy", "ttft_ms", "total_ms", "error",
     ]  # fmt: skip
