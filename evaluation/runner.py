@@ -55,6 +55,7 @@ SPEC_KEYS = {
     "base_url": "llm_base_url",
     "top_k": "top_k",
     "context_budget": "context_budget_tokens",
+    "format": "answer_format",
     "pipeline": "pipeline",
 }
 # The baseline keeps llama-index's defaults: only the choice of LLM applies to it.

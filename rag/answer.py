@@ -21,6 +21,7 @@ from rag.focus import best_chunk_and_focus
 from rag.language import detect_language
 from rag.llm import LLMBackend, LLMUnavailableError
 from rag.prompting import CONDENSE_PROMPT, build_messages, select_passages
+from rag.question_kind import QuestionKind, classify_question
 from rag.refusal import NO_ANSWER, is_refusal, refusal_text
 from rag.retrieve import retrieve
 from rag.sentences import split_sentences
@@ -69,6 +70,7 @@ class Prepared:
     condensed_question: str | None
     question_lang: str
     answer_lang: str
+    kind: QuestionKind  # the shape of answer the question asks for
     retrieved: tuple[StoredChunk, ...]
     passages: tuple[Passage, ...]
     gate_refused: bool  # retrieval found nothing relevant enough to ask the LLM about
@@ -128,6 +130,7 @@ class AnswerService:
             condensed_question=condensed,
             question_lang=question_lang,
             answer_lang=answer_lang,
+            kind=classify_question(question, question_lang),
             retrieved=tuple(chunks),
             passages=tuple(passages),
             gate_refused=gate,
@@ -160,7 +163,7 @@ class AnswerService:
             yield from self._generate(prepared, self.backend)
 
     def _generate(self, prepared: Prepared, backend: LLMBackend) -> Iterator[Delta | Final]:
-        messages = build_messages(prepared.question, list(prepared.passages), prepared.answer_lang)
+        messages = self._messages(prepared)
         try:
             no_answer = backend.no_answer_probability(messages)
             if no_answer is not None and no_answer >= self._no_answer_threshold(prepared):
@@ -177,8 +180,7 @@ class AnswerService:
             reply = self._read_reply(prepared, raw)
             retried = reply.repaired is not None and reply.lang != prepared.answer_lang
             if retried:
-                firmer = build_messages(prepared.question, list(prepared.passages), prepared.answer_lang, firmer=True)
-                retry = self._read_reply(prepared, backend.complete(firmer))
+                retry = self._read_reply(prepared, backend.complete(self._messages(prepared, firmer=True)))
                 if retry.repaired is not None and retry.lang == prepared.answer_lang:
                     reply = retry
             answer = self._llm_answer(prepared, reply, first_delta_at, no_answer, retried)
@@ -188,6 +190,16 @@ class AnswerService:
             logger.warning("LLM unavailable, answering extractively: %s", type(exc.__cause__ or exc).__name__)
             answer = self._extractive(prepared, warning=f"{exc} Showing the extractive answer instead.")
         yield Final(answer)
+
+    def _messages(self, prepared: Prepared, firmer: bool = False) -> list[ChatMessage]:
+        return build_messages(
+            prepared.question,
+            list(prepared.passages),
+            prepared.answer_lang,
+            self.settings.answer_format,
+            prepared.kind,
+            firmer=firmer,
+        )
 
     def _read_reply(self, prepared: Prepared, raw: str) -> _Reply:
         if is_refusal(raw):
@@ -217,6 +229,7 @@ class AnswerService:
             retrieved=prepared.retrieved,
             timings=_timings(prepared, first_delta_at),
             mode="llm",
+            kind=prepared.kind,
             condensed_question=prepared.condensed_question,
             markers_total=repaired.markers_total,
             markers_invalid=repaired.markers_invalid,
@@ -248,6 +261,7 @@ class AnswerService:
             retrieved=prepared.retrieved,
             timings=_timings(prepared, first_delta_at),
             mode=mode,
+            kind=prepared.kind,
             condensed_question=prepared.condensed_question,
             warning=warning,
             searched=tuple(searched),
@@ -276,6 +290,7 @@ class AnswerService:
             retrieved=prepared.retrieved,
             timings=_timings(prepared, None),
             mode="extractive",
+            kind=prepared.kind,
             condensed_question=prepared.condensed_question,
             warning=warning,
         )

@@ -53,7 +53,7 @@ def get_service(settings: Settings | None = None) -> AnswerService:
 
             store = open_store(settings)  # first: a missing index is reported before 10 s of model loading
             backend = build_backend(settings)
-            warmup = warm_prefix(backend, prefix_messages(), settings.cache_dir / "prefix-state")
+            warmup = warm_prefix(backend, prefix_messages(settings.answer_format), settings.cache_dir / "prefix-state")
             if warmup.outcome != "unsupported":
                 log.info("prompt prefix (%d tokens) %s in %.1f s", warmup.tokens, warmup.outcome, warmup.seconds)
             _services[key] = AnswerService(settings, store, get_embedder(settings), backend)

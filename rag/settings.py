@@ -15,6 +15,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from rag.types import AnswerFormat
+
 LLMBackend = Literal["local", "fast", "ollama", "openai", "none"]
 StoreMode = Literal["persistent", "http"]
 AnswerLanguage = Literal["auto", "de", "en"]
@@ -91,6 +93,11 @@ class Settings(BaseSettings):
     )
     no_answer_threshold_cross_lingual: float = Field(
         0.6, ge=0.0, le=1.0, description="The same, when the question's language differs from the sources'"
+    )
+    answer_format: AnswerFormat = Field(
+        "short",
+        description="shaped: the shape the question asks for (short answer, sentence, yes/no, every item); "
+        "short: the short answer only",
     )
     context_budget_tokens: int = Field(700, ge=100, le=8000, description="Passage tokens sent to the LLM")
     answer_language: AnswerLanguage = "auto"

@@ -10,9 +10,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from rag.question_kind import QuestionKind
+
 # How an answer was made: by the LLM; extractively (no LLM, or the LLM failed); refused before the LLM ran
 # because retrieval found nothing relevant ("gate"); refused by the no-answer verdict ("verdict").
 AnswerMode = Literal["llm", "extractive", "gate", "verdict"]
+# How the model is asked to answer: "short" (the name, number or phrase asked for, with the quoted source
+# sentence added by the code) or "shaped" (the shape the question asks for: a short answer, a sentence,
+# yes/no with the deciding fact, or every item).
+AnswerFormat = Literal["short", "shaped"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +119,7 @@ class Answer:
     retrieved: tuple[StoredChunk, ...]
     timings: Timings
     mode: AnswerMode
+    kind: QuestionKind = QuestionKind.ENTITY  # the shape of answer the question asks for
     condensed_question: str | None = None
     markers_total: int = 0
     markers_invalid: int = 0
@@ -132,6 +139,7 @@ class Answer:
             "answer": self.text,
             "refused": self.refused,
             "mode": self.mode,
+            "kind": self.kind.value,
             "warning": self.warning,
             "question_lang": self.question_lang,
             "answer_lang": self.answer_lang,

@@ -205,3 +205,12 @@ def test_verdict_refuses_before_generating_above_the_threshold(service, monkeypa
     assert answer.refused is refused and answer.no_answer_probability == probability
     assert answer.mode == ("verdict" if refused else "llm")
     assert (service.backend.llm.prompts == []) is refused  # a verdict refusal never starts the generation
+
+
+def test_the_shaped_format_asks_for_the_shape_of_the_question_and_records_its_kind(service):
+    service.settings = service.settings.model_copy(update={"answer_format": "shaped"})
+    service.backend.llm.replies = ["Ja. Schoigu sprach mit Akar und Wallace [1]."]
+    answer = service.answer("Sprach Schoigu mit Akar und Wallace?")
+    assert service.backend.llm.prompts[-1].endswith("Answer with: yes or no, then the fact that decides it.")
+    assert answer.kind == "yesno" and answer.to_dict()["kind"] == "yesno"
+    assert answer.text.startswith("Ja. Schoigu sprach mit Akar und Wallace [1].")
