@@ -22,8 +22,8 @@ from cli.common import (
 from cli.eval_command import eval_command
 
 if TYPE_CHECKING:
-    from rag.answer import Citation
     from rag.settings import Settings
+    from rag.types import Answer, Citation
 
 app = typer.Typer(
     name="rag",
@@ -297,6 +297,8 @@ def ask_command(
         return
     # The streamed text is the model's, unchecked; an answer made without the model's words arrives whole.
     typer.echo(f"\n\nChecked answer: {answer.text}\n" if streamed else f"{answer.text}\n")
+    for line in shape_lines(answer):
+        typer.secho(line, bold=line.startswith("Verdict"))
     if answer.warning:
         typer.secho(answer.warning, fg=typer.colors.YELLOW, err=True)
     for sentence in answer.unsupported_sentences:
@@ -310,6 +312,12 @@ def ask_command(
         f"retrieval {t.retrieval_ms:.0f} ms, first words {t.ttft_ms:.0f} ms, total {t.total_ms:.0f} ms",
         dim=True,
     )
+
+
+def shape_lines(answer: Answer) -> list[str]:
+    """The shape the answer path read: a yes/no answer's verdict, a list answer's items."""
+    verdict = [f"Verdict: {answer.verdict.upper()}"] if answer.verdict else []
+    return verdict + [f"  • {item}" for item in answer.items]
 
 
 def citation_text(n: int, c: Citation) -> str:

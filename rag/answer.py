@@ -26,6 +26,7 @@ from rag.refusal import NO_ANSWER, is_refusal, refusal_text
 from rag.retrieve import retrieve
 from rag.sentences import split_sentences
 from rag.settings import Settings
+from rag.shapes import items_of, verdict_of
 from rag.store import ChunkStore
 from rag.types import (
     Answer,
@@ -230,6 +231,8 @@ class AnswerService:
             timings=_timings(prepared, first_delta_at),
             mode="llm",
             kind=prepared.kind,
+            verdict=verdict_of(prepared.kind, repaired.text),
+            items=items_of(prepared.kind, repaired.text),
             condensed_question=prepared.condensed_question,
             markers_total=repaired.markers_total,
             markers_invalid=repaired.markers_invalid,

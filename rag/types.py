@@ -120,6 +120,8 @@ class Answer:
     timings: Timings
     mode: AnswerMode
     kind: QuestionKind = QuestionKind.ENTITY  # the shape of answer the question asks for
+    verdict: Literal["yes", "no"] | None = None  # a yes/no answer's verdict, when it leads with one
+    items: tuple[str, ...] = ()  # a list answer's items (the model's words), when there are several
     condensed_question: str | None = None
     markers_total: int = 0
     markers_invalid: int = 0
@@ -140,6 +142,8 @@ class Answer:
             "refused": self.refused,
             "mode": self.mode,
             "kind": self.kind.value,
+            "verdict": self.verdict,
+            "items": list(self.items),
             "warning": self.warning,
             "question_lang": self.question_lang,
             "answer_lang": self.answer_lang,

@@ -117,3 +117,27 @@ def test_a_citation_of_a_web_article_shows_site_and_url():
     )
     file = Citation(**base, **offsets, author="Anna")
     assert citation_text(2, file) == "[2] Stichwahl (Anna, 2024-06-10, news.example_wahl_1a2b)\n    „Q.“"
+
+
+def test_rag_ask_shows_the_verdict_of_a_yes_no_answer_and_the_items_of_a_list():
+    from dataclasses import replace
+
+    from cli.main import shape_lines
+    from rag.question_kind import QuestionKind
+    from rag.types import Answer, Timings
+
+    plain = Answer(
+        question="Q?",
+        text="Nein. Die Bahn lehnte ab [1].",
+        citations={},
+        refused=False,
+        question_lang="de",
+        answer_lang="de",
+        retrieved=(),
+        timings=Timings(retrieval_ms=1.0, ttft_ms=2.0, total_ms=3.0),
+        mode="llm",
+    )
+    assert shape_lines(plain) == []
+    assert shape_lines(replace(plain, kind=QuestionKind.YESNO, verdict="no")) == ["Verdict: NO"]
+    listed = replace(plain, kind=QuestionKind.LIST, items=("Lecornu", "Akar [1]"))
+    assert shape_lines(listed) == ["  • Lecornu", "  • Akar [1]"]

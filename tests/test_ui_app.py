@@ -146,3 +146,15 @@ def test_settings_choose_another_service(services, monkeypatch):
         services.get("gpt-9")
     with pytest.raises(FriendlyError):
         services.get(None, None, 99)
+
+
+def test_a_finished_answer_opens_the_evidence_panel_on_its_first_citation(services):
+    from ui.app import latest_evidence
+
+    services.default.backend.llm.replies = ["Schoigu sprach mit Hulusi Akar und Ben Wallace [1]."]
+    turns = _run(services, QUESTION)[-1][1]
+    html = latest_evidence(turns)
+    first = turns[-1]["answer"]["citations"][0]
+    assert isinstance(html, str) and "evidence" in html and first["title"].split()[0] in html
+    assert not isinstance(latest_evidence([]), str)  # no answer yet: the panel is left as it is
+    assert not isinstance(latest_evidence([{"question": "q", "status": "error", "error": "x"}]), str)

@@ -196,3 +196,22 @@ def test_only_http_urls_become_links():
         panel = render_evidence(citation)
         assert "<a " not in panel and "javascript:" not in panel and "<script>" not in panel, bad
     assert "<a " not in render_evidence({**_answer()["citations"][0], "url": None})
+
+
+# -- shapes --------------------------------------------------------------------
+def test_a_yes_no_answer_leads_with_its_verdict_in_the_answer_language():
+    html = render_answer(_answer(answer="Nein. Shoigu sprach mit Austin [1].", kind="yesno", verdict="no"), turn=0)
+    assert html.index('<div class="verdict no">Nein</div>') < html.index("Shoigu sprach")
+    english = render_answer(_answer(answer="Yes, he did [1].", answer_lang="en", verdict="yes"), turn=0)
+    assert '<div class="verdict yes">Yes</div>' in english
+    assert 'class="verdict' not in render_answer(_answer(), turn=0)
+
+
+def test_a_list_answer_is_a_list_of_its_items_with_the_quote_under_it():
+    items = ["Lecornu", "Akar <b>", "Wallace [1]"]
+    written = "Lecornu, Akar <b> und Wallace [1]\n\n„Shoigu sprach mit Austin.“ [1]"
+    html = render_answer(_answer(answer=written, kind="list", items=items), turn=0)
+    assert html.count("<li>") >= 3 and "<li>Akar &lt;b&gt;</li>" in html  # escaped
+    assert re.search(r'<li>Wallace <a [^>]*class="cite"[^>]*data-n="1"', html)
+    assert "Lecornu, Akar" not in html  # the items stand for the model's words
+    assert "„Shoigu sprach mit Austin.“" in html  # the quote stays

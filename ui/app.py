@@ -196,6 +196,15 @@ def chat_stream(
     yield render_chat(turns, details, PLACEHOLDER), turns, ""
 
 
+def latest_evidence(turns: list[dict[str, Any]] | None) -> Any:
+    """The evidence panel on the newest answer's first citation; unchanged when it has none."""
+    turns = turns or []
+    final = bool(turns) and turns[-1].get("status") == "final"
+    citations = (turns[-1].get("answer") or {}).get("citations") if final else None
+    html = evidence_for(turns, {"turn": len(turns) - 1, "n": citations[0]["n"]}) if citations else None
+    return gr.skip() if html is None else html
+
+
 def evidence_for(turns: list[dict[str, Any]] | None, data: Any) -> str | None:
     """The evidence panel for a clicked citation {turn, n}; None when it does not exist."""
     try:
@@ -393,6 +402,15 @@ def build_app(settings: Settings, service: AnswerSource | None = None) -> gr.Blo
         }
         submit = question.submit(respond, chat_inputs, chat_outputs, **common)
         click = ask_btn.click(respond, chat_inputs, chat_outputs, **common)
+        for answered in (submit, click):  # a finished answer opens the evidence panel on its first citation
+            answered.then(
+                latest_evidence,
+                [turns],
+                [evidence],
+                api_visibility="private",
+                show_progress="hidden",
+                concurrency_limit=None,
+            )
         new_btn.click(
             new_chat, None, [chat_log, turns, evidence], cancels=[submit, click], api_visibility="private", queue=False
         )

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from rag.citations import MARKER, marker_group_numbers
+from rag.citations import MARKER, QUOTE_SEPARATOR, marker_group_numbers
 
 _TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
 
@@ -224,6 +224,26 @@ def _site(citation: Mapping[str, Any]) -> str:
     return f"{article_link(citation.get('url'), citation.get('site') or citation.get('url'))}, "
 
 
+VERDICT_LABELS = {("de", "yes"): "Ja", ("de", "no"): "Nein", ("en", "yes"): "Yes", ("en", "no"): "No"}
+
+
+def _verdict(answer: Mapping[str, Any]) -> str:
+    """A yes/no answer leads with its verdict, set apart."""
+    verdict = answer.get("verdict")
+    if verdict not in ("yes", "no"):
+        return ""
+    label = VERDICT_LABELS.get((str(answer.get("answer_lang")), verdict), VERDICT_LABELS[("en", verdict)])
+    return f'<div class="verdict {verdict}">{esc(label)}</div>'
+
+
+def _items(answer: Mapping[str, Any], turn: int, numbers: list[int]) -> str:
+    """A list answer's items as a list, in place of the model's words."""
+    items = answer.get("items") or []
+    if not items:
+        return ""
+    return '<ul class="items">' + "".join(f"<li>{link_citations(str(i), turn, numbers)}</li>" for i in items) + "</ul>"
+
+
 def render_answer(answer: Mapping[str, Any], turn: int, show_details: bool = False) -> str:
     """A finished answer: linked citations, a distinct look for refusals, warnings, uncited passages."""
     parts = []
@@ -239,8 +259,14 @@ def render_answer(answer: Mapping[str, Any], turn: int, show_details: bool = Fal
         )
     else:
         citations = answer.get("citations") or []
-        text = link_citations(str(answer.get("answer", "")), turn, [int(c["n"]) for c in citations])
+        numbers = [int(c["n"]) for c in citations]
+        written = str(answer.get("answer", ""))
+        if answer.get("items"):  # the items stand for the model's words; the quote under them stays
+            _, quoted, quote = written.partition(QUOTE_SEPARATOR)
+            written = quoted.lstrip() + quote if quote else ""
+        text = link_citations(written, turn, numbers)
         text = paragraphs(mark_unsupported(text, answer.get("unsupported_sentences") or []))
+        text = _verdict(answer) + _items(answer, turn, numbers) + text
         sources = "".join(
             f"<li>{cite_link(turn, int(c['n']))} {esc(c.get('title')) or '(untitled)'}"
             f' <span class="src-meta">({_site(c)}{esc(c.get("date") or "no date")}, '
@@ -335,6 +361,10 @@ a.cite:hover, a.cite.active { text-decoration: underline; background: var(--colo
 .msg.preview .answer { opacity: 0.75; }
 .answer.refusal { border-left: 4px solid #b7791f; background: rgba(183, 121, 31, 0.10); padding: 6px 10px;
   border-radius: 4px; font-style: italic; }
+.verdict { display: inline-block; font-weight: 700; padding: 0 0.5em; border-radius: 4px; margin-bottom: 0.3em; }
+.verdict.yes { background: #c6f6d5; color: #22543d; }
+.verdict.no { background: #fed7d7; color: #742a2a; }
+ul.items { margin: 0.2em 0 0.5em 1.2em; }
 .refusal-label { display: block; font-style: normal; font-weight: 600; font-size: 0.8em; color: #b7791f;
   text-transform: uppercase; letter-spacing: 0.03em; margin-bottom: 2px; }
 ul.sources { margin: 6px 0 0 0; padding-left: 18px; font-size: 0.88em; }

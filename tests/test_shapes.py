@@ -1,0 +1,46 @@
+"""The shape of a finished answer: the verdict of a yes/no answer and the items of a list answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.question_kind import QuestionKind
+from rag.shapes import items_of, verdict_of
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        ("Ja. Schoigu sprach mit Akar [1].", "yes"),
+        ("Nein, die Bahn lehnte ab [3].", "no"),
+        ("Yes: he called Wallace [1].", "yes"),
+        ("No. Deutsche Bahn rejected it [3].", "no"),
+        ("„Nein“, sagte er [1].", "no"),
+        ("Nordkorea [1]", None),  # a word that starts like "No" is no verdict
+        ("Jahrelang nicht [1]", None),
+        ("Er sagte das nicht [1].", None),
+    ],
+)
+def test_a_yes_no_answer_leads_with_its_verdict(text, verdict):
+    assert verdict_of(QuestionKind.YESNO, text) == verdict
+
+
+def test_only_yes_no_questions_have_a_verdict():
+    assert verdict_of(QuestionKind.STATEMENT, "Ja, das sagte er [1].") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "items"),
+    [
+        ("Lecornu, Akar und Wallace [1]", ("Lecornu", "Akar", "Wallace [1]")),
+        ("The GDL union and Deutsche Bahn [1].", ("The GDL union", "Deutsche Bahn [1]")),
+        ("Frankreich [1]; die Türkei [2], and Britain [2]", ("Frankreich [1]", "die Türkei [2]", "Britain [2]")),
+        ("Akar [1]", ()),  # one item is no list
+    ],
+)
+def test_a_list_answer_is_split_into_its_items_with_their_markers(text, items):
+    assert items_of(QuestionKind.LIST, text) == items
+
+
+def test_only_list_questions_have_items():
+    assert items_of(QuestionKind.ENTITY, "Lecornu, Akar und Wallace [1]") == ()
