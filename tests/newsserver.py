@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 SLOW_S = 3.0
@@ -111,3 +112,18 @@ def serve_news(root: Path) -> Iterator[NewsSite]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def web_env(monkeypatch: Any, tmp_path: Path) -> None:
+    """Settings by environment for `rag index URL` against the local news site: an empty config file, a
+    scratch index, private addresses allowed (the site is on 127.0.0.1), short timeouts and no delay."""
+    (tmp_path / "rag.toml").write_text("")
+    for key, value in {
+        "RAG_CONFIG": str(tmp_path / "rag.toml"),
+        "RAG_INDEX_DIR": str(tmp_path / "index"),
+        "RAG_FETCH_ALLOW_PRIVATE": "true",
+        "RAG_FETCH_TIMEOUT_S": "1",
+        "RAG_FETCH_HOST_DELAY_S": "0",
+        "RAG_FETCH_MAX_BYTES": "50000",
+    }.items():
+        monkeypatch.setenv(key, value)

@@ -14,6 +14,7 @@ from rag.locking import IndexLockedError
 from rag.settings import Settings
 from rag.store import StoreError, StoreMismatchError, open_store
 from tests.fakes import HashEmbedder
+from tests.newsserver import web_env
 
 
 def run(settings, paths, embedder=None, **kwargs):
@@ -279,16 +280,7 @@ def test_a_feed_through_the_real_command_model_and_store(news_site, tmp_path, mo
 
     from cli.main import app
 
-    (tmp_path / "rag.toml").write_text("")
-    for key, value in {
-        "RAG_CONFIG": str(tmp_path / "rag.toml"),
-        "RAG_INDEX_DIR": str(tmp_path / "index"),
-        "RAG_FETCH_ALLOW_PRIVATE": "true",
-        "RAG_FETCH_TIMEOUT_S": "1",
-        "RAG_FETCH_HOST_DELAY_S": "0",
-        "RAG_FETCH_MAX_BYTES": "50000",
-    }.items():
-        monkeypatch.setenv(key, value)
+    web_env(monkeypatch, tmp_path)
     runner = CliRunner()
     feed = news_site.at("/feed.xml")
     first = runner.invoke(app, ["index", feed])

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from rag.settings import Settings
 from tests.fakes import HashEmbedder
+from tests.newsserver import web_env
 
 runner = CliRunner()
 
@@ -68,21 +69,8 @@ def test_docs_removed_shows_the_dropped_lines_and_names_a_missing_document(tmp_s
     assert missing.exit_code == 1 and "no document 'nope'" in missing.output
 
 
-def _web_env(monkeypatch, tmp_path):
-    (tmp_path / "rag.toml").write_text("")
-    for key, value in {
-        "RAG_CONFIG": str(tmp_path / "rag.toml"),
-        "RAG_INDEX_DIR": str(tmp_path / "index"),
-        "RAG_FETCH_ALLOW_PRIVATE": "true",
-        "RAG_FETCH_TIMEOUT_S": "1",
-        "RAG_FETCH_HOST_DELAY_S": "0",
-        "RAG_FETCH_MAX_BYTES": "50000",
-    }.items():
-        monkeypatch.setenv(key, value)
-
-
 def test_dry_run_lists_what_would_be_fetched_and_changes_nothing(news_site, monkeypatch, tmp_path):
-    _web_env(monkeypatch, tmp_path)
+    web_env(monkeypatch, tmp_path)
     result = runner.invoke(app, ["index", "--dry-run", news_site.at("/sitemap.xml"), news_site.at("/gone.html")])
     assert result.exit_code == 0, result.output
     assert f"fetch {news_site.at('/de/wahl.html')}  (listed by {news_site.at('/sitemap.xml')})" in result.output
@@ -95,7 +83,7 @@ def test_dry_run_lists_what_would_be_fetched_and_changes_nothing(news_site, monk
 def test_index_prints_each_failed_url_with_its_reason_and_docs_shows_the_source(news_site, monkeypatch, tmp_path):
     from rag.embedding import Embedder
 
-    _web_env(monkeypatch, tmp_path)
+    web_env(monkeypatch, tmp_path)
     monkeypatch.setattr("rag.embedding.get_embedder", lambda settings: cast(Embedder, HashEmbedder()))
     result = runner.invoke(app, ["index", news_site.at("/de/nato-gipfel.html"), news_site.at("/private/secret.html")])
     assert result.exit_code == 0, result.output
