@@ -313,23 +313,29 @@ def retrieval_scores(question: Question, retrieved: Sequence[Mapping[str, Any]])
 
 def _answer_scores(question: Question, record: Mapping[str, Any], refused: bool) -> dict[str, float | None]:
     lang = question_lang(question, record)
+    text = record.get("answer") or ""
     # A refusal of an answerable question scores 0 (as an empty answer), whatever its wording.
-    answer = "" if refused else strip_citation_markers(record.get("answer") or "")
-    f1 = token_f1(answer, question.answers, lang)
-    match = answer_match(answer, question.answers, lang)
-    recall = keyword_recall(answer, question.keywords)
-    correct = answer_correct(recall, match)
+    answer = _text_scores(question, "" if refused else text, lang)
     # The model's words alone, without the source sentence the code quotes under them: the quote must
     # support the answer, not carry it.
-    own = "" if refused else strip_citation_markers(model_words(record.get("answer") or ""))
-    own_correct = answer_correct(keyword_recall(own, question.keywords), answer_match(own, question.answers, lang))
+    own = _text_scores(question, "" if refused else model_words(text), lang)
+    return {
+        **answer,
+        "answer_correct_own_words": own["answer_correct"],
+        "answer_f1_own_words": own["answer_f1"],
+    }
+
+
+def _text_scores(question: Question, text: str, lang: str | None) -> dict[str, float | None]:
+    """Match, token F1, keyword recall and correctness of one answer text (citation markers ignored)."""
+    answer = strip_citation_markers(text)
+    match = answer_match(answer, question.answers, lang)
+    recall = keyword_recall(answer, question.keywords)
     return {
         "answer_match": match,
-        "answer_f1": f1,
+        "answer_f1": token_f1(answer, question.answers, lang),
         "keyword_recall": recall,
-        "answer_correct": correct,
-        "answer_correct_own_words": own_correct,
-        "answer_f1_own_words": token_f1(own, question.answers, lang),
+        "answer_correct": answer_correct(recall, match),
     }
 
 

@@ -163,8 +163,10 @@ def _kind_table(summaries: Mapping[str, Mapping[str, Any]]) -> str:
         row = [kind]
         for summary in summaries.values():
             group = summary.get("by_kind", {}).get(kind, {})
-            metrics = ("correct_refusal", "—", "—") if kind == "none" else KIND_METRICS
-            row += [format_value(m, group.get(m)) if m != "—" else MISSING for m in metrics]
+            if kind == "none":  # nothing to answer: the share refused, in the first column
+                row += [format_value("correct_refusal", group.get("correct_refusal")), MISSING, MISSING]
+            else:
+                row += [format_value(metric, group.get(metric)) for metric in KIND_METRICS]
             row.append(format_value("n", group.get("n")))
         rows.append(row)
     return _table(header, rows)
