@@ -223,10 +223,12 @@ class OpenAIBackend(LLMBackend):
     answer request after the verdict's one-token request reuses it."""
 
     def __init__(self, llm: LLM, endpoint: str, model: str, api_key: str, timeout_s: float) -> None:
+        import openai
+
         super().__init__(llm, "openai", endpoint)
         self._model = model
-        self._api_key = api_key
-        self._timeout_s = timeout_s
+        # The verdict's own client, made once: its connections are reused from question to question.
+        self._client = openai.OpenAI(base_url=endpoint, api_key=api_key, timeout=timeout_s, max_retries=0)
 
     def _finished(self, raw: object) -> bool:
         choices = getattr(raw, "choices", None)
@@ -237,9 +239,8 @@ class OpenAIBackend(LLMBackend):
         that begin the no-answer word (at least two characters: the server's tokenizer is not known here)."""
         import openai
 
-        client = openai.OpenAI(base_url=self.endpoint, api_key=self._api_key, timeout=self._timeout_s, max_retries=0)
         try:
-            response = client.chat.completions.create(
+            response = self._client.chat.completions.create(
                 model=self._model,
                 messages=[{"role": m.role.value, "content": m.content or ""} for m in messages],  # type: ignore[misc]
                 max_tokens=1,

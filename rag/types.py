@@ -7,6 +7,7 @@ what an answer or a stream is from the shape of a value.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -199,7 +200,7 @@ class Final:
 StreamEvent = Preview | Delta | Final
 
 
-def final_answer(events: Any) -> Answer:
+def final_answer(events: Iterable[StreamEvent]) -> Answer:
     """The Final's answer of a stream of events, consuming it."""
     answer = None
     for event in events:
