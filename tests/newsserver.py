@@ -24,6 +24,11 @@ from urllib.parse import urlsplit
 
 SLOW_S = 3.0
 HUGE_BYTES = 200_000
+# The pages the feed lists that cannot be indexed: robots.txt forbids one, and the others are gone, too slow,
+# too large, redirected to file:, without article text, or not HTML.
+UNINDEXABLE_PATHS = frozenset(
+    {"/private/secret.html", "/gone.html", "/slow.html", "/huge.html", "/go/file", "/empty.html", "/report.pdf"}
+)
 TYPES = {
     ".html": "text/html; charset=utf-8",
     ".xml": "application/xml",

@@ -14,7 +14,7 @@ from rag.locking import IndexLockedError
 from rag.settings import Settings
 from rag.store import StoreError, StoreMismatchError, open_store
 from tests.fakes import HashEmbedder
-from tests.newsserver import web_env
+from tests.newsserver import UNINDEXABLE_PATHS, web_env
 
 
 def run(settings, paths, embedder=None, **kwargs):
@@ -194,15 +194,7 @@ def test_a_feed_is_indexed_with_url_site_and_date_and_failures_are_reported(web_
     report = index_paths([], web_settings, store, HashEmbedder, urls=[news_site.at("/feed.xml")])
     assert len(report.added) == 3 and len(report.duplicates) == 3
     assert report.web_sources == [(news_site.at("/feed.xml"), "feed", 13)]
-    assert {url.removeprefix(news_site.url) for url, _ in report.skipped} == {
-        "/private/secret.html",
-        "/gone.html",
-        "/slow.html",
-        "/huge.html",
-        "/go/file",
-        "/empty.html",
-        "/report.pdf",
-    }
+    assert {url.removeprefix(news_site.url) for url, _ in report.skipped} == UNINDEXABLE_PATHS
     docs = {d.url: d for d in store.documents()}
     german = docs[news_site.at("/de/nato-gipfel.html")]
     assert (german.site, german.date, german.title) == (

@@ -19,7 +19,7 @@ from rag.web import (
     plan,
     web_doc_id,
 )
-from tests.newsserver import SLOW_S
+from tests.newsserver import SLOW_S, UNINDEXABLE_PATHS
 
 
 def reason(settings: Settings, url: str) -> str:
@@ -170,15 +170,7 @@ def test_a_feed_gives_each_article_once_and_every_failure_with_its_reason(web_se
         (news_site.at("/print/de/wahl.html"), ids[news_site.at("/de/wahl.html")]),
     ]
     reasons = {url.removeprefix(news_site.url): why for url, why in result.skipped}
-    assert reasons.keys() == {
-        "/private/secret.html",
-        "/gone.html",
-        "/slow.html",
-        "/huge.html",
-        "/go/file",
-        "/empty.html",
-        "/report.pdf",
-    }
+    assert reasons.keys() == UNINDEXABLE_PATHS
     assert reasons["/private/secret.html"] == "forbidden by the site's robots.txt"
     assert reasons["/gone.html"] == "HTTP 404"
     assert reasons["/slow.html"] == "timed out after 1 s"

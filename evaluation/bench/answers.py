@@ -79,9 +79,8 @@ def bench_local_answers(
 
     s = llm_settings(settings, index_dir)
     service = AnswerService(s, open_store(s), embedder, backend)
-    warm_prefix(
-        backend, prefix_messages(s.answer_format), s.cache_dir / "prefix-state"
-    )  # as rag.service does when it starts
+    # As rag.service does when it starts.
+    warm_prefix(backend, prefix_messages(s.answer_format), s.cache_dir / "prefix-state")
     counter = _PromptCounter(backend)
     ttft, total, records = [], [], []
     for _ in range(cfg.llm_repeat):
@@ -207,9 +206,8 @@ def bench_context_budget(
     for budget in cfg.context_budgets:
         s = llm_settings(settings, index_dir, context_budget_tokens=budget)
         service = AnswerService(s, open_store(s), embedder, backend)
-        warm_prefix(
-            backend, prefix_messages(s.answer_format), s.cache_dir / "prefix-state"
-        )  # the baseline's prompts displaced it
+        # The baseline's prompts displaced it.
+        warm_prefix(backend, prefix_messages(s.answer_format), s.cache_dir / "prefix-state")
         ttft, prompt_tokens = [], []
         for q in questions:
             prompt_tokens.append(sum(estimate_tokens(p.text) for p in service.prepare(q.question).passages))
