@@ -56,6 +56,8 @@ SPEC_KEYS = {
     "top_k": "top_k",
     "context_budget": "context_budget_tokens",
     "format": "answer_format",
+    "yesno": "yesno_verdict",
+    "yesno_threshold": "yesno_threshold",
     "pipeline": "pipeline",
 }
 # The baseline keeps llama-index's defaults: only the choice of LLM applies to it.
@@ -81,7 +83,7 @@ class ConfigSpec:
 
 def parse_config_spec(text: str) -> ConfigSpec:
     """`ours`, `baseline`, or `NAME:key=value,key=value` with keys llm, model, base_url, top_k,
-    context_budget and pipeline (ours|baseline; default: baseline only for the name
+    context_budget, format, yesno, yesno_threshold and pipeline (ours|baseline; default: baseline only for the name
     "baseline"). Example: `extractive:llm=none`, `k8:top_k=8`, `fast:llm=fast`."""
     name, _, rest = text.strip().partition(":")
     name = name.strip()

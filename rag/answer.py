@@ -26,7 +26,7 @@ from rag.refusal import NO_ANSWER, is_refusal, refusal_text
 from rag.retrieve import retrieve
 from rag.sentences import split_sentences
 from rag.settings import Settings
-from rag.shapes import items_of, verdict_of
+from rag.shapes import calibrated_verdict, items_of, verdict_of, verdict_words
 from rag.store import ChunkStore
 from rag.types import (
     Answer,
@@ -170,8 +170,10 @@ class AnswerService:
             if no_answer is not None and no_answer >= self._no_answer_threshold(prepared):
                 yield Final(self._refusal(prepared, "verdict", no_answer_probability=no_answer))
                 return
+            # A yes/no answer's first word decided in code; the model continues it with the fact.
+            verdict_word = self._verdict_word(prepared, backend, messages)
             raw, shown, first_delta_at = "", 0, None
-            for piece in backend.stream(messages):
+            for piece in backend.stream(messages, reply_start=verdict_word or ""):
                 raw += piece
                 # Hold back what may still become the no-answer word: the reader sees the refusal instead.
                 if not NO_ANSWER.startswith(raw.strip()[: len(NO_ANSWER)]):
@@ -181,7 +183,8 @@ class AnswerService:
             reply = self._read_reply(prepared, raw)
             retried = reply.repaired is not None and reply.lang != prepared.answer_lang
             if retried:
-                retry = self._read_reply(prepared, backend.complete(self._messages(prepared, firmer=True)))
+                firmer = self._messages(prepared, firmer=True)
+                retry = self._read_reply(prepared, backend.complete(firmer, reply_start=verdict_word or ""))
                 if retry.repaired is not None and retry.lang == prepared.answer_lang:
                     reply = retry
             answer = self._llm_answer(prepared, reply, first_delta_at, no_answer, retried)
@@ -201,6 +204,21 @@ class AnswerService:
             prepared.kind,
             firmer=firmer,
         )
+
+    def _verdict_word(self, prepared: Prepared, backend: LLMBackend, messages: list[ChatMessage]) -> str | None:
+        """A yes/no answer's first word, decided in code from the first word's calibrated log-odds (the
+        prompt was just evaluated for the no-answer verdict, so this costs one token); None: the model decides."""
+        if (
+            prepared.kind is not QuestionKind.YESNO
+            or self.settings.answer_format != "shaped"
+            or self.settings.yesno_verdict != "calibrated"
+        ):
+            return None
+        words = verdict_words(prepared.answer_lang)
+        logprobs = backend.first_word_logprobs(messages, list(words.values()))
+        if logprobs is None:
+            return None
+        return words[calibrated_verdict(logprobs, words, self.settings.yesno_threshold)]
 
     def _read_reply(self, prepared: Prepared, raw: str) -> _Reply:
         if is_refusal(raw):

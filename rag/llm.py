@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from llama_index.core.llms import LLM, ChatMessage
+from llama_index.core.llms import LLM, ChatMessage, MessageRole
 
 from rag.model_files import resolve_gguf_path
 from rag.refusal import NO_ANSWER
@@ -162,16 +162,23 @@ class LLMBackend:
         """P(the reply starts with the no-answer word); None where the backend exposes no probabilities."""
         return None
 
+    def first_word_logprobs(self, messages: Sequence[ChatMessage], words: Sequence[str]) -> dict[str, float] | None:
+        """log P(the reply starts with each word's first token); None where the backend exposes no logits."""
+        return None
+
     def _finished(self, raw: object) -> bool:
         """Did the last raw chunk say the answer is complete? A cut connection can end a stream without error."""
         return True
 
-    def stream(self, messages: Sequence[ChatMessage]) -> Iterator[str]:
-        """Yield text deltas; any failure of the backend becomes LLMUnavailableError naming the endpoint."""
+    def stream(self, messages: Sequence[ChatMessage], reply_start: str = "") -> Iterator[str]:
+        """Yield text deltas; any failure of the backend becomes LLMUnavailableError naming the endpoint.
+        `reply_start` is the reply's first words, decided in code: yielded first, and the model continues them."""
         last = None
         try:
+            if reply_start:
+                yield reply_start
             with self.lock:
-                for response in self.llm.stream_chat(messages):
+                for response in self._raw_stream(messages, reply_start):
                     last = response
                     if response.delta:
                         yield response.delta
@@ -184,8 +191,15 @@ class LLMBackend:
                 f"The LLM at {self.endpoint} failed: the stream ended before the answer was complete."
             )
 
-    def complete(self, messages: Sequence[ChatMessage]) -> str:
-        return "".join(self.stream(messages))
+    def _raw_stream(self, messages: Sequence[ChatMessage], reply_start: str) -> Iterator[Any]:
+        """llama-index's responses. A started reply goes as a last assistant message, which llama.cpp's
+        server, vLLM and Ollama continue."""
+        if reply_start:
+            messages = [*messages, ChatMessage(role=MessageRole.ASSISTANT, content=reply_start)]
+        return iter(self.llm.stream_chat(messages))
+
+    def complete(self, messages: Sequence[ChatMessage], reply_start: str = "") -> str:
+        return "".join(self.stream(messages, reply_start))
 
 
 class LocalBackend(LLMBackend):
@@ -202,15 +216,23 @@ class LocalBackend(LLMBackend):
     def llama(self) -> LlamaModel:
         return self._llama
 
+    def _raw_stream(self, messages: Sequence[ChatMessage], reply_start: str) -> Iterator[Any]:
+        # The open assistant turn, then the started reply: the model continues it in the same turn.
+        return iter(self.llm.stream_complete(messages_to_chatml(messages) + reply_start, formatted=True))
+
     def no_answer_probability(self, messages: Sequence[ChatMessage]) -> float:
         """From the logits of the answer's own prompt; the answer that follows re-evaluates one token."""
+        return math.exp(self.first_word_logprobs(messages, [NO_ANSWER])[NO_ANSWER])
+
+    def first_word_logprobs(self, messages: Sequence[ChatMessage], words: Sequence[str]) -> dict[str, float]:
+        """A second call with the same messages evaluates one token: the state keeps the prompt."""
         tokens = self._llama.chat_tokens(messages)
-        target = self._llama.word_token(NO_ANSWER)
         with self.lock:
             self._llama.evaluate(tokens)
             logits = self._llama.last_logits().astype(np.float64)
-        weights = np.exp(logits - logits.max())
-        return float(weights[target] / weights.sum())
+        shifted = logits - logits.max()
+        log_total = math.log(float(np.exp(shifted).sum()))
+        return {word: float(shifted[self._llama.word_token(word)]) - log_total for word in words}
 
 
 class OllamaBackend(LLMBackend):

@@ -20,6 +20,7 @@ from rag.types import AnswerFormat
 LLMBackend = Literal["local", "fast", "ollama", "openai", "none"]
 StoreMode = Literal["persistent", "http"]
 AnswerLanguage = Literal["auto", "de", "en"]
+YesNoVerdict = Literal["calibrated", "model"]
 LLM_BACKENDS: tuple[str, ...] = get_args(LLMBackend)
 ANSWER_LANGUAGES: tuple[str, ...] = get_args(AnswerLanguage)
 
@@ -98,6 +99,17 @@ class Settings(BaseSettings):
         "short",
         description="shaped: the shape the question asks for (short answer, sentence, yes/no, every item); "
         "short: the short answer only",
+    )
+    yesno_verdict: YesNoVerdict = Field(
+        "calibrated",
+        description="shaped format, yes/no questions: calibrated: yes or no is decided from the first word's "
+        "log-odds against yesno_threshold and the model writes the fact after it (LLMs with logits); "
+        "model: the model decides",
+    )
+    yesno_threshold: float = Field(
+        -2.4,
+        description="Answer no when log P(no) - log P(yes) of the first word is above this (tuned on "
+        "eval/tuning.jsonl; the model leans to yes)",
     )
     context_budget_tokens: int = Field(700, ge=100, le=8000, description="Passage tokens sent to the LLM")
     answer_language: AnswerLanguage = "auto"

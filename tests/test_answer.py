@@ -7,7 +7,7 @@ import pytest
 from rag.answer import InvalidQuestionError
 from rag.llm import LLMUnavailableError
 from rag.refusal import REFUSAL
-from rag.types import Delta, Final, Preview
+from rag.types import Delta, Final, Preview, final_answer
 
 QUESTION_DE = "Mit welchen Verteidigungsministern sprach Schoigu, Akar und Wallace?"
 
@@ -214,3 +214,48 @@ def test_the_shaped_format_asks_for_the_shape_of_the_question_and_records_its_ki
     assert service.backend.llm.prompts[-1].endswith("Answer with: yes or no, then the fact that decides it.")
     assert answer.kind == "yesno" and answer.to_dict()["kind"] == "yesno"
     assert answer.text.startswith("Ja. Schoigu sprach mit Akar und Wallace [1].")
+
+
+def _shaped_with_logprobs(service, monkeypatch, logprobs):
+    service.settings = service.settings.model_copy(update={"answer_format": "shaped"})
+    asked: list[list[str]] = []
+
+    def first_word_logprobs(messages, words):
+        asked.append(list(words))
+        return {w: logprobs[w] for w in words}
+
+    monkeypatch.setattr(service.backend, "first_word_logprobs", first_word_logprobs)
+    return asked
+
+
+def test_a_yes_no_answer_starts_with_the_verdict_decided_in_code_and_the_model_continues_it(service, monkeypatch):
+    # The model's first word is Ja more likely than Nein, but less so than the threshold allows: Nein.
+    asked = _shaped_with_logprobs(service, monkeypatch, {"Ja": -0.4, "Nein": -1.5})
+    service.backend.llm.replies = [". Schoigu sprach getrennt mit Akar und Wallace [1]."]
+    events = list(service.stream("Sprach Schoigu mit Akar und Wallace in einem gemeinsamen Gespräch?"))
+    answer = final_answer(events)
+    assert asked == [["Ja", "Nein"]]
+    assert answer.text.startswith("Nein. Schoigu sprach getrennt") and answer.verdict == "no"
+    assert service.backend.llm.prompts[-1].endswith("Nein")  # the model was asked to continue its started reply
+    assert "".join(e.text for e in events if isinstance(e, Delta)).startswith("Nein.")
+
+
+def test_the_model_decides_yes_or_no_when_told_to_or_when_the_backend_has_no_logits(service, monkeypatch):
+    asked = _shaped_with_logprobs(service, monkeypatch, {"Ja": -0.4, "Nein": -1.5})
+    service.settings = service.settings.model_copy(update={"yesno_verdict": "model"})
+    service.backend.llm.replies = ["Ja. Schoigu sprach mit Akar [1]."]
+    assert service.answer("Sprach Schoigu mit Akar?").verdict == "yes" and asked == []
+    monkeypatch.undo()
+    service.settings = service.settings.model_copy(update={"answer_format": "shaped", "yesno_verdict": "calibrated"})
+    service.backend.llm.replies = ["Ja. Schoigu sprach mit Akar [1]."]  # the plain backend: no logits
+    assert service.answer("Sprach Schoigu mit Akar?").text.startswith("Ja. Schoigu")
+
+
+def test_other_kinds_and_the_short_format_ask_for_no_verdict(service, monkeypatch):
+    asked = _shaped_with_logprobs(service, monkeypatch, {"Ja": -0.4, "Nein": -1.5})
+    service.backend.llm.replies = ["Akar und Wallace [1]"]
+    service.answer("Mit welchen Ministern sprach Schoigu?")
+    service.settings = service.settings.model_copy(update={"answer_format": "short"})
+    service.backend.llm.replies = ["Ja [1]"]
+    service.answer("Sprach Schoigu mit Akar?")
+    assert asked == []

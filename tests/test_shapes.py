@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.question_kind import QuestionKind
-from rag.shapes import items_of, verdict_of
+from rag.shapes import calibrated_verdict, items_of, verdict_of, verdict_words
 
 
 @pytest.mark.parametrize(
@@ -44,3 +44,19 @@ def test_a_list_answer_is_split_into_its_items_with_their_markers(text, items):
 
 def test_only_list_questions_have_items():
     assert items_of(QuestionKind.ENTITY, "Lecornu, Akar und Wallace [1]") == ()
+
+
+@pytest.mark.parametrize(
+    ("log_odds", "verdict"),
+    [(-3.0, "yes"), (-2.4, "yes"), (-2.0, "no"), (0.5, "no")],
+)
+def test_the_calibrated_verdict_says_no_above_the_threshold_even_when_yes_is_likelier(log_odds, verdict):
+    words = verdict_words("en")
+    logprobs = {"Yes": -0.5, "No": -0.5 + log_odds}
+    assert calibrated_verdict(logprobs, words, threshold=-2.4) == verdict
+
+
+def test_verdict_words_follow_the_answer_language():
+    assert verdict_words("de") == {"yes": "Ja", "no": "Nein"}
+    assert verdict_words("en") == {"yes": "Yes", "no": "No"}
+    assert verdict_words("fr") == verdict_words("en")  # no words of its own: English
