@@ -21,11 +21,11 @@ from rag import library
 from rag.answer import InvalidQuestionError
 from rag.citations import strip_markers
 from rag.llm import LLMUnavailableError
-from rag.locking import IndexLockedError
 from rag.service import AnswerSource, BackgroundService, check_models, get_service
 from rag.settings import ANSWER_LANGUAGES, LLM_BACKENDS, Settings, get_settings, top_k_bounds
 from rag.store import StoreError
 from rag.types import Answer, Delta, Preview
+from ui.errors import FriendlyError, error_text
 from ui.render import (
     CSS,
     render_chat,
@@ -56,10 +56,6 @@ element.addEventListener('click', function (event) {
   trigger('click', {turn: parseInt(link.dataset.turn, 10), n: parseInt(link.dataset.n, 10)});
 });
 """
-
-
-class FriendlyError(Exception):
-    """A problem to show to the user as a message, never as a traceback."""
 
 
 # -- services ----------------------------------------------------------------
@@ -135,12 +131,6 @@ def parse_history(history_json: str) -> list[dict[str, str]]:
     return turns
 
 
-def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, FriendlyError | StoreError | InvalidQuestionError | LLMUnavailableError | IndexLockedError):
-        return str(exc)
-    return "Something went wrong while answering; the details are in the server log. Please try again."
-
-
 # -- chat ---------------------------------------------------------------------------
 ChatUpdate = tuple[Any, Any, Any]  # (chat html, turns, question box)
 
@@ -189,10 +179,10 @@ def chat_stream(
         if not isinstance(exc, FriendlyError | StoreError | LLMUnavailableError):
             log.exception("answering failed")
         if turn is None:
-            gr.Warning(_error_text(exc))
+            gr.Warning(error_text(exc))
             turn = {"question": (question or "").strip()}
             turns.append(turn)
-        turn.update(status="error", error=_error_text(exc))
+        turn.update(status="error", error=error_text(exc))
     yield render_chat(turns, details, PLACEHOLDER), turns, ""
 
 
@@ -249,7 +239,7 @@ def build_app(settings: Settings, service: AnswerSource | None = None) -> gr.Blo
             raise gr.Error(str(exc)) from exc
         except Exception as exc:
             log.exception("/ask failed")
-            raise gr.Error(_error_text(exc)) from exc
+            raise gr.Error(error_text(exc)) from exc
 
     def documents() -> list[dict]:
         """The indexed documents: doc_id, title, date, chunks, kind (seed, upload or indexed elsewhere)."""
