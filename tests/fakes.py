@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -20,8 +20,9 @@ from llama_index.core.llms import (
 
 from rag.llm import LLMBackend
 from rag.question_kind import QuestionKind
+from rag.settings import Settings
 from rag.textsim import content_words
-from rag.types import Answer, Citation, StoredChunk, Timings
+from rag.types import Answer, Citation, Delta, Final, Preview, StoredChunk, StreamEvent, Timings
 
 
 class HashEmbedder:
@@ -151,3 +152,23 @@ def full_answer() -> Answer:
         searched=("Titel",),
         no_answer_probability=0.003,
     )
+
+
+def answer_events() -> list[StreamEvent]:
+    """A streamed answer: the extractive preview, two deltas, the full answer."""
+    answer = full_answer()
+    return [Preview(replace(answer, mode="extractive")), Delta("Ben "), Delta("Wallace [1]."), Final(answer)]
+
+
+class ScriptedSource:
+    """An answer source that streams the given events (or raises `fails`) and records what it was asked."""
+
+    def __init__(self, settings: Settings, events: list[StreamEvent], fails: Exception | None = None):
+        self.settings, self.events, self.fails = settings, events, fails
+        self.asked: list[tuple[str, list[dict[str, str]] | None]] = []
+
+    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[StreamEvent]:
+        self.asked.append((question, history))
+        yield from self.events
+        if self.fails is not None:
+            raise self.fails

@@ -3,7 +3,8 @@
 `launch(settings)` indexes the seeds into an empty index, then serves the app while the models load.
 `build_app(settings, service)` only builds it (tests and other hosts can launch it themselves).
 
-API endpoints (gradio_client): /ask, /documents, /upload, /delete, /preview.
+API endpoints (gradio_client): /ask, /documents, /upload, /delete, /preview. `launch` adds the JSON routes
+that `rag ask` uses (ui/api.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rag.service import AnswerSource, BackgroundService, check_models, get_servi
 from rag.settings import ANSWER_LANGUAGES, LLM_BACKENDS, Settings, get_settings, top_k_bounds
 from rag.store import StoreError
 from rag.types import Answer, Delta, Preview
+from ui.api import api_routes
 from ui.errors import FriendlyError, error_text
 from ui.render import (
     CSS,
@@ -472,6 +474,9 @@ def launch(settings: Settings | None = None) -> None:
         service.start()
         library.ensure_index(settings, service.wait())
     demo = build_app(settings, service)
-    demo.launch(**launch_options(settings), prevent_thread_lock=True)
+    # `rag ask` answers through this server when it runs the same settings (ui/api.py); the routes are
+    # handed to the FastAPI app Gradio creates, so they exist from the first request on.
+    app_kwargs = {"routes": api_routes(settings, service)}
+    demo.launch(**launch_options(settings), app_kwargs=app_kwargs, prevent_thread_lock=True)
     service.start()  # after the server is up: two cores and one GIL would otherwise slow its start-up
     demo.block_thread()
