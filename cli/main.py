@@ -22,8 +22,10 @@ from cli.common import (
 from cli.eval_command import eval_command
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from rag.settings import Settings
-    from rag.types import Answer, Citation
+    from rag.types import Answer, Citation, StreamEvent
 
 app = typer.Typer(
     name="rag",
@@ -274,17 +276,44 @@ def ask_command(
     top_k: TopKOption = None,
     history: Annotated[Path | None, typer.Option(help="JSON file with earlier turns [{role, content}].")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole Answer as JSON.")] = False,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="Answer in this process (loading the models) even when a `rag chat` with the same settings is "
+            "running at host:port; without --local that chat answers, its models being loaded already.",
+        ),
+    ] = False,
 ) -> None:
-    """Answer a question from the articles, streaming the text, then list the numbered sources."""
+    """Answer a question from the articles, streaming the text, then list the numbered sources.
+
+    A running `rag chat` with the same settings answers it (same output, without loading the models here);
+    otherwise, or with --local, it is answered in this process.
+    """
+    settings = make_settings(llm_backend=llm, llm_model=model, llm_base_url=base_url, top_k=top_k)
+    turns = _load_history(history)
+    if not local:
+        from cli.remote import ask_running_chat, chat_url
+
+        remote = ask_running_chat(settings, question, turns, note=lambda text: typer.secho(text, dim=True, err=True))
+        if remote is not None:
+            print_answer(remote, as_json)
+            typer.secho(f"(answered by the chat at {chat_url(settings)})", dim=True, err=True)
+            return
     from rag.answer import validate_question
     from rag.service import get_service
+
+    validate_question(question, settings.max_question_chars)
+    print_answer(get_service(settings).stream(question, turns), as_json)
+
+
+def print_answer(events: Iterable[StreamEvent], as_json: bool) -> None:
+    """The streamed text, then the checked answer, its shape, warnings and numbered sources, and the timings;
+    or the whole answer as JSON."""
     from rag.types import Delta, Final
 
-    settings = make_settings(llm_backend=llm, llm_model=model, llm_base_url=base_url, top_k=top_k)
-    validate_question(question, settings.max_question_chars)
-    service = get_service(settings)
     streamed, answer = False, None
-    for event in service.stream(question, _load_history(history)):
+    for event in events:
         if isinstance(event, Delta) and not as_json:
             typer.echo(event.text, nl=False)
             sys.stdout.flush()

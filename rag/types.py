@@ -8,7 +8,7 @@ what an answer or a stream is from the shape of a value.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from rag.question_kind import QuestionKind
@@ -172,6 +172,41 @@ class Answer:
             "searched": list(self.searched),
             "no_answer_probability": self.no_answer_probability,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The answer `to_dict()` projected, rebuilt (for answers sent as JSON): `from_dict(d).to_dict() == d`.
+
+        The projection keeps of each retrieved chunk its ids, index, title, date, score and text; the rebuilt
+        chunk spans its own text (start 0, no file name, no sentence offsets, no byline).
+        """
+        converted: dict[str, Any] = {
+            "text": data["answer"],
+            "kind": QuestionKind(data["kind"]),
+            "citations": {c["n"]: Citation(**c) for c in data["citations"]},
+            "retrieved": tuple(_retrieved_chunk(row) for row in data["retrieved"]),
+            "timings": Timings(**data["timings"]),
+        }
+        # The other fields are copied as they are (lists back to tuples), so a new plain field needs no code here.
+        names = {f.name for f in fields(cls)} - set(converted)
+        plain: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
+        return cls(**plain, **converted)
+
+
+def _retrieved_chunk(row: dict[str, Any]) -> StoredChunk:
+    return StoredChunk(
+        chunk_id=row["chunk_id"],
+        doc_id=row["doc_id"],
+        title=row["title"],
+        date=row["date"],
+        source="",
+        chunk_index=row["chunk_index"],
+        start=0,
+        end=len(row["text"]),
+        text=row["text"],
+        sentences=(),
+        score=row["score"],
+    )
 
 
 # -- the stream of one answer: at most one Preview, any Deltas, always one Final, in that order -----------

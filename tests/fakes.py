@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from llama_index.core.llms import (
@@ -18,8 +19,10 @@ from llama_index.core.llms import (
 )
 
 from rag.llm import LLMBackend
+from rag.question_kind import QuestionKind
+from rag.settings import Settings
 from rag.textsim import content_words
-from rag.types import StoredChunk
+from rag.types import Answer, Citation, Delta, Final, Preview, StoredChunk, StreamEvent, Timings
 
 
 class HashEmbedder:
@@ -118,3 +121,54 @@ def scripted_backend() -> LLMBackend:
     llm = ScriptedLLM()
     llm.replies, llm.prompts, llm.fail_with = [], [], None
     return LLMBackend(llm, "scripted", "scripted")
+
+
+def full_answer() -> Answer:
+    """An answer with every field set to something other than its default."""
+    chunk = make_chunk("Schoigu telefonierte mit Ben Wallace.", chunk_id="c7", doc_id="d3", date="2022-10-23")
+    cited = replace(chunk, author="Greta Sommer", url="https://example.org/a", site="Tagesblatt", score=0.61234567)
+    citation = Citation.of(1, cited, "Schoigu telefonierte mit Ben Wallace.", 0, 37)
+    return Answer(
+        question="Mit wem telefonierte Schoigu?",
+        text="Ben Wallace [1].",
+        citations={1: citation},
+        refused=False,
+        question_lang="de",
+        answer_lang="de",
+        retrieved=(cited, make_chunk("Anderer Text.", chunk_id="c8", score=0.2)),
+        timings=Timings(retrieval_ms=12.5, ttft_ms=80.0, total_ms=300.25),
+        mode="llm",
+        kind=QuestionKind.YESNO,
+        verdict="yes",
+        items=("Ben Wallace", "Hulusi Akar"),
+        condensed_question="Mit wem telefonierte Schoigu im Oktober?",
+        markers_total=2,
+        markers_invalid=1,
+        markers_added=1,
+        markers_moved=1,
+        unsupported_sentences=("Er rief auch Paris an.",),
+        language_retry=True,
+        warning="The LLM was slow.",
+        searched=("Titel",),
+        no_answer_probability=0.003,
+    )
+
+
+def answer_events() -> list[StreamEvent]:
+    """A streamed answer: the extractive preview, two deltas, the full answer."""
+    answer = full_answer()
+    return [Preview(replace(answer, mode="extractive")), Delta("Ben "), Delta("Wallace [1]."), Final(answer)]
+
+
+class ScriptedSource:
+    """An answer source that streams the given events (or raises `fails`) and records what it was asked."""
+
+    def __init__(self, settings: Settings, events: list[StreamEvent], fails: Exception | None = None):
+        self.settings, self.events, self.fails = settings, events, fails
+        self.asked: list[tuple[str, list[dict[str, str]] | None]] = []
+
+    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[StreamEvent]:
+        self.asked.append((question, history))
+        yield from self.events
+        if self.fails is not None:
+            raise self.fails

@@ -40,6 +40,10 @@ class UIServer:
     def log(self) -> Path:
         return Path(self.tmp) / "server.log"
 
+    @property
+    def port(self) -> int:
+        return int(self.url.rstrip("/").rsplit(":", 1)[1])
+
 
 def _up(url: str) -> bool:
     try:
@@ -49,14 +53,8 @@ def _up(url: str) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def chat_server(tmp: Path, **env_overrides: str) -> Iterator[UIServer]:
-    """`rag chat` in a subprocess on a free 127.0.0.1 port, its index and log in `tmp`; killed on exit.
-
-    It indexes the seeds at start-up unless tmp/index already holds an index (e.g. a copy of another's).
-    """
-    (tmp / "rag.toml").write_text("", encoding="utf-8")  # ignore a developer's ./rag.toml
-    port = free_port()
+def rag_env(tmp: Path, port: int, **env_overrides: str) -> dict[str, str]:
+    """The environment of a `rag` process with the settings of the chat server kept in `tmp`, on `port`."""
     env = {
         **os.environ,
         "RAG_CONFIG": str(tmp / "rag.toml"),
@@ -69,7 +67,18 @@ def chat_server(tmp: Path, **env_overrides: str) -> Iterator[UIServer]:
     }
     for key in ("RAG_AUTH_USER", "RAG_AUTH_PASSWORD", "RAG_STORE_MODE"):
         env.pop(key, None)
-    env.update(env_overrides)
+    return env | env_overrides
+
+
+@contextlib.contextmanager
+def chat_server(tmp: Path, **env_overrides: str) -> Iterator[UIServer]:
+    """`rag chat` in a subprocess on a free 127.0.0.1 port, its index and log in `tmp`; killed on exit.
+
+    It indexes the seeds at start-up unless tmp/index already holds an index (e.g. a copy of another's).
+    """
+    (tmp / "rag.toml").write_text("", encoding="utf-8")  # ignore a developer's ./rag.toml
+    port = free_port()
+    env = rag_env(tmp, port, **env_overrides)
     server = UIServer(f"http://127.0.0.1:{port}/", str(tmp))
     with server.log.open("wb") as log:
         process = subprocess.Popen(

@@ -3,7 +3,8 @@
 `launch(settings)` indexes the seeds into an empty index, then serves the app while the models load.
 `build_app(settings, service)` only builds it (tests and other hosts can launch it themselves).
 
-API endpoints (gradio_client): /ask, /documents, /upload, /delete, /preview.
+API endpoints (gradio_client): /ask, /documents, /upload, /delete, /preview. `launch` adds the JSON routes
+that `rag ask` uses (ui/api.py).
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from rag import library
 from rag.answer import InvalidQuestionError
 from rag.citations import strip_markers
 from rag.llm import LLMUnavailableError
-from rag.locking import IndexLockedError
 from rag.service import AnswerSource, BackgroundService, check_models, get_service
 from rag.settings import ANSWER_LANGUAGES, LLM_BACKENDS, Settings, get_settings, top_k_bounds
 from rag.store import StoreError
 from rag.types import Answer, Delta, Preview
+from ui.api import api_routes
+from ui.errors import FriendlyError, error_text
 from ui.render import (
     CSS,
     render_chat,
@@ -56,10 +58,6 @@ element.addEventListener('click', function (event) {
   trigger('click', {turn: parseInt(link.dataset.turn, 10), n: parseInt(link.dataset.n, 10)});
 });
 """
-
-
-class FriendlyError(Exception):
-    """A problem to show to the user as a message, never as a traceback."""
 
 
 # -- services ----------------------------------------------------------------
@@ -135,12 +133,6 @@ def parse_history(history_json: str) -> list[dict[str, str]]:
     return turns
 
 
-def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, FriendlyError | StoreError | InvalidQuestionError | LLMUnavailableError | IndexLockedError):
-        return str(exc)
-    return "Something went wrong while answering; the details are in the server log. Please try again."
-
-
 # -- chat ---------------------------------------------------------------------------
 ChatUpdate = tuple[Any, Any, Any]  # (chat html, turns, question box)
 
@@ -189,10 +181,10 @@ def chat_stream(
         if not isinstance(exc, FriendlyError | StoreError | LLMUnavailableError):
             log.exception("answering failed")
         if turn is None:
-            gr.Warning(_error_text(exc))
+            gr.Warning(error_text(exc))
             turn = {"question": (question or "").strip()}
             turns.append(turn)
-        turn.update(status="error", error=_error_text(exc))
+        turn.update(status="error", error=error_text(exc))
     yield render_chat(turns, details, PLACEHOLDER), turns, ""
 
 
@@ -249,7 +241,7 @@ def build_app(settings: Settings, service: AnswerSource | None = None) -> gr.Blo
             raise gr.Error(str(exc)) from exc
         except Exception as exc:
             log.exception("/ask failed")
-            raise gr.Error(_error_text(exc)) from exc
+            raise gr.Error(error_text(exc)) from exc
 
     def documents() -> list[dict]:
         """The indexed documents: doc_id, title, date, chunks, kind (seed, upload or indexed elsewhere)."""
@@ -482,6 +474,9 @@ def launch(settings: Settings | None = None) -> None:
         service.start()
         library.ensure_index(settings, service.wait())
     demo = build_app(settings, service)
-    demo.launch(**launch_options(settings), prevent_thread_lock=True)
+    # `rag ask` answers through this server when it runs the same settings (ui/api.py); the routes are
+    # handed to the FastAPI app Gradio creates, so they exist from the first request on.
+    app_kwargs = {"routes": api_routes(settings, service)}
+    demo.launch(**launch_options(settings), app_kwargs=app_kwargs, prevent_thread_lock=True)
     service.start()  # after the server is up: two cores and one GIL would otherwise slow its start-up
     demo.block_thread()

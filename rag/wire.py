@@ -1,0 +1,79 @@
+"""The protocol between a running `rag chat` and `rag ask`: its routes, what makes a server the right one to
+ask, and an answer's stream events as NDJSON lines. The chat serves it (ui/api.py), the CLI asks (cli/remote.py).
+
+Kept free of HTTP libraries: the CLI imports it before it knows whether a server runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from rag.settings import Settings
+from rag.types import Answer, Delta, Final, Preview, StreamEvent
+
+INFO_PATH = "/newsrag/info"
+ASK_PATH = "/newsrag/ask"
+PROTOCOL = 1  # raise it when the routes or the lines change
+
+# Settings that do not change an answer: where and how the chat listens; `rag index` and uploads only.
+_NOT_ANSWERING = frozenset(
+    {"host", "port", "auth_user", "auth_password", "upload_max_bytes", "concurrency_limit", "max_queue", "seeds_dir"}
+)
+
+
+class RemoteAnswerError(RuntimeError):
+    """The server could not answer; the message is the one it would show in the chat."""
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    """Equal for settings that answer alike (backend, model, top_k, index, …); paths count by where they point,
+    so two processes started in different folders differ when their relative index_dir does."""
+    values = {
+        name: str(value.resolve()) if isinstance(value, Path) else value
+        for name, value in settings.model_dump().items()
+        if name not in _NOT_ANSWERING and not name.startswith("fetch_")
+    }
+    text = json.dumps(values, sort_keys=True, default=str)  # secrets print as "**********"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def server_info(settings: Settings) -> dict[str, Any]:
+    """What GET /newsrag/info answers; a client asks a server only when this equals its own."""
+    try:
+        installed = version("newsrag")
+    except PackageNotFoundError:  # run from a source tree
+        installed = "unknown"
+    return {"app": "newsrag", "protocol": PROTOCOL, "version": installed, "fingerprint": settings_fingerprint(settings)}
+
+
+def event_line(event: StreamEvent) -> str:
+    """One event as a line of JSON."""
+    if isinstance(event, Delta):
+        data: dict[str, Any] = {"event": "delta", "text": event.text}
+    else:
+        data = {"event": "preview" if isinstance(event, Preview) else "final", "answer": event.answer.to_dict()}
+    return json.dumps(data, ensure_ascii=False) + "\n"
+
+
+def error_line(message: str) -> str:
+    """The line that ends a stream which failed after it began (the status line was sent already)."""
+    return json.dumps({"event": "error", "message": message}, ensure_ascii=False) + "\n"
+
+
+def read_event(line: str) -> StreamEvent:
+    """The event of one line; an error line raises RemoteAnswerError with the server's message."""
+    data = json.loads(line)
+    kind = data["event"]
+    if kind == "delta":
+        return Delta(data["text"])
+    if kind == "preview":
+        return Preview(Answer.from_dict(data["answer"]))
+    if kind == "final":
+        return Final(Answer.from_dict(data["answer"]))
+    if kind == "error":
+        raise RemoteAnswerError(data["message"])
+    raise ValueError(f"unknown event {kind!r} from the chat server")
