@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         0.6, ge=0.0, le=1.0, description="The same, when the question's language differs from the sources'"
     )
     answer_format: AnswerFormat = Field(
-        "short",
+        "shaped",
         description="shaped: the shape the question asks for (short answer, sentence, yes/no, every item); "
         "short: the short answer only",
     )
