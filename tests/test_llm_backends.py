@@ -108,7 +108,7 @@ def llama_cpp_server():
         "--port",
         str(port),
         "--n_ctx",
-        "2048",
+        "4096",
         "--n_threads",
         "2",
         "--model_alias",
