@@ -6,7 +6,8 @@ import hashlib
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from llama_index.core.llms import (
     ChatMessage,
@@ -23,6 +24,9 @@ from rag.question_kind import QuestionKind
 from rag.settings import Settings
 from rag.textsim import content_words
 from rag.types import Answer, Citation, Delta, Final, Preview, StoredChunk, StreamEvent, Timings
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 
 class HashEmbedder:
@@ -172,3 +176,22 @@ class ScriptedSource:
         yield from self.events
         if self.fails is not None:
             raise self.fails
+
+
+# The chat's login in the tests of its JSON route and of `rag ask` through it.
+USER, PASSWORD = "redaktion", "korrekt-pferd-batterie"
+
+
+def api_settings(tmp_path: Path) -> Settings:
+    """Settings of a chat without models, its index and cache under tmp_path."""
+    return Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", llm_backend="none")
+
+
+def api_client(settings: Settings, source: ScriptedSource) -> TestClient:
+    """The chat's JSON route (ui/api.py) over `source`, in a FastAPI TestClient: no server process."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from ui.api import api_routes
+
+    return TestClient(FastAPI(routes=api_routes(settings, source)))

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes import PASSWORD, USER
 from tests.servers import ROOT, UIServer, chat_server, copy_index, rag_env
 
 pytestmark = pytest.mark.integration
 
 QUESTION = "Mit welchen Verteidigungsministern telefonierte Schoigu?"
-USER, PASSWORD = "redaktion", "korrekt-pferd-batterie"
 
 
 def rag_ask(server: UIServer, *args: str, **env_overrides: str) -> subprocess.CompletedProcess[str]:

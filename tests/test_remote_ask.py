@@ -19,19 +19,14 @@ from rag.answer import InvalidQuestionError
 from rag.settings import Settings
 from rag.types import Delta, Final, StreamEvent
 from rag.wire import INFO_PATH, RemoteAnswerError
-from tests.fakes import ScriptedSource, answer_events, full_answer
-from ui.api import api_routes
+from tests.fakes import PASSWORD, USER, ScriptedSource, answer_events, api_client, api_settings, full_answer
 
-USER, PASSWORD = "redaktion", "korrekt-pferd-batterie"
+chat = api_client
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", llm_backend="none")
-
-
-def chat(settings: Settings, source: ScriptedSource) -> TestClient:
-    return TestClient(FastAPI(routes=api_routes(settings, source)))
+    return api_settings(tmp_path)
 
 
 def same_events(got: list[StreamEvent], sent: list[StreamEvent]) -> bool:

@@ -6,26 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from rag.answer import InvalidQuestionError
 from rag.settings import Settings
 from rag.types import Delta, Final
 from rag.wire import ASK_PATH, INFO_PATH, RemoteAnswerError, read_event, server_info, settings_fingerprint
-from tests.fakes import ScriptedSource, answer_events, full_answer
+from tests.fakes import PASSWORD, USER, ScriptedSource, answer_events, api_client, api_settings, full_answer
 from ui.api import api_routes
 
-USER, PASSWORD = "redaktion", "korrekt-pferd-batterie"
+chat = api_client
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", llm_backend="none")
-
-
-def chat(settings: Settings, source: ScriptedSource) -> TestClient:
-    return TestClient(FastAPI(routes=api_routes(settings, source)))
+    return api_settings(tmp_path)
 
 
 def ask(client: TestClient, settings: Settings, question: str = "Mit wem?", **extra: object) -> list[str]:
