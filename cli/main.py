@@ -108,6 +108,15 @@ def index_command(
         ),
     ] = False,
     wait: Annotated[bool, typer.Option(help="Wait for another running `rag index` instead of stopping.")] = False,
+    warm: Annotated[
+        bool,
+        typer.Option(
+            "--warm",
+            help="Then compute the local LLM's prompt state for every chunk (about 1 s and 50 MB each), so that "
+            "a question whose best passage is any of them starts answering sooner. For small corpora; "
+            "chunk_states_mb caps the space.",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -173,6 +182,39 @@ def index_command(
         f"{len(report.removed)} removed; {report.chunks_embedded} chunks embedded, "
         f"{report.chunks_total} in the index ({report.seconds:.1f} s)"
     )
+    if warm:
+        _warm(settings)
+
+
+def _warm(settings: Settings) -> None:
+    from tqdm import tqdm
+
+    from rag.service import get_service
+    from rag.warm import NothingToWarmError, warm_chunk_states
+
+    service = get_service(settings)
+    with tqdm(unit="chunk", desc="Prompt states") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            warmup = warm_chunk_states(service, progress)
+        except NothingToWarmError as exc:
+            typer.secho(str(exc), fg=typer.colors.YELLOW, err=True)
+            return
+    typer.echo(
+        f"Prompt states: {warmup.evaluated} computed, {warmup.cached} already there; "
+        f"{warmup.size_bytes / 2**20:.0f} MB in {service.chunk_states.directory} ({warmup.seconds:.1f} s)"
+    )
+    if warmup.left_out:
+        typer.secho(
+            f"{warmup.left_out} chunk(s) left out: the cache is full (chunk_states_mb = "
+            f"{settings.chunk_states_mb}); they are computed when a question first ranks them first.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
 
 
 def _dry_run(paths: list[Path], urls: list[str], settings: Settings) -> None:

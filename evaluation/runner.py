@@ -58,6 +58,9 @@ SPEC_KEYS = {
     "format": "answer_format",
     "yesno": "yesno_verdict",
     "yesno_threshold": "yesno_threshold",
+    "windows": "focus_windows",
+    "neighbours": "focus_neighbours",
+    "chunk_states_mb": "chunk_states_mb",
     "pipeline": "pipeline",
 }
 # The baseline keeps llama-index's defaults: only the choice of LLM applies to it.
@@ -83,8 +86,8 @@ class ConfigSpec:
 
 def parse_config_spec(text: str) -> ConfigSpec:
     """`ours`, `baseline`, or `NAME:key=value,key=value` with keys llm, model, base_url, top_k,
-    context_budget, format, yesno, yesno_threshold and pipeline (ours|baseline; default: baseline only for the name
-    "baseline"). Example: `extractive:llm=none`, `k8:top_k=8`, `fast:llm=fast`."""
+    context_budget, format, yesno, yesno_threshold, windows, neighbours, chunk_states_mb and pipeline
+    (ours|baseline; default: baseline only for the name "baseline"). Example: `extractive:llm=none`, `k8:top_k=8`, `fast:llm=fast`."""
     name, _, rest = text.strip().partition(":")
     name = name.strip()
     if not _NAME.match(name):
@@ -136,6 +139,7 @@ def fingerprint(spec: ConfigSpec, settings: Settings) -> dict[str, Any]:
     keys = ["llm_backend", "llm_model", "llm_base_url", "embedding_model", "temperature", "max_new_tokens"]
     if spec.pipeline != BASELINE:
         keys += ["top_k", "min_relevance", "context_budget_tokens", "answer_language", "chunk_max_chars"]
+        keys += ["answer_format", "yesno_verdict", "yesno_threshold", "focus_windows", "focus_neighbours"]
     data = settings.model_dump(include=set(keys), mode="json")
     return {"pipeline": spec.pipeline, **dict(sorted(data.items()))}
 

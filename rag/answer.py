@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 from llama_index.core.llms import ChatMessage, MessageRole
 
+from rag.chunk_states import ChunkStates
 from rag.citations import QUOTE_SEPARATOR, Repaired, SemanticScorer, repair
 from rag.embedding import Embedder
 from rag.extractive import best_sentence, pick_sentences
 from rag.focus import best_chunk_and_focus
 from rag.language import detect_language
 from rag.llm import LLMBackend, LLMUnavailableError
-from rag.prompting import CONDENSE_PROMPT, build_messages, select_passages
+from rag.prompting import CONDENSE_PROMPT, best_chunk_chars, build_messages, select_passages
 from rag.question_kind import QuestionKind, classify_question
 from rag.refusal import NO_ANSWER, is_refusal, refusal_text
 from rag.retrieve import retrieve
@@ -95,6 +96,7 @@ class AnswerService:
         self.store = store
         self.embedder = embedder
         self.backend = backend
+        self.chunk_states = ChunkStates.from_settings(settings)
 
     # -- public -----------------------------------------------------------------------------------
     def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[StreamEvent]:
@@ -123,7 +125,10 @@ class AnswerService:
         passages = (
             []
             if gate
-            else select_passages(best_chunk_and_focus(search_query, chunks), self.settings.context_budget_tokens)
+            else select_passages(
+                best_chunk_and_focus(search_query, chunks, self.settings.focus_windows, self.settings.focus_neighbours),
+                self.settings.context_budget_tokens,
+            )
         )
         return Prepared(
             question=question,
@@ -166,6 +171,8 @@ class AnswerService:
     def _generate(self, prepared: Prepared, backend: LLMBackend) -> Iterator[Delta | Final]:
         messages = self._messages(prepared)
         try:
+            # The prompt up to the best chunk: kept, or from disk when that chunk ranked first before.
+            self.chunk_states.restore(backend, messages, best_chunk_chars(list(prepared.passages)))
             no_answer = backend.no_answer_probability(messages)
             if no_answer is not None and no_answer >= self._no_answer_threshold(prepared):
                 yield Final(self._refusal(prepared, "verdict", no_answer_probability=no_answer))

@@ -124,11 +124,11 @@ def _whole(chunk: StoredChunk) -> list[StoredChunk]:
 
 
 def best_chunk_and_focus(
-    question: str, chunks: list[StoredChunk], best: int = BEST_SENTENCES_BESIDE_WHOLE
+    question: str, chunks: list[StoredChunk], best: int = BEST_SENTENCES_BESIDE_WHOLE, neighbours: int = NEIGHBOURS
 ) -> list[StoredChunk]:
     """The best-ranked chunk whole, then windows around the best sentences of the other chunks."""
     if not chunks:
         return []
     top = _whole(chunks[0])
     shown = frozenset((chunks[0].doc_id, s) for s, _ in chunks[0].spans())
-    return top + focus(question, chunks[1:], best=best, shown=shown)
+    return top + focus(question, chunks[1:], best=best, neighbours=neighbours, shown=shown)

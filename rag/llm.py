@@ -93,6 +93,23 @@ class LlamaModel:
             text = text.removesuffix(ASSISTANT_TURN)
         return list(self._model.tokenize(text.encode("utf-8"), special=True))
 
+    def open_message_tokens(self, messages: Sequence[ChatMessage], chars: int, suffix: str = "") -> list[int]:
+        """The tokens of the messages up to the first `chars` characters of the last one's content (then
+        `suffix`): a prompt's head, as it is tokenized at the start of the whole prompt."""
+        *earlier, last = messages
+        text = messages_to_chatml(earlier).removesuffix(ASSISTANT_TURN)
+        text += f"<|im_start|>{last.role.value}\n{(last.content or '')[:chars]}{suffix}"
+        return list(self._model.tokenize(text.encode("utf-8"), special=True))
+
+    def holds(self, tokens: Sequence[int]) -> bool:
+        """Does the model hold these tokens evaluated, at the start of its context?"""
+        n = len(tokens)
+        return self.evaluated_tokens >= n and list(self._model._input_ids[:n]) == list(tokens)
+
+    def keep_first(self, n: int) -> None:
+        """Forget all but the first n evaluated tokens: what follows is evaluated afresh from there."""
+        self._model.n_tokens = min(n, self.evaluated_tokens)
+
     def word_token(self, word: str) -> int:
         """The first token of `word` as the start of a reply."""
         return int(self._model.tokenize(word.encode("utf-8"), add_bos=False, special=False)[0])

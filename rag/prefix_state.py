@@ -59,7 +59,7 @@ def state_key(model: LlamaModel, tokens: Sequence[int]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 
-def _read(path: Path, key: str) -> bytes | None:
+def read_state(path: Path, key: str) -> bytes | None:
     """The saved state bytes, if the file holds the state for `key`."""
     try:
         data = path.read_bytes()
@@ -69,11 +69,11 @@ def _read(path: Path, key: str) -> bytes | None:
             return None
         return data[_HEADER.size + size :]
     except (OSError, ValueError, struct.error) as exc:
-        log.warning("ignoring unreadable prefix state %s: %s", path, exc)
+        log.warning("ignoring unreadable prompt state %s: %s", path, exc)
         return None
 
 
-def _write(path: Path, key: str, tokens: Sequence[int], state: bytes) -> None:
+def write_state(path: Path, key: str, tokens: Sequence[int], state: bytes) -> None:
     header = json.dumps({"key": key, "tokens": list(tokens)}).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
     # Atomic: a process that dies mid-write leaves no half file for the next one to load.
@@ -88,17 +88,22 @@ def warm_prefix(backend: LLMBackend | None, messages: Sequence[ChatMessage], cac
     model = backend.llama if backend is not None else None
     if backend is None or model is None:
         return PrefixWarmup("unsupported", 0, 0.0)
-    started = time.perf_counter()
     with backend.lock:
-        tokens = model.chat_tokens(messages, open_reply=False)
-        key = state_key(model, tokens)
-        path = cache_dir / f"prefix-{key}.bin"
-        saved = _read(path, key) if path.exists() else None
-        if saved is not None and model.load_state(tokens, saved):
-            return PrefixWarmup("loaded", len(tokens), time.perf_counter() - started, path)
-        model.evaluate_afresh(tokens)
-        try:
-            _write(path, key, tokens, model.state_bytes())
-        except OSError as exc:  # a read-only cache costs the next start 10 s, not the answer
-            log.warning("could not save the prefix state to %s: %s", path, exc)
+        return restore_prefix(model, model.chat_tokens(messages, open_reply=False), cache_dir)
+
+
+def restore_prefix(model: LlamaModel, tokens: list[int], cache_dir: Path) -> PrefixWarmup:
+    """warm_prefix for a caller that holds the model's lock: the prefix evaluated from an empty context,
+    or its saved copy, so that what follows it is computed the same way in every process."""
+    started = time.perf_counter()
+    key = state_key(model, tokens)
+    path = cache_dir / f"prefix-{key}.bin"
+    saved = read_state(path, key) if path.exists() else None
+    if saved is not None and model.load_state(tokens, saved):
+        return PrefixWarmup("loaded", len(tokens), time.perf_counter() - started, path)
+    model.evaluate_afresh(tokens)
+    try:
+        write_state(path, key, tokens, model.state_bytes())
+    except OSError as exc:  # a read-only cache costs the next start 10 s, not the answer
+        log.warning("could not save the prefix state to %s: %s", path, exc)
     return PrefixWarmup("evaluated", len(tokens), time.perf_counter() - started, path)

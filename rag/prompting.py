@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from itertools import takewhile
+
 from llama_index.core.llms import ChatMessage, MessageRole
 
 from rag.question_kind import QuestionKind
 from rag.refusal import NO_ANSWER
 from rag.types import AnswerFormat, Passage, StoredChunk
 
+SOURCES_HEADER = "Sources:\n"
 CHARS_PER_TOKEN = 3.0  # Qwen's tokenizer on German news text; measured in bench, conservative
 
 # The fixed prefix: system prompt and three worked examples, identical for every request, so llama.cpp
@@ -110,7 +113,17 @@ def format_passages(passages: list[Passage]) -> str:
 
 
 def _user(sources: str, question: str, hint: str | None = None) -> str:
-    return f"Sources:\n{sources}\n\nQuestion: {question}" + (f"\n{hint}" if hint else "")
+    return f"{SOURCES_HEADER}{sources}\n\nQuestion: {question}" + (f"\n{hint}" if hint else "")
+
+
+def best_chunk_chars(passages: list[Passage]) -> int:
+    """How many leading characters of the question's message depend only on the best chunk (the header and
+    the passages cut from it), not on the question: their evaluated state can be kept per chunk."""
+    if not passages:
+        return 0
+    best = passages[0].chunk.chunk_id
+    leading = list(takewhile(lambda p: p.chunk.chunk_id == best, passages))
+    return len(SOURCES_HEADER) + len(format_passages(leading))
 
 
 def prefix_messages(answer_format: AnswerFormat = "short") -> list[ChatMessage]:

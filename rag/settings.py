@@ -111,6 +111,19 @@ class Settings(BaseSettings):
         description="Answer no when log P(no) - log P(yes) of the first word is above this (tuned on "
         "eval/tuning.jsonl; the model leans to yes)",
     )
+    chunk_states_mb: int = Field(
+        4000,
+        ge=0,
+        description="Local LLM: disk space (MB, in cache_dir/chunk-states) for the evaluated prompt up to each "
+        "best chunk, so a chunk that ranks first again costs only the rest of the prompt; 0 turns it off",
+    )
+    chunk_states_dir: Path | None = Field(
+        None, description="Where the chunk states live (default cache_dir/chunk-states)"
+    )
+    focus_windows: int = Field(
+        2, ge=0, le=10, description="Windows opened around the best sentences of the chunks after the best one"
+    )
+    focus_neighbours: int = Field(1, ge=0, le=5, description="Sentences kept on each side of a window's sentence")
     context_budget_tokens: int = Field(700, ge=100, le=8000, description="Passage tokens sent to the LLM")
     answer_language: AnswerLanguage = "auto"
     max_question_chars: int = Field(1000, ge=10)

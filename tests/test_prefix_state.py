@@ -11,7 +11,7 @@ import pytest
 
 from rag.llm import LlamaModel
 from rag.model_files import ModelError, resolve_gguf_path
-from rag.prefix_state import _read, warm_prefix
+from rag.prefix_state import read_state, warm_prefix
 from rag.prompting import build_messages, prefix_messages
 from rag.settings import Settings
 from rag.types import Passage
@@ -23,10 +23,10 @@ SOURCE = "Der Brite Ben Wallace telefonierte am Sonntag mit Sergej Schoigu."
 def test_unreadable_or_foreign_files_are_not_loaded(tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.bin"
     garbage.write_bytes(b"\x00\x01")
-    assert _read(garbage, "key") is None
+    assert read_state(garbage, "key") is None
     not_a_dict = tmp_path / "list.bin"
     not_a_dict.write_bytes((2).to_bytes(8, "little") + b"[]state")
-    assert _read(not_a_dict, "key") is None
+    assert read_state(not_a_dict, "key") is None
 
 
 def test_other_backends_have_nothing_to_warm(tmp_path: Path) -> None:
