@@ -87,7 +87,8 @@ class ConfigSpec:
 def parse_config_spec(text: str) -> ConfigSpec:
     """`ours`, `baseline`, or `NAME:key=value,key=value` with keys llm, model, base_url, top_k,
     context_budget, format, yesno, yesno_threshold, windows, neighbours, chunk_states_mb and pipeline
-    (ours|baseline; default: baseline only for the name "baseline"). Example: `extractive:llm=none`, `k8:top_k=8`, `fast:llm=fast`."""
+    (ours|baseline; default: baseline only for the name "baseline").
+    Example: `extractive:llm=none`, `k8:top_k=8`, `fast:llm=fast`."""
     name, _, rest = text.strip().partition(":")
     name = name.strip()
     if not _NAME.match(name):

@@ -69,15 +69,18 @@ def bench_local_answers(
     backend: LLMBackend,
     index_dir: Path,
     questions: Sequence[Question],
+    chunk_states_dir: Path,
+    chunk_states_mb: int,
 ) -> dict[str, Any]:
     """Each question's answer times, and its prompt tokens against those llama.cpp evaluated: the fixed prefix
-    (system prompt and demonstrations) is kept from the previous prompt, so only the rest is evaluated."""
+    is kept, and with the chunk cache on (chunk_states_mb > 0) the best chunk's state is kept or loaded too."""
     from rag.answer import AnswerService
     from rag.prefix_state import warm_prefix
     from rag.prompting import prefix_messages
     from rag.store import open_store
 
-    s = llm_settings(settings, index_dir)
+    label = "cache on" if chunk_states_mb else "cache off"
+    s = llm_settings(settings, index_dir, chunk_states_mb=chunk_states_mb, chunk_states_dir=chunk_states_dir)
     service = AnswerService(s, open_store(s), embedder, backend)
     # As rag.service does when it starts.
     warm_prefix(backend, prefix_messages(s.answer_format), s.cache_dir / "prefix-state")
@@ -104,14 +107,97 @@ def bench_local_answers(
                 }
             )
             cfg.report(
-                f"  ours {q.id}: ttft {answer.timings.ttft_ms} ms, total {seconds:.1f} s ({answer.mode}), "
+                f"  ours, {label}, {q.id}: ttft {answer.timings.ttft_ms} ms, total {seconds:.1f} s ({answer.mode}), "
                 f"prompt {counter.prompt_tokens} tokens, {counter.evaluated} evaluated"
             )
     summary = _answer_summary(ttft, total, records)
     prompts = [r["prompt_tokens"] for r in records if r["prompt_tokens"]]
     evaluated = [r["prompt_tokens_evaluated"] for r in records if r["prompt_tokens"]]
-    summary["prompt_tokens_p50"] = percentile(prompts, 50)
-    summary["prompt_tokens_evaluated_p50"] = percentile(evaluated, 50)
+    summary["prompt_tokens_p50"] = percentile(prompts, 50) if prompts else None
+    summary["prompt_tokens_evaluated_p50"] = percentile(evaluated, 50) if evaluated else None
+    stats = service.chunk_states.stats
+    summary["chunk_states"] = {
+        "mb": chunk_states_mb,
+        "kept": stats.kept,
+        "loaded": stats.loaded,
+        "evaluated": stats.evaluated,
+        "hit_rate": None if stats.hit_rate is None else round(stats.hit_rate, 3),
+        "size_mb": round(service.chunk_states.size_bytes() / 2**20, 1),
+    }
+    return summary
+
+
+def bench_warm(
+    cfg: BenchConfig, settings: Settings, embedder: Embedder, backend: LLMBackend, index_dir: Path, states: Path
+) -> dict[str, Any]:
+    """`rag index --warm` on the bench's seed index: every chunk's state computed and saved."""
+    from rag.answer import AnswerService
+    from rag.store import open_store
+    from rag.warm import warm_chunk_states
+
+    s = llm_settings(settings, index_dir, chunk_states_dir=states)
+    warmup = warm_chunk_states(AnswerService(s, open_store(s), embedder, backend))
+    files = max(1, warmup.evaluated + warmup.cached)
+    size_mb = warmup.size_bytes / 2**20
+    cfg.report(f"  warmed {warmup.evaluated} chunk states in {warmup.seconds:.1f} s, {size_mb:.0f} MB")
+    return {
+        "evaluated": warmup.evaluated,
+        "cached": warmup.cached,
+        "left_out": warmup.left_out,
+        "seconds": round(warmup.seconds, 1),
+        "size_mb": round(warmup.size_bytes / 2**20, 1),
+        "mb_per_state": round(warmup.size_bytes / 2**20 / files, 1),
+    }
+
+
+def follow_up_questions(cfg: BenchConfig) -> list[Question]:
+    """The follow-up questions (with a history) of cfg.followups_file, at most cfg.n_followups."""
+    from evaluation.questionset import parse_question_set
+
+    return [q for q in parse_question_set(cfg.followups_file) if q.history][: cfg.n_followups]
+
+
+def bench_follow_ups(
+    cfg: BenchConfig,
+    settings: Settings,
+    embedder: Embedder,
+    backend: LLMBackend,
+    index_dir: Path,
+    questions: Sequence[Question],
+    chunk_states_dir: Path,
+    chunk_states_mb: int,
+) -> dict[str, Any]:
+    """A conversation's next question: its first question is asked, then the follow-up with the history
+    (condensed by the model into a standalone question, then answered); the follow-up is timed."""
+    from evaluation.runner import question_history
+    from rag.answer import AnswerService
+    from rag.store import open_store
+
+    s = llm_settings(settings, index_dir, chunk_states_mb=chunk_states_mb, chunk_states_dir=chunk_states_dir)
+    service = AnswerService(s, open_store(s), embedder, backend)
+    counter = _PromptCounter(backend)
+    ttft, total, records = [], [], []
+    for q in questions:
+        history = question_history(q)
+        service.answer(next(t["content"] for t in history if t["role"] == "user"))  # the conversation so far
+        with counter:
+            seconds, answer = timed(lambda q=q, history=history: service.answer(q.question, history))
+        ttft.append(answer.timings.ttft_ms)
+        total.append(seconds * 1000)
+        records.append(
+            {
+                "id": q.id,
+                "ttft_ms": answer.timings.ttft_ms,
+                "total_ms": round(seconds * 1000, 1),
+                "condensed": answer.condensed_question,
+                "prompt_tokens_evaluated": counter.evaluated,
+                "text": answer.text[:300],
+            }
+        )
+        label = "cache on" if chunk_states_mb else "cache off"
+        cfg.report(f"  follow-up, {label}, {q.id}: ttft {answer.timings.ttft_ms} ms, {counter.evaluated} evaluated")
+    summary = _answer_summary(ttft, total, records)
+    summary["prompt_tokens_evaluated_p50"] = percentile([r["prompt_tokens_evaluated"] for r in records], 50)
     return summary
 
 

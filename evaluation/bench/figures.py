@@ -393,6 +393,11 @@ def bench_chat(cfg: BenchConfig, settings: Settings, index_dir: Path, work: Path
             "rss_after_mb": after.get("VmRSS"),
             "peak_rss_mb": after.get("VmHWM"),
         }
+        # A fresh `rag ask` with the same settings sends the question to the running chat.
+        env = sub_env(settings, index_dir, RAG_LLM_BACKEND="local", RAG_HOST="127.0.0.1", RAG_PORT=str(server.port))
+        seconds, asked = run_cli(["ask", question], env)
+        out["peak_rss"]["ask_served_s"] = round(seconds, 2)
+        out["peak_rss"]["ask_served_by_chat"] = "answered by the chat" in asked.stderr
     except Exception as exc:
         out["peak_rss"] = {"available": False, "reason": f"error: {exc}"}
     finally:

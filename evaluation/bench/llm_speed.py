@@ -160,7 +160,15 @@ def bench_portable_speed(cfg: BenchConfig, settings: Settings, questions: list[s
             "questions": questions,
             "settings": {
                 key: str(getattr(settings, key))
-                for key in ("store_mode", "index_dir", "collection", "cache_dir", "llm_backend", "llm_threads")
+                for key in (
+                    "store_mode",
+                    "index_dir",
+                    "collection",
+                    "cache_dir",
+                    "llm_backend",
+                    "llm_threads",
+                    "chunk_states_mb",
+                )
             },
         }
         result = run_in_fresh_process(speed_child, args, path_first=Path(tmp))

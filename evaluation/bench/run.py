@@ -14,7 +14,10 @@ from evaluation.bench.answers import (
     bench_baseline,
     bench_context_budget,
     bench_extractive,
+    bench_follow_ups,
     bench_local_answers,
+    bench_warm,
+    follow_up_questions,
     llm_settings,
     pick_questions,
 )
@@ -154,15 +157,38 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             results["meta"]["llm_load_s"] = round(llm_load_s, 2)
             results["llm_speed"] = _section(results, "LLM tokens/s (local)", cfg, lambda: bench_llm_speed(cfg, backend))
             texts = [q.question for q in questions]
+            # Compared with the cache-off answers: the child process keeps no chunk states.
+            portable_settings = local_settings.model_copy(update={"chunk_states_mb": 0})
             results["llm_speed_portable"] = _section(
-                results, "portable build", cfg, lambda: bench_portable_speed(cfg, local_settings, texts)
+                results, "portable build", cfg, lambda: bench_portable_speed(cfg, portable_settings, texts)
+            )
+            states, states_mb = work / "chunk-states", settings.chunk_states_mb or 4000
+            answers["local_cache_off"] = _section(
+                results,
+                "answers (local LLM, chunk cache off)",
+                cfg,
+                lambda: bench_local_answers(cfg, settings, embedder, backend, index_dir, questions, states, 0),
+            )
+            answers["warm"] = _section(
+                results,
+                "rag index --warm",
+                cfg,
+                lambda: bench_warm(cfg, settings, embedder, backend, index_dir, states),
             )
             answers["local"] = _section(
                 results,
-                "answers (local LLM)",
+                "answers (local LLM, chunk cache on)",
                 cfg,
-                lambda: bench_local_answers(cfg, settings, embedder, backend, index_dir, questions),
+                lambda: bench_local_answers(cfg, settings, embedder, backend, index_dir, questions, states, states_mb),
             )
+            follow_ups = follow_up_questions(cfg)
+            for mb, key in ((0, "follow_ups_cache_off"), (states_mb, "follow_ups")):
+                answers[key] = _section(
+                    results,
+                    key.replace("_", " "),
+                    cfg,
+                    lambda mb=mb: bench_follow_ups(cfg, settings, embedder, backend, index_dir, follow_ups, states, mb),
+                )
             answers["baseline"] = _section(
                 results,
                 "answers (llama-index baseline)",
