@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from llama_index.llms.llama_cpp import LlamaCPP
 
 ASSISTANT_TURN = "<|im_start|>assistant\n"  # Qwen2.5's ChatML: where the model's reply begins
+GGML_TYPE_Q8_0 = 8  # ggml's type id, for llama.cpp's quantized KV cache
 TOP_LOGPROBS = 20  # the most OpenAI's API returns; below the 20th token a word counts as probability 0
 
 
@@ -78,6 +79,12 @@ class LlamaModel:
     @property
     def context_size(self) -> int:
         return int(self._model.n_ctx())
+
+    @property
+    def kv_cache_types(self) -> str:
+        """The KV cache's ggml types (K, V) and flash attention: a saved state fits only the same ones."""
+        params = self._model.context_params
+        return f"type_k={params.type_k},type_v={params.type_v},flash_attn={params.flash_attn_type}"
 
     @property
     def evaluated_tokens(self) -> int:
@@ -311,9 +318,13 @@ def _close_local_models() -> None:
 
 @lru_cache(maxsize=2)  # one model per file and parameters, shared by every service in the process
 def _local_backend(
-    name: str, path: str, threads: int, context_window: int, max_new_tokens: int, temperature: float
+    name: str, path: str, threads: int, context_window: int, max_new_tokens: int, temperature: float, kv_cache: str
 ) -> LocalBackend:
     from llama_index.llms.llama_cpp import LlamaCPP
+
+    kv: dict[str, Any] = {}
+    if kv_cache == "q8_0":  # llama.cpp quantizes the V cache only with flash attention
+        kv = {"type_k": GGML_TYPE_Q8_0, "type_v": GGML_TYPE_Q8_0, "flash_attn": True}
 
     llm = LlamaCPP(
         model_path=path,  # always a local file: without it LlamaCPP downloads a default model
@@ -322,7 +333,7 @@ def _local_backend(
         context_window=context_window,
         messages_to_prompt=messages_to_chatml,
         completion_to_prompt=completion_to_chatml,
-        model_kwargs={"n_threads": threads, "n_batch": 512, "n_ctx": context_window},
+        model_kwargs={"n_threads": threads, "n_batch": 512, "n_ctx": context_window, **kv},
         generate_kwargs={"stop": ["<|im_end|>", "<|endoftext|>"]},
         verbose=False,
     )
@@ -354,6 +365,7 @@ def build_backend(settings: Settings) -> LLMBackend | None:
             settings.llm_context_window,
             settings.max_new_tokens,
             settings.temperature,
+            settings.llm_kv_cache,
         )
     url = endpoint(settings)
     if backend == "ollama":

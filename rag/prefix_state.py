@@ -54,6 +54,7 @@ def state_key(model: LlamaModel, tokens: Sequence[int]) -> str:
         llama_cpp.__version__,
         llama_build_info(),
         str(model.context_size),
+        model.kv_cache_types,
         ",".join(map(str, tokens)),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]

@@ -21,6 +21,7 @@ LLMBackend = Literal["local", "fast", "ollama", "openai", "none"]
 StoreMode = Literal["persistent", "http"]
 AnswerLanguage = Literal["auto", "de", "en"]
 YesNoVerdict = Literal["calibrated", "model"]
+KVCacheType = Literal["f16", "q8_0"]
 LLM_BACKENDS: tuple[str, ...] = get_args(LLMBackend)
 ANSWER_LANGUAGES: tuple[str, ...] = get_args(AnswerLanguage)
 
@@ -78,6 +79,10 @@ class Settings(BaseSettings):
     llm_fallback_extractive: bool = Field(True, description="Answer extractively when the LLM is unreachable")
     llm_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     llm_context_window: int = 4096
+    llm_kv_cache: KVCacheType = Field(
+        "f16",
+        description="Local LLM: the KV cache's type; q8_0 halves it and the saved prompt states (flash attention)",
+    )
     max_new_tokens: int = 256
     temperature: float = 0.0  # greedy: the same question gives the same answer, which fact-checks and evals need
     no_answer_threshold: float = Field(

@@ -28,6 +28,7 @@ class CharModel:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.context_size = 4096
+        self.kv_cache_types = "f16"
         self.ids: list[int] = []
         self.evaluated: list[int] = []  # sizes of the evaluation calls
         self.loaded = 0
