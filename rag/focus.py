@@ -3,7 +3,9 @@
 The 1.5B model answers better and sooner from a few sentences than from whole 600-character chunks:
 on the tuning sets the prompt shrinks from about 620 to 370 passage tokens. Windows alone lost the answer
 sentence of the best chunk on 3-10 % of the tuning questions; keeping that chunk whole wins it back
-for about 50 more tokens.
+for about 50 more tokens. Beside it, one sentence of the other chunks is enough (settings focus_windows
+and focus_neighbours): two windows with a neighbour each side answered fewer questions on every set
+(docs/evaluation.md), and cost 100 more tokens that no cached state covers.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from rag.textsim import sentence_score
 from rag.types import StoredChunk
 
 BEST_SENTENCES = 3  # windows opened around the best-scoring sentences
-BEST_SENTENCES_BESIDE_WHOLE = 2  # windows opened in the other chunks when the best chunk is shown whole
 NEIGHBOURS = 1  # sentences kept on each side of a best sentence, within its chunk
 
 # Sentences that address an AI instead of reporting news. They stay in the document, but the model
@@ -123,9 +124,7 @@ def _whole(chunk: StoredChunk) -> list[StoredChunk]:
     return [_cut(chunk, lo, hi) for lo, hi in runs]
 
 
-def best_chunk_and_focus(
-    question: str, chunks: list[StoredChunk], best: int = BEST_SENTENCES_BESIDE_WHOLE, neighbours: int = NEIGHBOURS
-) -> list[StoredChunk]:
+def best_chunk_and_focus(question: str, chunks: list[StoredChunk], best: int, neighbours: int) -> list[StoredChunk]:
     """The best-ranked chunk whole, then windows around the best sentences of the other chunks."""
     if not chunks:
         return []

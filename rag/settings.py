@@ -126,9 +126,13 @@ class Settings(BaseSettings):
         None, description="Where the chunk states live (default cache_dir/chunk-states)"
     )
     focus_windows: int = Field(
-        2, ge=0, le=10, description="Windows opened around the best sentences of the chunks after the best one"
+        1,
+        ge=0,
+        le=10,
+        description="Sentences of the other chunks shown after the best chunk (tuned: 1 beat 2 on every set; "
+        "0 answers in about half the time and writes fewer answers in its own words)",
     )
-    focus_neighbours: int = Field(1, ge=0, le=5, description="Sentences kept on each side of a window's sentence")
+    focus_neighbours: int = Field(0, ge=0, le=5, description="Sentences kept on each side of such a sentence")
     context_budget_tokens: int = Field(700, ge=100, le=8000, description="Passage tokens sent to the LLM")
     answer_language: AnswerLanguage = "auto"
     max_question_chars: int = Field(1000, ge=10)

@@ -45,7 +45,9 @@ def warm_chunk_states(service: AnswerService, progress: Progress | None = None) 
     chunks = [chunk for doc in service.store.documents() for chunk in service.store.chunks_of(doc.doc_id)]
     evaluated = cached = left_out = 0
     for done, chunk in enumerate(chunks, 1):
-        passages = select_passages(best_chunk_and_focus("", [chunk]), service.settings.context_budget_tokens)
+        passages = select_passages(
+            best_chunk_and_focus("", [chunk], best=0, neighbours=0), service.settings.context_budget_tokens
+        )
         messages = build_messages("", passages, "en", service.settings.answer_format)
         use = cache.restore(backend, messages, best_chunk_chars(passages))
         evaluated += use.outcome == "evaluated"
