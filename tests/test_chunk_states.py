@@ -17,6 +17,7 @@ from rag.llm import messages_to_chatml
 from rag.prompting import best_chunk_chars, build_messages, prefix_messages
 from rag.types import Passage
 from tests.fakes import make_chunk, scripted_backend
+from tests.models import fresh_local_model
 
 BEST = make_chunk("Der Streik dauerte fünf Tage. Die Züge fuhren wieder.", chunk_id="best", title="Streik")
 OTHER = make_chunk("Die Gewerkschaft forderte mehr Lohn.", chunk_id="other", doc_id="d1", title="Lohn")
@@ -195,34 +196,19 @@ def test_a_follow_up_after_another_prompt_gets_the_prefix_back_from_disk(tmp_pat
 # -- through the real model ---------------------------------------------------------------------------------
 
 
-def _real_backend():
-    import llama_cpp
-
-    from rag.llm import LlamaModel
-    from rag.model_files import ModelError, resolve_gguf_path
-    from rag.settings import Settings
-
-    try:
-        path = resolve_gguf_path("local", None, Settings().models_dir)
-    except ModelError as exc:
-        pytest.skip(f"local LLM not built: {exc}")
-    model = llama_cpp.Llama(model_path=str(path), n_ctx=4096, n_batch=512, n_threads=2, verbose=False)
-    return SimpleNamespace(llama=LlamaModel(model), lock=threading.Lock())
-
-
 @pytest.mark.integration
 def test_a_loaded_chunk_state_gives_the_logits_of_one_evaluated_in_process(tmp_path: Path) -> None:
     passages = _passages(BEST, OTHER)
     messages = build_messages("Wie lange dauerte der Streik?", passages, "de", "shaped")
     assert [m.content for m in messages[:-1]] == [m.content for m in prefix_messages("shaped")]
     cache = _cache(tmp_path)
-    first = _real_backend()
+    first = fresh_local_model()
     assert cache.restore(first, messages, best_chunk_chars(passages)).outcome == "evaluated"
     prompt = first.llama.chat_tokens(messages)
     first.llama.evaluate(prompt)
     in_process = first.llama.last_logits()
 
-    second = _real_backend()
+    second = fresh_local_model()
     use = cache.restore(second, messages, best_chunk_chars(passages))
     assert use.outcome == "loaded" and second.llama.evaluated_tokens == use.tokens
     assert second.llama.evaluate(prompt) == len(prompt) - use.tokens

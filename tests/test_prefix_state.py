@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from rag.llm import LlamaModel
-from rag.model_files import ModelError, resolve_gguf_path
 from rag.prefix_state import read_state, warm_prefix
 from rag.prompting import build_messages, prefix_messages
-from rag.settings import Settings
 from rag.types import Passage
 from tests.fakes import make_chunk, scripted_backend
+from tests.models import fresh_local_model
 
 SOURCE = "Der Brite Ben Wallace telefonierte am Sonntag mit Sergej Schoigu."
 
@@ -35,19 +32,6 @@ def test_other_backends_have_nothing_to_warm(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
-def _new_model():
-    """A fresh llama.cpp instance each call (build_backend caches one per process), as warm_prefix sees a
-    backend: its in-process model and its lock."""
-    import llama_cpp
-
-    try:
-        path = resolve_gguf_path("local", None, Settings().models_dir)
-    except ModelError as exc:
-        pytest.skip(f"local LLM not built: {exc}")
-    model = llama_cpp.Llama(model_path=str(path), n_ctx=4096, n_batch=512, n_threads=2, verbose=False)
-    return SimpleNamespace(llama=LlamaModel(model), lock=threading.Lock())
-
-
 def _logits_after(model: LlamaModel, prompt_tokens: list[int]) -> np.ndarray:
     """Evaluate what follows the model's kept prefix, as generate() does; the last position's logits."""
     model.evaluate(prompt_tokens)
@@ -56,12 +40,12 @@ def _logits_after(model: LlamaModel, prompt_tokens: list[int]) -> np.ndarray:
 
 @pytest.mark.integration
 def test_a_saved_prefix_gives_the_next_process_the_same_logits(tmp_path: Path) -> None:
-    first = _new_model()
+    first = fresh_local_model()
     evaluated = warm_prefix(first, prefix_messages(), tmp_path)
     assert evaluated.outcome == "evaluated" and evaluated.tokens > 100
     assert evaluated.path is not None and evaluated.path.exists()
 
-    second = _new_model()
+    second = fresh_local_model()
     loaded = warm_prefix(second, prefix_messages(), tmp_path)
     assert loaded.outcome == "loaded" and loaded.tokens == evaluated.tokens
     assert second.llama.evaluated_tokens == evaluated.tokens
@@ -86,7 +70,7 @@ def test_a_saved_prefix_gives_the_next_process_the_same_logits(tmp_path: Path) -
 
 @pytest.mark.integration
 def test_a_corrupt_state_file_is_evaluated_again(tmp_path: Path) -> None:
-    model = _new_model()
+    model = fresh_local_model()
     path = warm_prefix(model, prefix_messages(), tmp_path).path
     assert path is not None
     path.write_bytes(b"not a state")
