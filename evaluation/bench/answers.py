@@ -15,6 +15,7 @@ from evaluation.metrics import percentile
 
 if TYPE_CHECKING:
     from evaluation.questionset import Question
+    from rag.answer import AnswerService
     from rag.embedding import Embedder
     from rag.llm import LLMBackend
     from rag.settings import Settings
@@ -62,6 +63,17 @@ def llm_settings(settings: Settings, index_dir: Path, **update: Any) -> Settings
     return settings.model_copy(update={"index_dir": index_dir, "llm_backend": "local", **update})
 
 
+def _service_with_chunk_states(
+    settings: Settings, embedder: Embedder, backend: LLMBackend, index_dir: Path, states: Path, states_mb: int
+) -> tuple[AnswerService, str]:
+    """The local answer service with its chunk states in `states` (0 MB: none kept), and a label for reports."""
+    from rag.answer import AnswerService
+    from rag.store import open_store
+
+    s = llm_settings(settings, index_dir, chunk_states_mb=states_mb, chunk_states_dir=states)
+    return AnswerService(s, open_store(s), embedder, backend), "cache on" if states_mb else "cache off"
+
+
 def bench_local_answers(
     cfg: BenchConfig,
     settings: Settings,
@@ -74,16 +86,14 @@ def bench_local_answers(
 ) -> dict[str, Any]:
     """Each question's answer times, and its prompt tokens against those llama.cpp evaluated: the fixed prefix
     is kept, and with the chunk cache on (chunk_states_mb > 0) the best chunk's state is kept or loaded too."""
-    from rag.answer import AnswerService
     from rag.prefix_state import warm_prefix
     from rag.prompting import prefix_messages
-    from rag.store import open_store
 
-    label = "cache on" if chunk_states_mb else "cache off"
-    s = llm_settings(settings, index_dir, chunk_states_mb=chunk_states_mb, chunk_states_dir=chunk_states_dir)
-    service = AnswerService(s, open_store(s), embedder, backend)
+    service, label = _service_with_chunk_states(
+        settings, embedder, backend, index_dir, chunk_states_dir, chunk_states_mb
+    )
     # As rag.service does when it starts.
-    warm_prefix(backend, prefix_messages(s.answer_format), s.cache_dir / "prefix-state")
+    warm_prefix(backend, prefix_messages(service.settings.answer_format), service.settings.cache_dir / "prefix-state")
     counter = _PromptCounter(backend)
     ttft, total, records = [], [], []
     for _ in range(cfg.llm_repeat):
@@ -131,13 +141,10 @@ def bench_warm(
     cfg: BenchConfig, settings: Settings, embedder: Embedder, backend: LLMBackend, index_dir: Path, states: Path
 ) -> dict[str, Any]:
     """`rag index --warm` on the bench's seed index: every chunk's state computed and saved."""
-    from rag.answer import AnswerService
-    from rag.store import open_store
     from rag.warm import warm_chunk_states
 
-    s = llm_settings(settings, index_dir, chunk_states_dir=states)
-    warmup = warm_chunk_states(AnswerService(s, open_store(s), embedder, backend))
-    files = max(1, warmup.evaluated + warmup.cached)
+    service, _ = _service_with_chunk_states(settings, embedder, backend, index_dir, states, settings.chunk_states_mb)
+    warmup = warm_chunk_states(service)
     size_mb = warmup.size_bytes / 2**20
     cfg.report(f"  warmed {warmup.evaluated} chunk states in {warmup.seconds:.1f} s, {size_mb:.0f} MB")
     return {
@@ -145,8 +152,8 @@ def bench_warm(
         "cached": warmup.cached,
         "left_out": warmup.left_out,
         "seconds": round(warmup.seconds, 1),
-        "size_mb": round(warmup.size_bytes / 2**20, 1),
-        "mb_per_state": round(warmup.size_bytes / 2**20 / files, 1),
+        "size_mb": round(size_mb, 1),
+        "mb_per_state": round(size_mb / max(1, warmup.evaluated + warmup.cached), 1),
     }
 
 
@@ -170,11 +177,10 @@ def bench_follow_ups(
     """A conversation's next question: its first question is asked, then the follow-up with the history
     (condensed by the model into a standalone question, then answered); the follow-up is timed."""
     from evaluation.runner import question_history
-    from rag.answer import AnswerService
-    from rag.store import open_store
 
-    s = llm_settings(settings, index_dir, chunk_states_mb=chunk_states_mb, chunk_states_dir=chunk_states_dir)
-    service = AnswerService(s, open_store(s), embedder, backend)
+    service, label = _service_with_chunk_states(
+        settings, embedder, backend, index_dir, chunk_states_dir, chunk_states_mb
+    )
     counter = _PromptCounter(backend)
     ttft, total, records = [], [], []
     for q in questions:
@@ -194,7 +200,6 @@ def bench_follow_ups(
                 "text": answer.text[:300],
             }
         )
-        label = "cache on" if chunk_states_mb else "cache off"
         cfg.report(f"  follow-up, {label}, {q.id}: ttft {answer.timings.ttft_ms} ms, {counter.evaluated} evaluated")
     summary = _answer_summary(ttft, total, records)
     summary["prompt_tokens_evaluated_p50"] = percentile([r["prompt_tokens_evaluated"] for r in records], 50)
