@@ -11,40 +11,17 @@ under the short answer keeps the source's language by design.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 
 from rag.citations import QUOTE_SEPARATOR, strip_markers
 from rag.language import _ENGLISH, _GERMAN, detect_language
+from rag.numbers import number_values
 
 _WORD = re.compile(r"[A-Za-zÄÖÜäöüß]+(?:-[A-Za-zÄÖÜäöüß]+)*")
 # Stop words that are English words too ("die", "war", "am") or too slight to prove anything ("oder", "wo").
 _GERMAN_ONLY = _GERMAN - _ENGLISH - {"am", "die", "er", "es", "hat", "oder", "war", "wo"}
 _GERMAN_SUFFIX = re.compile(r"(ungen|ung|keit|heit|schaft|lich|isch|ische|ischen|ern|chen)$")
 _PASSAGE = re.compile(r"\bPassages?\b")
-
-_NUMBER = re.compile(r"[0-9]+(?:[.,'’][0-9]+)*")
-_NUMBER_GROUP = re.compile(r"[.,'’]")
-
-
-def number_value(written: str) -> str:
-    """Canonical form of a written number: "1.000", "1,000", "1'000" -> "1000"; "4,5", "4.5" -> "4.5"."""
-    groups = _NUMBER_GROUP.split(written)
-    # German and English swap "." and ",", so the separator's role is read from what follows
-    # the last one: exactly three digits make it a thousands separator, anything else a decimal one.
-    if len(groups) == 1 or len(groups[-1]) == 3:
-        return str(int("".join(groups)))
-    whole, fraction = str(int("".join(groups[:-1]))), groups[-1].rstrip("0")
-    return f"{whole}.{fraction}" if fraction else whole
-
-
-def number_values(text: str) -> dict[str, str]:
-    """The distinct numbers in `text`, in order: canonical form -> first spelling."""
-    values: dict[str, str] = {}
-    # NFKC turns full-width and other compatibility digits into ASCII ones.
-    for written in _NUMBER.findall(unicodedata.normalize("NFKC", text)):
-        values.setdefault(number_value(written), written)
-    return values
 
 
 def invented_numbers(answer: str, passages: Iterable[str]) -> list[str]:

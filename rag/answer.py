@@ -21,6 +21,7 @@ from rag.extractive import best_sentence, pick_sentences
 from rag.focus import best_chunk_and_focus
 from rag.language import detect_language
 from rag.llm import LLMBackend, LLMUnavailableError
+from rag.numbers import unsupported_numbers
 from rag.prompting import CONDENSE_PROMPT, best_chunk_chars, build_messages, select_passages
 from rag.question_kind import QuestionKind, classify_question
 from rag.refusal import NO_ANSWER, is_refusal, refusal_text
@@ -241,6 +242,8 @@ class AnswerService:
         repaired = reply.repaired
         if repaired is None:
             return self._refusal(prepared, "llm", first_delta_at=first_delta_at, no_answer_probability=no_answer)
+        if self.settings.refuse_unsupported_numbers and self._unsupported_numbers(prepared, repaired.text):
+            return self._refusal(prepared, "unsupported", first_delta_at=first_delta_at, no_answer_probability=no_answer)
         citations = {
             new: _cite(new, prepared.passages[old - 1], _claims_for(repaired.text, new), prepared.question)
             for new, old in enumerate(repaired.used, 1)
@@ -324,6 +327,13 @@ class AnswerService:
         )
 
     # -- helpers ----------------------------------------------------------------------------------
+    @staticmethod
+    def _unsupported_numbers(prepared: Prepared, text: str) -> list[str]:
+        """Numbers of the model's words that neither the passages (with their labels) nor the question hold."""
+        sources = [prepared.question, prepared.search_query]
+        sources += [f"{p.chunk.title} {p.chunk.date or ''} {p.text}" for p in prepared.passages]
+        return unsupported_numbers(text, sources)
+
     def _no_answer_threshold(self, prepared: Prepared) -> float:
         # Asked across languages, the model leans to the no-answer word on answerable questions too.
         sources = detect_language(" ".join(p.text for p in prepared.passages), default=prepared.question_lang)

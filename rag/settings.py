@@ -116,6 +116,11 @@ class Settings(BaseSettings):
         description="Answer no when log P(no) - log P(yes) of the first word is above this (tuned on "
         "eval/tuning.jsonl; the model leans to yes)",
     )
+    refuse_unsupported_numbers: bool = Field(
+        True,
+        description="Refuse instead of answering with a number that neither the passages nor the question "
+        "hold, in digits or words (the 1.5B model answers an unanswerable \"how many\" with a number)",
+    )
     chunk_states_mb: int = Field(
         4000,
         ge=0,

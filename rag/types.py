@@ -14,8 +14,9 @@ from typing import Any, Literal
 from rag.question_kind import QuestionKind
 
 # How an answer was made: by the LLM; extractively (no LLM, or the LLM failed); refused before the LLM ran
-# because retrieval found nothing relevant ("gate"); refused by the no-answer verdict ("verdict").
-AnswerMode = Literal["llm", "extractive", "gate", "verdict"]
+# because retrieval found nothing relevant ("gate"); refused by the no-answer verdict ("verdict"); refused
+# because the model's answer holds a number that no source holds ("unsupported").
+AnswerMode = Literal["llm", "extractive", "gate", "verdict", "unsupported"]
 # How the model is asked to answer: "short" (the name, number or phrase asked for, with the quoted source
 # sentence added by the code) or "shaped" (the shape the question asks for: a short answer, a sentence,
 # yes/no with the deciding fact, or every item).

@@ -259,3 +259,27 @@ def test_other_kinds_and_the_short_format_ask_for_no_verdict(service, monkeypatc
     service.backend.llm.replies = ["Ja [1]"]
     service.answer("Sprach Schoigu mit Akar?")
     assert asked == []
+
+
+HOW_MANY_DE = "Wie viele Verteidigungsminister rief Schoigu an?"
+
+
+def test_a_number_that_no_passage_holds_is_refused(service):
+    service.backend.llm.replies = ["300 [1]"]
+    answer = service.answer(HOW_MANY_DE)
+    assert answer.refused and answer.mode == "unsupported" and answer.text == REFUSAL["de"]
+    assert answer.citations == {}
+
+
+def test_a_number_the_passages_hold_in_words_is_answered(service):
+    assert any("drei" in p.text for p in service.prepare(HOW_MANY_DE).passages)
+    service.backend.llm.replies = ["3 [1]"]
+    answer = service.answer(HOW_MANY_DE)
+    assert not answer.refused and answer.mode == "llm"
+
+
+def test_the_number_check_can_be_turned_off(service):
+    service.settings = service.settings.model_copy(update={"refuse_unsupported_numbers": False})
+    service.backend.llm.replies = ["300 [1]"]
+    answer = service.answer(HOW_MANY_DE)
+    assert not answer.refused and answer.text.startswith("300")
