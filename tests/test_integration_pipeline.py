@@ -69,3 +69,13 @@ def test_real_model_refuses_what_the_articles_do_not_say(settings):
     assert answer.refused
     assert answer.citations == {}
     assert answer.text == "Die Artikel enthalten dazu keine Informationen."
+
+
+def test_real_model_invents_no_count_the_articles_do_not_give(settings):
+    """The articles say Bauer and Gerasimov exchanged "a series of letters", never how many."""
+    question = "How many letters in total did Admiral Bauer and General Gerasimov exchange this year?"
+    checked = get_service(settings).answer(question)
+    assert checked.refused and checked.mode in ("verdict", "unsupported")
+    unchecked = get_service(settings.model_copy(update={"refuse_unsupported_numbers": False})).answer(question)
+    if checked.mode == "unsupported":  # the check, not the verdict, refused: without it a number is invented
+        assert not unchecked.refused and any(ch.isdigit() for ch in unchecked.text.split("\n\n")[0])
