@@ -59,6 +59,7 @@ SPEC_KEYS = {
     "yesno": "yesno_verdict",
     "yesno_threshold": "yesno_threshold",
     "windows": "focus_windows",
+    "list_windows": "list_windows",
     "neighbours": "focus_neighbours",
     "chunk_states_mb": "chunk_states_mb",
     "numbers": "refuse_unsupported_numbers",
@@ -87,7 +88,7 @@ class ConfigSpec:
 
 def parse_config_spec(text: str) -> ConfigSpec:
     """`ours`, `baseline`, or `NAME:key=value,key=value` with keys llm, model, base_url, top_k,
-    context_budget, format, yesno, yesno_threshold, windows, neighbours, chunk_states_mb, numbers and pipeline
+    context_budget, format, yesno, yesno_threshold, windows, list_windows, neighbours, chunk_states_mb, numbers and pipeline
     (ours|baseline; default: baseline only for the name "baseline").
     Example: `extractive:llm=none`, `k8:top_k=8`, `fast:llm=fast`."""
     name, _, rest = text.strip().partition(":")
@@ -141,7 +142,7 @@ def fingerprint(spec: ConfigSpec, settings: Settings) -> dict[str, Any]:
     keys = ["llm_backend", "llm_model", "llm_base_url", "embedding_model", "temperature", "max_new_tokens"]
     if spec.pipeline != BASELINE:
         keys += ["top_k", "min_relevance", "context_budget_tokens", "answer_language", "chunk_max_chars"]
-        keys += ["answer_format", "yesno_verdict", "yesno_threshold", "focus_windows", "focus_neighbours"]
+        keys += ["answer_format", "yesno_verdict", "yesno_threshold", "focus_windows", "focus_neighbours", "list_windows"]
         keys += ["refuse_unsupported_numbers"]
     data = settings.model_dump(include=set(keys), mode="json")
     return {"pipeline": spec.pipeline, **dict(sorted(data.items()))}

@@ -123,11 +123,15 @@ class AnswerService:
         retrieval = retrieve(search_query, self.store, self.embedder, self.settings.top_k)
         chunks = retrieval.chunks
         gate = (chunks[0].score if chunks else 0.0) < self.settings.min_relevance
+        kind = classify_question(question, question_lang)
+        # Only a question for several things reads sentences beyond the best chunk: they pay there, and
+        # elsewhere they cost more time than they add (docs/evaluation.md, "Windows by kind").
+        windows = self.settings.list_windows if kind is QuestionKind.LIST else self.settings.focus_windows
         passages = (
             []
             if gate
             else select_passages(
-                best_chunk_and_focus(search_query, chunks, self.settings.focus_windows, self.settings.focus_neighbours),
+                best_chunk_and_focus(search_query, chunks, windows, self.settings.focus_neighbours),
                 self.settings.context_budget_tokens,
             )
         )
@@ -137,7 +141,7 @@ class AnswerService:
             condensed_question=condensed,
             question_lang=question_lang,
             answer_lang=answer_lang,
-            kind=classify_question(question, question_lang),
+            kind=kind,
             retrieved=tuple(chunks),
             passages=tuple(passages),
             gate_refused=gate,

@@ -283,3 +283,15 @@ def test_the_number_check_can_be_turned_off(service):
     service.backend.llm.replies = ["300 [1]"]
     answer = service.answer(HOW_MANY_DE)
     assert not answer.refused and answer.text.startswith("300")
+
+
+def test_only_a_question_for_several_things_reads_beyond_the_best_chunk(service):
+    list_question = "Which defence ministers did Shoigu call?"
+    entity_question = "Which defence minister did Shoigu call first?"
+    assert service.prepare(list_question).kind.value == "list"
+    assert service.prepare(entity_question).kind.value == "entity"
+    assert len({p.chunk.chunk_id for p in service.prepare(entity_question).passages}) == 1
+    assert len({p.chunk.chunk_id for p in service.prepare(list_question).passages}) > 1
+    service.settings = service.settings.model_copy(update={"list_windows": 0, "focus_windows": 2})
+    assert len({p.chunk.chunk_id for p in service.prepare(list_question).passages}) == 1
+    assert len({p.chunk.chunk_id for p in service.prepare(entity_question).passages}) > 1
