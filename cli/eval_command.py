@@ -49,8 +49,8 @@ def eval_command(
             metavar="CONFIG",
             help="Run several configurations side by side (repeatable): 'ours', 'baseline' (llama-index "
             "defaults) or NAME:key=value,... with keys llm, model, base_url, top_k, context_budget, format, "
-            "yesno, yesno_threshold, windows, list_windows, neighbours, chunk_states_mb, numbers, pipeline. Ratios in the report are to "
-            "'baseline'.",
+            "yesno, yesno_threshold, windows, list_windows, neighbours, chunk_states_mb, numbers, pipeline. "
+            "Ratios in the report are to 'baseline'.",
         ),
     ] = None,
     restart: Annotated[bool, typer.Option(help="Discard results already in --out instead of resuming.")] = False,

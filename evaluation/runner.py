@@ -88,7 +88,8 @@ class ConfigSpec:
 
 def parse_config_spec(text: str) -> ConfigSpec:
     """`ours`, `baseline`, or `NAME:key=value,key=value` with keys llm, model, base_url, top_k,
-    context_budget, format, yesno, yesno_threshold, windows, list_windows, neighbours, chunk_states_mb, numbers and pipeline
+    context_budget, format, yesno, yesno_threshold, windows, list_windows, neighbours, chunk_states_mb, numbers
+    and pipeline
     (ours|baseline; default: baseline only for the name "baseline").
     Example: `extractive:llm=none`, `k8:top_k=8`, `fast:llm=fast`."""
     name, _, rest = text.strip().partition(":")
@@ -142,8 +143,8 @@ def fingerprint(spec: ConfigSpec, settings: Settings) -> dict[str, Any]:
     keys = ["llm_backend", "llm_model", "llm_base_url", "embedding_model", "temperature", "max_new_tokens"]
     if spec.pipeline != BASELINE:
         keys += ["top_k", "min_relevance", "context_budget_tokens", "answer_language", "chunk_max_chars"]
-        keys += ["answer_format", "yesno_verdict", "yesno_threshold", "focus_windows", "focus_neighbours", "list_windows"]
-        keys += ["refuse_unsupported_numbers"]
+        keys += ["answer_format", "yesno_verdict", "yesno_threshold", "focus_windows", "focus_neighbours"]
+        keys += ["list_windows", "refuse_unsupported_numbers"]
     data = settings.model_dump(include=set(keys), mode="json")
     return {"pipeline": spec.pipeline, **dict(sorted(data.items()))}
 

@@ -247,7 +247,9 @@ class AnswerService:
         if repaired is None:
             return self._refusal(prepared, "llm", first_delta_at=first_delta_at, no_answer_probability=no_answer)
         if self.settings.refuse_unsupported_numbers and self._unsupported_numbers(prepared, repaired.text):
-            return self._refusal(prepared, "unsupported", first_delta_at=first_delta_at, no_answer_probability=no_answer)
+            return self._refusal(
+                prepared, "unsupported", first_delta_at=first_delta_at, no_answer_probability=no_answer
+            )
         citations = {
             new: _cite(new, prepared.passages[old - 1], _claims_for(repaired.text, new), prepared.question)
             for new, old in enumerate(repaired.used, 1)

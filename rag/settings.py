@@ -119,7 +119,7 @@ class Settings(BaseSettings):
     refuse_unsupported_numbers: bool = Field(
         True,
         description="Refuse instead of answering with a number that neither the passages nor the question "
-        "hold, in digits or words (the 1.5B model answers an unanswerable \"how many\" with a number)",
+        'hold, in digits or words (the 1.5B model answers an unanswerable "how many" with a number)',
     )
     chunk_states_mb: int = Field(
         4000,
