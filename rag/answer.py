@@ -125,8 +125,10 @@ class AnswerService:
         gate = (chunks[0].score if chunks else 0.0) < self.settings.min_relevance
         kind = classify_question(question, question_lang)
         # Only a question for several things reads sentences beyond the best chunk: they pay there, and
-        # elsewhere they cost more time than they add (docs/evaluation.md, "Windows by kind").
-        windows = self.settings.list_windows if kind is QuestionKind.LIST else self.settings.focus_windows
+        # elsewhere they cost more time than they add (docs/evaluation.md, "Windows by kind"). Without an LLM
+        # they cost nothing, and the extractive answer picks from them.
+        wide = kind is QuestionKind.LIST or self.backend is None
+        windows = self.settings.list_windows if wide else self.settings.focus_windows
         passages = (
             []
             if gate

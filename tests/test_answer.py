@@ -295,3 +295,6 @@ def test_only_a_question_for_several_things_reads_beyond_the_best_chunk(service)
     service.settings = service.settings.model_copy(update={"list_windows": 0, "focus_windows": 2})
     assert len({p.chunk.chunk_id for p in service.prepare(list_question).passages}) == 1
     assert len({p.chunk.chunk_id for p in service.prepare(entity_question).passages}) > 1
+    service.backend = None  # without an LLM the windows cost nothing: the extractive answer picks from them
+    assert len({p.chunk.chunk_id for p in service.prepare(list_question).passages}) == 1  # list_windows=0
+    assert len({p.chunk.chunk_id for p in service.prepare(entity_question).passages}) == 1
