@@ -197,9 +197,13 @@ def _question_word_in_place(words: list[str], question_words: frozenset[str]) ->
         return len(words) - 1
     for index in range(1, len(words) - 1):
         word = words[index]
-        if not word.startswith(("welch", "which")) or not _CLAUSE_BREAKS.isdisjoint(words[:index]):
+        if word not in question_words or not _CLAUSE_BREAKS.isdisjoint(words[:index]):
             continue
-        if word in question_words:
+        # "… between X and what network?"; not "Did he say what …?"
+        what_noun = (
+            word == "what" and words[index - 1] in _PREPOSITIONS | {"and"} and _starts_noun_phrase(words[index + 1])
+        )
+        if word.startswith(("welch", "which")) or what_noun:
             return index
     return None
 

@@ -117,6 +117,7 @@ NAMES_AND_QUESTION_WORDS_IN_PLACE = [
     case("Hat der Sprecher gesagt, welche Truppen kommen?", "de", Y),
     case("Zwischen der Regierung und welcher Partei kam es zum Streit?", "de", E),
     case("The dispute was between the union and which company?", "en", E),
+    case("The minister proposed a deal between the unions and what employer?", "en", E),
     case("Über welchen Fluss führte die zerstörte Brücke?", "de", E),
     case("Warum verschob die Regierung die Wahl auf den 3. März?", "de", S),
     case("Wie hoch war die Inflation im 2. Quartal?", "de", N),
