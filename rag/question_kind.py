@@ -5,7 +5,7 @@ read the question word, the noun after which/welche (a plural asks for several i
 form (a verb first asks for yes or no). They cannot tell whether the articles answer a question at
 all: an unanswerable question gets the shape it asks for.
 
-Measured on the tagged question sets by scripts/measure_question_kind.py.
+Measured on the tagged question sets by `python -m evaluation.question_kinds`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ _CLAUSE_BREAKS = _words(", ; :")
 _FILLERS = _words("and but so also then und aber denn dann doch nun")
 _PREPOSITIONS = _words(
     "in on at from to under over for with by of since until into during after before about against between "
-    "mit auf an aus von zu zum zur unter über seit bis für gegen nach bei vor um durch wegen laut gegenüber"
+    "mit auf an aus von zu zum zur unter über seit bis für gegen nach bei vor um durch wegen laut gegenüber "
+    "zwischen neben ohne trotz innerhalb außerhalb statt"
 )
 _EN_AUX = _words(
     "is are was were am do does did has have had will would can could should shall may might must "
@@ -50,6 +51,9 @@ _WH = _EN_WH | _DE_WH
 _WHO = _words("who whom whose wer wen wem wessen")
 _WHY = _words("why warum wieso weshalb weswegen")
 _WHERE = _words("where wo woher wohin")
+# "Wie heißt …?", "Wie lautet …?", "Wie nennt man …?" ask for a name; the plural verb for several.
+_DE_NAMING = _words("heißt hieß lautet lautete nennt nannte")
+_DE_NAMING_PLURAL = _words("heißen hießen lauten lauteten nennen nannten")
 _NAME = _words("name list nenne nennen nennt liste")  # "Name the two ministers."
 
 _NUMBER_ADVERBS = _words(
@@ -75,7 +79,8 @@ _STATEMENT_NOUNS = _words(
 _EN_VERBS = _words(
     "said says told tells met meets spoke speaks sent sends made makes led leads took takes gave gives wrote "
     "writes won wins held holds became becomes came comes paid pays sold sells warned warns wants plans "
-    "supplies called calls accuses threatens expects fears sees saw knew"
+    "supplies called calls accuses threatens expects fears sees saw knew happens causes means allows requires "
+    "includes"
 )
 _EN_NP_STOP = _EN_AUX | _EN_VERBS | _PREPOSITIONS | _WH | _words("besides apart that") | _CLAUSE_BREAKS
 _EN_IRREGULAR_PLURALS = _words("people men women children police troops forces")
@@ -101,7 +106,7 @@ def classify_question(question: str, lang: str | None = None) -> QuestionKind:
     words = [t.lower() for t in raw]
     if not words:
         return QuestionKind.STATEMENT
-    if _is_two_part(words):
+    if _is_two_part(words, lang):
         return QuestionKind.LIST
     if words[0] in _NAME:
         # "Name the three ministers" asks for several, "Nenne den Sprecher" for one.
@@ -118,9 +123,13 @@ def classify_question(question: str, lang: str | None = None) -> QuestionKind:
     return _by_question_word(raw, words, index)
 
 
+# A full stop ends a sentence after a word of two or more letters, not after "2." or "y." ("im 2. Jahrhundert").
+_SENTENCE_BREAK = re.compile(r"(?<=[!?])\s+|(?<=[^\W\d]{2}\.)\s+")
+
+
 def _last_question(text: str) -> str:
     # "Both X and Y said Z. What did they say?": the last sentence that asks decides.
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s.strip()]
+    sentences = [s for s in _SENTENCE_BREAK.split(text.strip()) if s.strip()]
     asked = [s for s in sentences if s.rstrip().endswith("?")]
     return asked[-1] if asked else text
 
@@ -132,18 +141,25 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
-def _is_two_part(words: list[str]) -> bool:
+def _is_two_part(words: list[str], lang: str) -> bool:
     text = " ".join(words)
+    question_words = _DE_WH if lang == "de" else _EN_WH
     if words[0] in _NAME and ("and" in words or "und" in words):
         return True  # "Name X and Y."
     if _EACH.search(text) or _TWO_SOURCES.search(text) or _REPEATED_PREPOSITION.search(text):
         return True
     # "Who said it, and when?", "Was kündigte er an und wie bewertete er …?": a second question after "and",
     # but not a pair of question words in one clause ("wann und wie").
+    # Not "Zwischen X und welchem Netzwerk …?", "a merger between X and what network?": without a question
+    # word before it, "and" joins two objects of one question.
     for i in range(1, len(words) - 1):
-        if words[i] in ("and", "und") and words[i - 1] not in _WH:
+        if words[i] in ("and", "und") and words[i - 1] not in question_words:
             following = words[i + 1 : i + 3]
-            if following[0] in _WH or (following[0] in _PREPOSITIONS and following[1:] and following[1] in _WH):
+            if question_words.isdisjoint(words[:i]):
+                continue
+            if following[0] in question_words or (
+                following[0] in _PREPOSITIONS and following[1:] and following[1] in question_words
+            ):
                 return True
     return False
 
@@ -171,6 +187,24 @@ def _question_word(words: list[str], lang: str) -> int | None:
                 break
             if word in question_words:
                 return start + offset
+    return _question_word_in_place(words, question_words)
+
+
+def _question_word_in_place(words: list[str], question_words: frozenset[str]) -> int | None:
+    """A question word left in its place: "… erschweren was?", "… unter der Leitung welcher Person?",
+    "The treaty was signed in which year?". Not one after a comma: "Hat er gesagt, welche …?" asks yes or no."""
+    if words[-1] in question_words:
+        return len(words) - 1
+    for index in range(1, len(words) - 1):
+        word = words[index]
+        if word not in question_words or not _CLAUSE_BREAKS.isdisjoint(words[:index]):
+            continue
+        # "… between X and what network?"; not "Did he say what …?"
+        what_noun = (
+            word == "what" and words[index - 1] in _PREPOSITIONS | {"and"} and _starts_noun_phrase(words[index + 1])
+        )
+        if word.startswith(("welch", "which")) or what_noun:
+            return index
     return None
 
 
@@ -180,8 +214,13 @@ def _by_question_word(raw: list[str], words: list[str], index: int) -> QuestionK
     text = " ".join(words)
     if word in ("when", "wann") or word.startswith("wieviel"):
         return QuestionKind.NUMBER
+    if word == "wie" and nxt in _DE_NAMING | _DE_NAMING_PLURAL:
+        several = nxt in _DE_NAMING_PLURAL or any(w in _SEVERAL for w in words)
+        return QuestionKind.LIST if several else QuestionKind.ENTITY
     if word in ("how", "wie"):
         return QuestionKind.NUMBER if nxt in _NUMBER_ADVERBS else QuestionKind.STATEMENT
+    if word == "what" and words[-1] == "called":
+        return QuestionKind.ENTITY  # "What is the new party called?"
     if _BESIDES.search(text) and word not in _WHY and word not in ("which", "what"):
         return QuestionKind.LIST  # "Who besides X …?", "Wogegen außer X …?"; which + noun decides below
     if word in _WHY or (word.startswith("wo") and word not in _WHERE):
@@ -274,8 +313,10 @@ def _is_plural(words: list[str], index: int, head: int) -> bool:
     if word in ("which", "what"):
         return _english_plural(noun)
     if word == "welchen":
-        # Dative plural after a preposition ("mit welchen Ministern"); otherwise masculine singular.
-        return index > 0 and words[index - 1] in _PREPOSITIONS
+        # Dative plural after a preposition ("mit welchen Ministern", always in -n); otherwise masculine
+        # singular ("über welchen Fluss").
+        dative_plural = noun.endswith(("n", "s")) and not noun.endswith("ss")
+        return index > 0 and words[index - 1] in _PREPOSITIONS and dative_plural
     if word != "welche":
         return False  # welcher, welches, welchem: singular
     if noun.endswith(("en", "er", "s")) or noun in _DE_PLURAL_E:

@@ -103,6 +103,34 @@ WHICH_ONE = [
     case("What is the death toll?", "en", N),
 ]
 
+# Forms the Wikipedia sets ask in, written here as news questions: a name asked for with a naming verb, a
+# question word left in its place, "and" between two objects, a full stop that ends no sentence.
+NAMES_AND_QUESTION_WORDS_IN_PLACE = [
+    case("Wie heißt der neue Sprecher des Ministeriums?", "de", E),
+    case("Wie lautet der Name des Schiffs?", "de", E),
+    case("Wie heißen die beiden Kandidaten?", "de", L),
+    case("What is the new party called?", "en", E),
+    case("Die Sanktionen treffen vor allem welche Branche?", "de", E),
+    case("Der Minister traf sich am Montag mit welchem Amtskollegen?", "de", E),
+    case("Die Opposition fordert was?", "de", S),
+    case("The talks were held in which city?", "en", E),
+    case("Hat der Sprecher gesagt, welche Truppen kommen?", "de", Y),
+    case("Zwischen der Regierung und welcher Partei kam es zum Streit?", "de", E),
+    case("The dispute was between the union and which company?", "en", E),
+    case("The minister proposed a deal between the unions and what employer?", "en", E),
+    case("Über welchen Fluss führte die zerstörte Brücke?", "de", E),
+    case("Warum verschob die Regierung die Wahl auf den 3. März?", "de", S),
+    case("Wie hoch war die Inflation im 2. Quartal?", "de", N),
+    case("What happens if the ceasefire fails?", "en", S),
+]
+
+
+@pytest.mark.parametrize(("question", "lang", "kind"), NAMES_AND_QUESTION_WORDS_IN_PLACE)
+def test_naming_verbs_question_words_in_place_and_inner_full_stops(
+    question: str, lang: str, kind: QuestionKind
+) -> None:
+    assert classify_question(question, lang) == kind
+
 
 @pytest.mark.parametrize(("question", "lang", "kind"), WHO_AND_WHERE + NUMBERS + STATEMENTS)
 def test_question_words(question: str, lang: str, kind: QuestionKind) -> None:
