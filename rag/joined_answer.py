@@ -9,12 +9,12 @@ from dataclasses import replace
 from rag.citations import QUOTE_SEPARATOR
 from rag.types import Answer, Citation
 
-PART_BREAK = "\n"  # streamed between the parts' answers
+PART_BREAK = "\n"  # between the parts' answers: each on its own line, as they were streamed
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
 def join_answers(answers: Sequence[Answer], refusal_sentence: str) -> Answer:
-    """One answer: the parts' own words one after the other (a refused part says so), then the quoted source
+    """One answer: the parts' own words, a line each (a refused part says so), then the quoted source
     sentences; sources renumbered in order, so [1] of the second part becomes [n + 1] after n sources.
     Question, languages, kind and timings are the caller's to set."""
     words: list[str] = []
@@ -37,7 +37,7 @@ def join_answers(answers: Sequence[Answer], refusal_sentence: str) -> Answer:
     first = answered[0]
     return replace(
         first,
-        text=" ".join(words) + "".join(quotes),
+        text=PART_BREAK.join(words) + "".join(quotes),
         citations=citations,
         refused=False,
         retrieved=tuple({c.chunk_id: c for a in answers for c in a.retrieved}.values()),  # first part's first

@@ -31,7 +31,7 @@ def test_the_second_parts_sources_are_renumbered_after_the_first_parts() -> None
     second = part("Was sagte er zu?", "Panzer [1].", "Er sagte Panzer zu.", "b", unsupported=("Bald [1].",))
     joined = join_answers([first, second], REFUSAL)
     words, _, quotes = joined.text.partition(QUOTE_SEPARATOR)
-    assert words == "Den Präsidenten [1]. Panzer [2]."
+    assert words == "Den Präsidenten [1].\nPanzer [2]."
     assert quotes == "Sie traf den Präsidenten.“ [1]" + QUOTE_SEPARATOR + "Er sagte Panzer zu.“ [2]"
     assert [(n, c.n, c.chunk_id) for n, c in joined.citations.items()] == [(1, 1, "a"), (2, 2, "b")]
     assert joined.items == ("Den Präsidenten [1].", "Panzer [2].")
@@ -45,5 +45,5 @@ def test_a_refused_part_says_so_and_takes_no_number() -> None:
     first = replace(part("Wen traf sie?", "x", "x", "a"), refused=True, citations={}, text=REFUSAL)
     second = part("Was sagte er zu?", "Panzer [1].", "Er sagte Panzer zu.", "b")
     joined = join_answers([first, second], REFUSAL)
-    assert joined.text.partition(QUOTE_SEPARATOR)[0] == f"{REFUSAL} Panzer [1]."
+    assert joined.text.partition(QUOTE_SEPARATOR)[0] == f"{REFUSAL}\nPanzer [1]."
     assert list(joined.citations) == [1] and joined.citations[1].chunk_id == "b"
