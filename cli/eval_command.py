@@ -49,7 +49,7 @@ def eval_command(
             metavar="CONFIG",
             help="Run several configurations side by side (repeatable): 'ours', 'baseline' (llama-index "
             "defaults) or NAME:key=value,... with keys llm, model, base_url, top_k, context_budget, format, "
-            "yesno, yesno_threshold, windows, list_windows, neighbours, chunk_states_mb, numbers, pipeline. "
+            "yesno, yesno_threshold, windows, list_windows, neighbours, chunk_states_mb, numbers, parts, pipeline. "
             "Ratios in the report are to 'baseline'.",
         ),
     ] = None,

@@ -63,6 +63,7 @@ SPEC_KEYS = {
     "neighbours": "focus_neighbours",
     "chunk_states_mb": "chunk_states_mb",
     "numbers": "refuse_unsupported_numbers",
+    "parts": "split_two_part_questions",
     "pipeline": "pipeline",
 }
 # The baseline keeps llama-index's defaults: only the choice of LLM applies to it.
@@ -88,8 +89,8 @@ class ConfigSpec:
 
 def parse_config_spec(text: str) -> ConfigSpec:
     """`ours`, `baseline`, or `NAME:key=value,key=value` with keys llm, model, base_url, top_k,
-    context_budget, format, yesno, yesno_threshold, windows, list_windows, neighbours, chunk_states_mb, numbers
-    and pipeline
+    context_budget, format, yesno, yesno_threshold, windows, list_windows, neighbours, chunk_states_mb, numbers,
+    parts and pipeline
     (ours|baseline; default: baseline only for the name "baseline").
     Example: `extractive:llm=none`, `k8:top_k=8`, `fast:llm=fast`."""
     name, _, rest = text.strip().partition(":")
@@ -144,7 +145,7 @@ def fingerprint(spec: ConfigSpec, settings: Settings) -> dict[str, Any]:
     if spec.pipeline != BASELINE:
         keys += ["top_k", "min_relevance", "context_budget_tokens", "answer_language", "chunk_max_chars"]
         keys += ["answer_format", "yesno_verdict", "yesno_threshold", "focus_windows", "focus_neighbours"]
-        keys += ["list_windows", "refuse_unsupported_numbers"]
+        keys += ["list_windows", "refuse_unsupported_numbers", "split_two_part_questions"]
     data = settings.model_dump(include=set(keys), mode="json")
     return {"pipeline": spec.pipeline, **dict(sorted(data.items()))}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from llama_index.core.llms import ChatMessage, MessageRole
 
@@ -19,11 +19,13 @@ from rag.citations import QUOTE_SEPARATOR, Repaired, SemanticScorer, repair
 from rag.embedding import Embedder
 from rag.extractive import best_sentence, pick_sentences
 from rag.focus import best_chunk_and_focus
+from rag.joined_answer import PART_BREAK, join_answers
 from rag.language import detect_language
 from rag.llm import LLMBackend, LLMUnavailableError
 from rag.numbers import unsupported_numbers
 from rag.prompting import CONDENSE_PROMPT, best_chunk_chars, build_messages, select_passages
 from rag.question_kind import QuestionKind, classify_question
+from rag.question_parts import question_parts, search_text
 from rag.refusal import NO_ANSWER, is_refusal, refusal_text
 from rag.retrieve import retrieve
 from rag.sentences import split_sentences
@@ -79,6 +81,7 @@ class Prepared:
     gate_refused: bool  # retrieval found nothing relevant enough to ask the LLM about
     started: float  # time.perf_counter() when the question arrived
     retrieval_ms: float
+    parts: tuple[str, ...] = ()  # a two-part question's two questions, answered one after the other
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,8 @@ class AnswerService:
     def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[StreamEvent]:
         """At most one Preview, any Deltas, then always one Final; an invalid question raises at once."""
         prepared = self.prepare(question, history)
-        for event in self._events(prepared):
+        events = self._events_in_parts(prepared) if prepared.parts else self._events(prepared)
+        for event in events:
             if isinstance(event, Final):
                 self._log(event.answer)
             yield event
@@ -119,7 +123,27 @@ class AnswerService:
         question_lang = detect_language(question)
         answer_lang = question_lang if self.settings.answer_language == "auto" else self.settings.answer_language
         condensed = self._condense(question, turns) if turns else None
-        search_query = condensed or question
+        prepared = self._retrieve(question, condensed or question, question_lang, answer_lang, started)
+        prepared = replace(prepared, condensed_question=condensed)
+        if self._splits(prepared, turns):
+            prepared = replace(prepared, parts=question_parts(question, question_lang))
+        return prepared
+
+    def _splits(self, prepared: Prepared, turns: list[dict[str, str]]) -> bool:
+        """Whether a two-part question is asked as two: with the LLM and shaped answers, not in a follow-up
+        (the condensed question is one)."""
+        return (
+            self.settings.split_two_part_questions
+            and prepared.kind is QuestionKind.LIST
+            and not turns
+            and not prepared.gate_refused
+            and self.backend is not None
+            and self.settings.answer_format == "shaped"
+        )
+
+    def _retrieve(
+        self, question: str, search_query: str, question_lang: str, answer_lang: str, started: float
+    ) -> Prepared:
         retrieval = retrieve(search_query, self.store, self.embedder, self.settings.top_k)
         chunks = retrieval.chunks
         gate = (chunks[0].score if chunks else 0.0) < self.settings.min_relevance
@@ -140,7 +164,7 @@ class AnswerService:
         return Prepared(
             question=question,
             search_query=search_query,
-            condensed_question=condensed,
+            condensed_question=None,
             question_lang=question_lang,
             answer_lang=answer_lang,
             kind=kind,
@@ -166,14 +190,52 @@ class AnswerService:
         condensed = text.strip().splitlines()[0].strip() if text.strip() else ""
         return condensed if 5 < len(condensed) < 400 else joined
 
-    def _events(self, prepared: Prepared) -> Iterator[StreamEvent]:
+    def _events(self, prepared: Prepared, preview: bool = True) -> Iterator[StreamEvent]:
         if prepared.gate_refused:
             yield Final(self._refusal(prepared, "gate"))
         elif self.backend is None:
             yield Final(self._extractive(prepared))
         else:
-            yield Preview(self._extractive(prepared))
+            if preview:
+                yield Preview(self._extractive(prepared))
             yield from self._generate(prepared, self.backend)
+
+    def _events_in_parts(self, prepared: Prepared) -> Iterator[StreamEvent]:
+        """A two-part question answered part by part, each from its own retrieval and best chunk; the
+        reader sees both answers stream one after the other, then one answer that joins them."""
+        yield Preview(self._extractive(prepared))
+        answers: list[Answer] = []
+        first_delta_at: float | None = None
+        for index, part in enumerate(prepared.parts):
+            sub = self._retrieve(
+                part,
+                search_text(prepared.parts, index),
+                prepared.question_lang,
+                prepared.answer_lang,
+                time.perf_counter(),
+            )
+            if index:
+                yield Delta(PART_BREAK)
+            for event in self._events(sub, preview=False):
+                if isinstance(event, Final):
+                    answers.append(event.answer)
+                elif isinstance(event, Delta):
+                    first_delta_at = first_delta_at or time.perf_counter()
+                    yield event
+        if all(a.refused for a in answers):
+            yield Final(self._refusal(prepared, answers[0].mode, first_delta_at=first_delta_at))
+            return
+        joined = join_answers(answers, refusal_text(prepared.answer_lang))
+        yield Final(
+            replace(
+                joined,
+                question=prepared.question,
+                question_lang=prepared.question_lang,
+                answer_lang=prepared.answer_lang,
+                kind=prepared.kind,
+                timings=_timings(prepared, first_delta_at),
+            )
+        )
 
     def _generate(self, prepared: Prepared, backend: LLMBackend) -> Iterator[Delta | Final]:
         messages = self._messages(prepared)

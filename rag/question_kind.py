@@ -102,7 +102,7 @@ _REPEATED_PREPOSITION = re.compile(r"\b(for|für|bei|from)\s+[\w-]+(?:\s+[\w-]+)
 def classify_question(question: str, lang: str | None = None) -> QuestionKind:
     """The shape of answer `question` asks for; `lang` ("de" or "en") is detected when not given."""
     lang = lang or detect_language(question)
-    raw = _tokens(_last_question(question))
+    raw = _tokens(last_question(question)[1])
     words = [t.lower() for t in raw]
     if not words:
         return QuestionKind.STATEMENT
@@ -127,11 +127,14 @@ def classify_question(question: str, lang: str | None = None) -> QuestionKind:
 _SENTENCE_BREAK = re.compile(r"(?<=[!?])\s+|(?<=[^\W\d]{2}\.)\s+")
 
 
-def _last_question(text: str) -> str:
-    # "Both X and Y said Z. What did they say?": the last sentence that asks decides.
-    sentences = [s for s in _SENTENCE_BREAK.split(text.strip()) if s.strip()]
-    asked = [s for s in sentences if s.rstrip().endswith("?")]
-    return asked[-1] if asked else text
+def last_question(text: str) -> tuple[str, str]:
+    """The sentences that lead up to the last question, and that question: "Both X and Y said Z. What did
+    they say?" asks "What did they say?", the last sentence that asks."""
+    sentences = [s.strip() for s in _SENTENCE_BREAK.split(text.strip()) if s.strip()]
+    asking = [i for i, s in enumerate(sentences) if s.endswith("?")]
+    if not asking:
+        return "", text.strip()
+    return " ".join(sentences[: asking[-1]]), sentences[asking[-1]]
 
 
 def _tokens(text: str) -> list[str]:

@@ -143,6 +143,11 @@ class Settings(BaseSettings):
         le=10,
         description="The same, for a question that asks for several things (tuned: without them lists lose)",
     )
+    split_two_part_questions: bool = Field(
+        True,
+        description='Answer a question that asks two things ("…, and where …?", "laut X und laut Y") as two '
+        "questions, each from its own best passage",
+    )
     focus_neighbours: int = Field(0, ge=0, le=5, description="Sentences kept on each side of such a sentence")
     context_budget_tokens: int = Field(700, ge=100, le=8000, description="Passage tokens sent to the LLM")
     answer_language: AnswerLanguage = "auto"

@@ -134,6 +134,7 @@ class Answer:
     warning: str | None = None
     searched: tuple[str, ...] = ()  # on a refusal: titles of the best passages looked at
     no_answer_probability: float | None = None  # P(first token is the no-answer word), where the LLM tells it
+    parts: tuple[str, ...] = ()  # a two-part question's two questions, when it was answered part by part
 
     def to_dict(self) -> dict[str, Any]:
         """The one JSON projection of an answer: the CLI's --json, the chat, the /ask API and eval records."""
@@ -172,6 +173,7 @@ class Answer:
             "language_retry": self.language_retry,
             "searched": list(self.searched),
             "no_answer_probability": self.no_answer_probability,
+            "parts": list(self.parts),
         }
 
     @classmethod

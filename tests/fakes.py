@@ -155,6 +155,7 @@ def full_answer() -> Answer:
         warning="The LLM was slow.",
         searched=("Titel",),
         no_answer_probability=0.003,
+        parts=("Mit wem telefonierte Schoigu?", "Wann?"),
     )
 
 

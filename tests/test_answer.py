@@ -298,3 +298,41 @@ def test_only_a_question_for_several_things_reads_beyond_the_best_chunk(service)
     service.backend = None  # without an LLM the windows cost nothing: the extractive answer picks from them
     assert len({p.chunk.chunk_id for p in service.prepare(list_question).passages}) == 1  # list_windows=0
     assert len({p.chunk.chunk_id for p in service.prepare(entity_question).passages}) == 1
+
+
+TWO_PART_DE = "Mit wem telefonierte Schoigu, und wovor warnte Lawrow?"
+
+
+def test_a_two_part_question_is_answered_part_by_part_with_one_numbering(service):
+    service.backend.llm.replies = ["Mit Akar und Wallace [1].", "Vor einer Eskalation [1]."]
+    events = list(service.stream(TWO_PART_DE))
+    prompts = service.backend.llm.prompts
+    assert len(prompts) == 2  # one prompt per part, each asking its own question
+    assert "Mit wem telefonierte Schoigu?" in prompts[0] and "Wovor warnte Lawrow?" not in prompts[0]
+    assert "Wovor warnte Lawrow?" in prompts[1] and "Mit wem telefonierte Schoigu?" not in prompts[1]
+    assert isinstance(events[0], Preview) and isinstance(events[-1], Final)
+    streamed = "".join(e.text for e in events if isinstance(e, Delta))
+    assert streamed == "Mit Akar und Wallace [1].\nVor einer Eskalation [1]."
+    answer = events[-1].answer
+    assert answer.parts == ("Mit wem telefonierte Schoigu?", "Wovor warnte Lawrow?")
+    assert answer.kind.value == "list" and answer.question == TWO_PART_DE and not answer.refused
+    words = answer.text.split("\n\n")[0]
+    assert "Akar" in words and "Eskalation" in words and words.index("Akar") < words.index("Eskalation")
+    assert sorted(answer.citations) == list(range(1, len(answer.citations) + 1)) and len(answer.citations) >= 2
+    assert "[2]" in words  # the second part's source is numbered after the first part's
+
+
+def test_a_two_part_question_stays_whole_when_told_or_in_a_follow_up(service):
+    service.settings = service.settings.model_copy(update={"split_two_part_questions": False})
+    service.backend.llm.replies = ["Akar [1]."]
+    assert service.answer(TWO_PART_DE).parts == () and len(service.backend.llm.prompts) == 1
+    service.settings = service.settings.model_copy(update={"split_two_part_questions": True})
+    history = [{"role": "user", "content": "Wer ist Schoigu?"}, {"role": "assistant", "content": "Minister."}]
+    assert service.prepare(TWO_PART_DE, history).parts == ()
+    assert service.prepare(TWO_PART_DE).parts != ()
+
+
+def test_when_both_parts_are_refused_the_answer_is_one_refusal(service):
+    service.backend.llm.replies = ["NONE", "NONE"]
+    answer = service.answer(TWO_PART_DE)
+    assert answer.refused and answer.text == REFUSAL["de"] and answer.citations == {}

@@ -79,3 +79,18 @@ def test_real_model_invents_no_count_the_articles_do_not_give(settings):
     unchecked = get_service(settings.model_copy(update={"refuse_unsupported_numbers": False})).answer(question)
     if checked.mode == "unsupported":  # the check, not the verdict, refused: without it a number is invented
         assert not unchecked.refused and any(ch.isdigit() for ch in unchecked.text.split("\n\n")[0])
+
+
+def test_real_model_answers_a_two_part_question_part_by_part_from_two_articles(settings):
+    question = "Wer ist der Generalsekretär der NATO, und welches Land soll Russland heimlich Munition geliefert haben?"
+    answer = get_service(settings).answer(question)
+    assert answer.parts == (
+        "Wer ist der Generalsekretär der NATO?",
+        "Welches Land soll Russland heimlich Munition geliefert haben?",
+    )
+    assert not answer.refused and answer.markers_invalid == 0, answer.text
+    first_part_words = answer.text.split("\n\n")[0].splitlines()[0]
+    assert "Stoltenberg" in first_part_words and "[1]" in first_part_words, answer.text
+    # Each part read its own article: the sources of both are cited, numbered 1..n in order.
+    assert {"001_0bda7b3f5836d6c8", "004_8d9d5a7c66cc8664"} <= {c.doc_id for c in answer.citations.values()}
+    assert sorted(answer.citations) == list(range(1, len(answer.citations) + 1))
