@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
 from rag.answer import AnswerService
@@ -52,11 +53,19 @@ def get_service(settings: Settings | None = None) -> AnswerService:
             from rag.store import open_store
 
             store = open_store(settings)  # first: a missing index is reported before 10 s of model loading
-            backend = build_backend(settings)
-            warmup = warm_prefix(backend, prefix_messages(settings.answer_format), settings.cache_dir / "prefix-state")
-            if warmup.outcome != "unsupported":
-                log.info("prompt prefix (%d tokens) %s in %.1f s", warmup.tokens, warmup.outcome, warmup.seconds)
-            _services[key] = AnswerService(settings, store, get_embedder(settings), backend)
+            # The embedding model (torch's imports, 1.2 GB of weights) loads beside the LLM and its prompt
+            # state: llama.cpp works outside the GIL, so a cold `rag ask` waits for the slower of the two.
+            loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load-embedder")
+            try:
+                embedder = loader.submit(get_embedder, settings)
+                backend = build_backend(settings)
+                prefix = prefix_messages(settings.answer_format)
+                warmup = warm_prefix(backend, prefix, settings.cache_dir / "prefix-state")
+                if warmup.outcome != "unsupported":
+                    log.info("prompt prefix (%d tokens) %s in %.1f s", warmup.tokens, warmup.outcome, warmup.seconds)
+                _services[key] = AnswerService(settings, store, embedder.result(), backend)
+            finally:
+                loader.shutdown(wait=False)  # an LLM that failed to load is reported without waiting
         return _services[key]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -56,3 +57,54 @@ def test_loading_waits_for_start_and_a_failed_load_is_raised_to_every_caller(mon
     for _ in range(2):
         with pytest.raises(ModelError, match="qwen is missing"):
             background.answer("q")
+
+
+@pytest.fixture
+def fake_loaders(monkeypatch, settings: Settings) -> SimpleNamespace:
+    """get_service's components replaced: each loader records that it started and waits for a signal."""
+    import rag.embedding
+    import rag.llm
+    import rag.prefix_state
+    import rag.store
+
+    state = SimpleNamespace(
+        embedder_started=threading.Event(), backend_started=threading.Event(), release=threading.Event(), error=None
+    )
+
+    def get_embedder(s: Settings) -> str:
+        state.embedder_started.set()
+        state.release.wait(10)
+        return "embedder"
+
+    def build_backend(s: Settings) -> None:
+        state.backend_started.set()
+        if state.error:
+            raise state.error
+        state.embedder_started.wait(10)  # returns at once only when the embedder loads beside the LLM
+
+    monkeypatch.setattr(rag.embedding, "get_embedder", get_embedder)
+    monkeypatch.setattr(rag.llm, "build_backend", build_backend)
+    monkeypatch.setattr(rag.store, "open_store", lambda s: "store")
+    monkeypatch.setattr(rag.prefix_state, "warm_prefix", lambda *a: SimpleNamespace(outcome="unsupported"))
+    monkeypatch.setattr(service_module, "AnswerService", lambda *args: SimpleNamespace(args=args))
+    monkeypatch.setattr(service_module, "_services", {})
+    return state
+
+
+def test_the_embedding_model_loads_beside_the_llm(fake_loaders: SimpleNamespace, settings: Settings) -> None:
+    threading.Timer(0.2, fake_loaders.release.set).start()
+    started = time.perf_counter()
+    service = service_module.get_service(settings)
+    assert service.args[1:3] == ("store", "embedder")
+    assert time.perf_counter() - started < 5  # sequential loading would wait 10 s for the embedder to start
+
+
+def test_an_llm_that_fails_to_load_is_reported_without_waiting_for_the_embedder(
+    fake_loaders: SimpleNamespace, settings: Settings
+) -> None:
+    fake_loaders.error = ModelError("Model qwen is missing")
+    started = time.perf_counter()
+    with pytest.raises(ModelError, match="qwen"):
+        service_module.get_service(settings)
+    assert time.perf_counter() - started < 5 and not fake_loaders.release.is_set()
+    fake_loaders.release.set()
