@@ -386,9 +386,13 @@ def print_answer(events: Iterable[StreamEvent], as_json: bool) -> None:
 
 
 def shape_lines(answer: Answer) -> list[str]:
-    """The shape the answer path read: a yes/no answer's verdict, a list answer's items."""
+    """The shape the answer path read: a yes/no answer's verdict, a list answer's items (a two-part
+    question's answers each after the part it answers)."""
     verdict = [f"Verdict: {answer.verdict.upper()}"] if answer.verdict else []
-    return verdict + [f"  • {item}" for item in answer.items]
+    labels = (
+        [f"{part} " for part in answer.parts] if len(answer.parts) == len(answer.items) else [""] * len(answer.items)
+    )
+    return verdict + [f"  • {label}{item}" for label, item in zip(labels, answer.items, strict=True)]
 
 
 def citation_text(n: int, c: Citation) -> str:

@@ -129,3 +129,5 @@ def test_rag_ask_shows_the_verdict_of_a_yes_no_answer_and_the_items_of_a_list():
     assert shape_lines(replace(plain, kind=QuestionKind.YESNO, verdict="no")) == ["Verdict: NO"]
     listed = replace(plain, kind=QuestionKind.LIST, items=("Lecornu", "Akar [1]"))
     assert shape_lines(listed) == ["  • Lecornu", "  • Akar [1]"]
+    parted = replace(listed, parts=("Wen rief er an?", "Wer noch?"))
+    assert shape_lines(parted) == ["  • Wen rief er an? Lecornu", "  • Wer noch? Akar [1]"]

@@ -237,11 +237,18 @@ def _verdict(answer: Mapping[str, Any]) -> str:
 
 
 def _items(answer: Mapping[str, Any], turn: int, numbers: list[int]) -> str:
-    """A list answer's items as a list, in place of the model's words."""
+    """A list answer's items as a list, in place of the model's words; a two-part question's answers each
+    under the part it answers."""
     items = answer.get("items") or []
     if not items:
         return ""
-    return '<ul class="items">' + "".join(f"<li>{link_citations(str(i), turn, numbers)}</li>" for i in items) + "</ul>"
+    parts = answer.get("parts") or []
+    labelled = len(parts) == len(items)
+    labels = [f'<span class="part">{esc(p)}</span> ' for p in parts] if labelled else [""] * len(items)
+    rows = "".join(
+        f"<li>{label}{link_citations(str(i), turn, numbers)}</li>" for label, i in zip(labels, items, strict=True)
+    )
+    return f'<ul class="items">{rows}</ul>'
 
 
 def render_answer(answer: Mapping[str, Any], turn: int, show_details: bool = False) -> str:
@@ -365,6 +372,7 @@ a.cite:hover, a.cite.active { text-decoration: underline; background: var(--colo
 .verdict.yes { background: #c6f6d5; color: #22543d; }
 .verdict.no { background: #fed7d7; color: #742a2a; }
 ul.items { margin: 0.2em 0 0.5em 1.2em; }
+ul.items .part { display: block; font-size: 0.85em; opacity: 0.75; }
 .refusal-label { display: block; font-style: normal; font-weight: 600; font-size: 0.8em; color: #b7791f;
   text-transform: uppercase; letter-spacing: 0.03em; margin-bottom: 2px; }
 ul.sources { margin: 6px 0 0 0; padding-left: 18px; font-size: 0.88em; }
