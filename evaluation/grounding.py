@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from rag.citations import QUOTE_SEPARATOR, strip_markers
 from rag.language import _ENGLISH, _GERMAN, detect_language
 from rag.numbers import number_values
+from rag.textsim import content_words
 
 _WORD = re.compile(r"[A-Za-zÄÖÜäöüß]+(?:-[A-Za-zÄÖÜäöüß]+)*")
 # Stop words that are English words too ("die", "war", "am") or too slight to prove anything ("oder", "wo").
@@ -67,3 +68,17 @@ def untranslated_words(answer: str, question: str, passages: Iterable[str]) -> l
 def says_passage(answer: str) -> bool:
     """True when the model's words use "Passage" as a word, as in "Passage states that …"."""
     return bool(_PASSAGE.search(model_words(answer)))
+
+
+# A statement may add one content word and still say nothing new: its verb ("Putin ordered …").
+_ECHO_ALLOWANCE = {"statement": 1}
+
+
+def repeats_question(answer: str, question: str, kind: str) -> bool:
+    """True when the model's words add no content word to the question: "NATO Secretary General [1]" to
+    "Who is the Secretary General of NATO?". A yes/no answer (its verdict is news) and a number (digits are
+    no content words) never do."""
+    if kind in ("yesno", "number"):
+        return False
+    new = content_words(strip_markers(model_words(answer))) - content_words(question)
+    return len(new) <= _ECHO_ALLOWANCE.get(kind, 0)

@@ -19,8 +19,9 @@ Conventions:
   refusals, unsupported_sentences for records without that key, untranslated_words for questions
   not in English); summarised as `_mean` and as `_any`, the share of answers with at least one.
   untranslated_words counts German source words left in an English answer; passage_word is 1 when
-  the model's words use "Passage" (as in "Passage states …"). Both judge the model's words only,
-  not the source sentence the pipeline quotes under them.
+  the model's words use "Passage" (as in "Passage states …"); repeats_question is 1 when the model's
+  words add no content word to the question (a statement may add its verb). They judge the model's words
+  only, not the source sentence the pipeline quotes under them.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from statistics import fmean
 from typing import Any
 
-from evaluation.grounding import invented_numbers, model_words, says_passage, untranslated_words
+from evaluation.grounding import invented_numbers, model_words, repeats_question, says_passage, untranslated_words
 from evaluation.questionset import KINDS, Question
 from rag.citations import strip_markers
 from rag.question_kind import classify_question
@@ -62,6 +63,7 @@ SCORE_KEYS: tuple[str, ...] = (
     "unsupported_sentences",
     "untranslated_words",
     "passage_word",
+    "repeats_question",
     "correct_refusal",
     "false_refusal",
     "language_accuracy",
@@ -284,6 +286,11 @@ def score_question(question: Question, record: Mapping[str, Any]) -> dict[str, f
     scores.update(_citation_scores(question, record))
     if not refused:
         scores.update(_grounding_scores(record, question.question if lang == "en" else None))
+        # The tagged kind, else the recognised one: the same for every pipeline, the baseline included.
+        shapes = set(KINDS) - {"none"}
+        kind = question.kind if question.kind in shapes else classify_question(question.question, lang).value
+        echo = repeats_question(record.get("answer") or "", question.question, kind)
+        scores["repeats_question"] = 1.0 if echo else 0.0
     if lang is not None:
         scores["language_accuracy"] = 1.0 if record.get("answer_lang") == lang else 0.0
     timings = record.get("timings") or {}

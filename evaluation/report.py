@@ -36,6 +36,7 @@ KEY_METRICS: tuple[str, ...] = (
     "unsupported_sentences_any",
     "untranslated_words_any",
     "passage_word",
+    "repeats_question",
     "correct_refusal",
     "false_refusal",
     "language_accuracy",

@@ -41,6 +41,7 @@ LOWER_IS_BETTER = (
     "unsupported_sentences",
     "untranslated_words",
     "passage_word",
+    "repeats_question",
 )
 FAIL_UNDER_METRICS: tuple[str, ...] = tuple(k for k in SCORE_KEYS if k not in LOWER_IS_BETTER)
 PIPELINES = ("ours", "baseline")

@@ -1,4 +1,6 @@
-from evaluation.grounding import invented_numbers, says_passage, untranslated_words
+import pytest
+
+from evaluation.grounding import invented_numbers, repeats_question, says_passage, untranslated_words
 
 
 def test_invented_numbers_agree_across_formats() -> None:
@@ -51,3 +53,22 @@ def test_says_passage_judges_the_models_words_not_the_quote() -> None:
     assert says_passage("Passage and Passage mention it [1][2].")
     assert not says_passage("Shoigu [1]\n\n„Die Passage des Gesetzes scheiterte.“ [1]")
     assert not says_passage("The passage of the bill failed [1].")
+
+
+NATO_Q = "Who is the Secretary General of NATO?"
+PUTIN_Q = "What did Putin order his nuclear forces at the end of the month?"
+
+
+@pytest.mark.parametrize(
+    ("answer", "question", "kind", "echo"),
+    [
+        ("NATO Secretary General [1]\n\n„NATO Secretary General Jens Stoltenberg said …“ [1]", NATO_Q, "entity", True),
+        ("Jens Stoltenberg [1]", NATO_Q, "entity", False),
+        ("Putin ordered his nuclear forces at the end of the month [1].", PUTIN_Q, "statement", True),
+        ("Putin ordered his nuclear forces on high alert [1].", PUTIN_Q, "statement", False),
+        ("Nein. Der Kanzler reiste nicht nach Paris [1].", "Reiste der Kanzler nach Paris?", "yesno", False),
+        ("2022 [1]", "In which year after 2022 did the talks begin?", "number", False),
+    ],
+)
+def test_an_answer_repeats_the_question_when_its_own_words_add_no_content_word(answer, question, kind, echo):
+    assert repeats_question(answer, question, kind) is echo

@@ -252,7 +252,8 @@ def test_score_keys_are_exactly_the_documented_ones() -> None:
         "retrieval_ev_mrr", "retrieval_ev_ndcg@5", "answer_match", "answer_f1", "keyword_recall",
         "answer_correct", "answer_correct_own_words", "answer_f1_own_words", "citation_validity",
         "citation_precision", "citation_recall",
-        "invented_numbers", "unsupported_sentences", "untranslated_words", "passage_word", "correct_refusal",
+        "invented_numbers", "unsupported_sentences", "untranslated_words", "passage_word", "repeats_question",
+            "correct_refusal",
         "false_refusal", "language_accuracy", "ttft_ms", "total_ms", "error",
     ]  # fmt: skip
     assert tuple(scores) == SCORE_KEYS
@@ -294,6 +295,7 @@ def test_score_answerable_question() -> None:
             "unsupported_sentences": None,  # a record of an older run has no such key
             "untranslated_words": None,  # a German question
             "passage_word": 0.0,
+            "repeats_question": 0.0,  # "Lecornu und Akar" are not in the question
             "correct_refusal": None,
             "false_refusal": 0.0,
             "language_accuracy": 1.0,
