@@ -48,6 +48,13 @@ _DE_WH = _words(
     "wonach wovon"
 )
 _WH = _EN_WH | _DE_WH
+
+
+def question_words(lang: str) -> frozenset[str]:
+    """The question words of `lang`: German "was" is "what", English "was" is an auxiliary."""
+    return _DE_WH if lang == "de" else _EN_WH
+
+
 _WHO = _words("who whom whose wer wen wem wessen")
 _WHY = _words("why warum wieso weshalb weswegen")
 _WHERE = _words("where wo woher wohin")
@@ -146,7 +153,7 @@ def _tokens(text: str) -> list[str]:
 
 def _is_two_part(words: list[str], lang: str) -> bool:
     text = " ".join(words)
-    question_words = _DE_WH if lang == "de" else _EN_WH
+    wh = question_words(lang)
     if words[0] in _NAME and ("and" in words or "und" in words):
         return True  # "Name X and Y."
     if _EACH.search(text) or _TWO_SOURCES.search(text) or _REPEATED_PREPOSITION.search(text):
@@ -156,13 +163,11 @@ def _is_two_part(words: list[str], lang: str) -> bool:
     # Not "Zwischen X und welchem Netzwerk …?", "a merger between X and what network?": without a question
     # word before it, "and" joins two objects of one question.
     for i in range(1, len(words) - 1):
-        if words[i] in ("and", "und") and words[i - 1] not in question_words:
+        if words[i] in ("and", "und") and words[i - 1] not in wh:
             following = words[i + 1 : i + 3]
-            if question_words.isdisjoint(words[:i]):
+            if wh.isdisjoint(words[:i]):
                 continue
-            if following[0] in question_words or (
-                following[0] in _PREPOSITIONS and following[1:] and following[1] in question_words
-            ):
+            if following[0] in wh or (following[0] in _PREPOSITIONS and following[1:] and following[1] in wh):
                 return True
     return False
 
@@ -177,7 +182,7 @@ def _question_word(words: list[str], lang: str) -> int | None:
     # A question word counts among the first words of the sentence ("In which city …", "Officials from
     # which sides …") or, in English, after a lead-in that ends with a comma ("According to Kirby, which …").
     # The language decides: German "was" is "what", English "was" is an auxiliary.
-    question_words = _DE_WH if lang == "de" else _EN_WH
+    wh = question_words(lang)
     starts = [0]
     if lang == "en":
         starts += [i + 1 for i, w in enumerate(words) if w in _CLAUSE_BREAKS]
@@ -188,19 +193,19 @@ def _question_word(words: list[str], lang: str) -> int | None:
         for offset, word in enumerate(window):
             if word in _CLAUSE_BREAKS:
                 break
-            if word in question_words:
+            if word in wh:
                 return start + offset
-    return _question_word_in_place(words, question_words)
+    return _question_word_in_place(words, wh)
 
 
-def _question_word_in_place(words: list[str], question_words: frozenset[str]) -> int | None:
+def _question_word_in_place(words: list[str], wh: frozenset[str]) -> int | None:
     """A question word left in its place: "… erschweren was?", "… unter der Leitung welcher Person?",
     "The treaty was signed in which year?". Not one after a comma: "Hat er gesagt, welche …?" asks yes or no."""
-    if words[-1] in question_words:
+    if words[-1] in wh:
         return len(words) - 1
     for index in range(1, len(words) - 1):
         word = words[index]
-        if word not in question_words or not _CLAUSE_BREAKS.isdisjoint(words[:index]):
+        if word not in wh or not _CLAUSE_BREAKS.isdisjoint(words[:index]):
             continue
         # "… between X and what network?"; not "Did he say what …?"
         what_noun = (

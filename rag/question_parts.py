@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import re
 
-from rag.question_kind import last_question
+from rag.question_kind import last_question, question_words
 
-_DE_WH = r"wer|wen|wem|wessen|was|wann|wo|woher|wohin|warum|wieso|weshalb|wie|welche[rsnm]?|wieviel\w*|wo[rz]?\w+"
-_EN_WH = r"who|whom|whose|what|which|when|where|why|how"
 _PREPOSITION = r"(?:\w+\s+)?"  # "and in which city", "und mit welcher Krise"
 # Two sources of one question: "… laut X und laut Y?", "… according to X and according to Y?".
 _TWO_SOURCES = re.compile(
@@ -32,12 +30,16 @@ _REPEATED_PREPOSITION = re.compile(
 )
 
 
-def _second_question(lang: str) -> re.Pattern[str]:
-    words = _DE_WH if lang == "de" else _EN_WH
+def _second_question_pattern(lang: str) -> re.Pattern[str]:
+    """ "<a question>, and <a question word> …?" in `lang`, with the question words rag.question_kind reads."""
+    words = "|".join(sorted(question_words(lang), key=len, reverse=True))
     return re.compile(
         rf"^(?P<first>.*\b(?:{words})\b.*?)\s*,?\s+(?:and|und)\s+(?P<second>{_PREPOSITION}(?:{words})\b[^?]*)\?$",
         re.IGNORECASE | re.DOTALL,
     )
+
+
+_SECOND_QUESTION = {lang: _second_question_pattern(lang) for lang in ("de", "en")}
 
 
 _PRONOUNS = frozenset(
@@ -73,7 +75,7 @@ def _split(asked: str, lang: str) -> tuple[str, str] | None:
     if match := _REPEATED_PREPOSITION.match(asked):
         head, prep = match["head"], match["prep"]
         return f"{head}{prep} {match['first']}?", f"{head}{prep} {match['second']}?"
-    if match := _second_question(lang).match(asked):
+    if match := _SECOND_QUESTION.get(lang, _SECOND_QUESTION["en"]).match(asked):
         first, second = match["first"].rstrip(" ,;"), match["second"].strip()
         # Two question words in one clause ("wann und wie …?") are one question.
         if len(first.split()) < 3:
