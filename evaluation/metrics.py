@@ -268,6 +268,9 @@ def question_lang(question: Question, record: Mapping[str, Any]) -> str | None:
     return question.lang or record.get("question_lang")
 
 
+_SHAPES = frozenset(KINDS) - {"none"}  # the kinds that name a shape of answer
+
+
 def score_question(question: Question, record: Mapping[str, Any]) -> dict[str, float | None]:
     """All metrics of SCORE_KEYS for one question; None where a metric does not apply."""
     scores: dict[str, float | None] = dict.fromkeys(SCORE_KEYS)
@@ -287,8 +290,7 @@ def score_question(question: Question, record: Mapping[str, Any]) -> dict[str, f
     if not refused:
         scores.update(_grounding_scores(record, question.question if lang == "en" else None))
         # The tagged kind, else the recognised one: the same for every pipeline, the baseline included.
-        shapes = set(KINDS) - {"none"}
-        kind = question.kind if question.kind in shapes else classify_question(question.question, lang).value
+        kind = question.kind if question.kind in _SHAPES else classify_question(question.question, lang).value
         echo = repeats_question(record.get("answer") or "", question.question, kind)
         scores["repeats_question"] = 1.0 if echo else 0.0
     if lang is not None:

@@ -123,8 +123,7 @@ class AnswerService:
         question_lang = detect_language(question)
         answer_lang = question_lang if self.settings.answer_language == "auto" else self.settings.answer_language
         condensed = self._condense(question, turns) if turns else None
-        prepared = self._retrieve(question, condensed or question, question_lang, answer_lang, started)
-        prepared = replace(prepared, condensed_question=condensed)
+        prepared = self._retrieve(question, condensed or question, question_lang, answer_lang, started, condensed)
         if self._splits(prepared, turns):
             prepared = replace(prepared, parts=question_parts(question, question_lang))
         return prepared
@@ -142,7 +141,13 @@ class AnswerService:
         )
 
     def _retrieve(
-        self, question: str, search_query: str, question_lang: str, answer_lang: str, started: float
+        self,
+        question: str,
+        search_query: str,
+        question_lang: str,
+        answer_lang: str,
+        started: float,
+        condensed: str | None = None,
     ) -> Prepared:
         retrieval = retrieve(search_query, self.store, self.embedder, self.settings.top_k)
         chunks = retrieval.chunks
@@ -164,7 +169,7 @@ class AnswerService:
         return Prepared(
             question=question,
             search_query=search_query,
-            condensed_question=None,
+            condensed_question=condensed,
             question_lang=question_lang,
             answer_lang=answer_lang,
             kind=kind,
