@@ -125,14 +125,9 @@ NAMES_AND_QUESTION_WORDS_IN_PLACE = [
 ]
 
 
-@pytest.mark.parametrize(("question", "lang", "kind"), NAMES_AND_QUESTION_WORDS_IN_PLACE)
-def test_naming_verbs_question_words_in_place_and_inner_full_stops(
-    question: str, lang: str, kind: QuestionKind
-) -> None:
-    assert classify_question(question, lang) == kind
-
-
-@pytest.mark.parametrize(("question", "lang", "kind"), WHO_AND_WHERE + NUMBERS + STATEMENTS)
+@pytest.mark.parametrize(
+    ("question", "lang", "kind"), WHO_AND_WHERE + NUMBERS + STATEMENTS + NAMES_AND_QUESTION_WORDS_IN_PLACE
+)
 def test_question_words(question: str, lang: str, kind: QuestionKind) -> None:
     assert classify_question(question, lang) == kind
 
