@@ -64,6 +64,7 @@ SPEC_KEYS = {
     "neighbours": "focus_neighbours",
     "chunk_states_mb": "chunk_states_mb",
     "numbers": "refuse_unsupported_numbers",
+    "question_numbers": "refuse_unheld_question_numbers",
     "parts": "split_two_part_questions",
     "pipeline": "pipeline",
 }
@@ -147,6 +148,7 @@ def fingerprint(spec: ConfigSpec, settings: Settings) -> dict[str, Any]:
         keys += ["top_k", "min_relevance", "context_budget_tokens", "answer_language", "chunk_max_chars"]
         keys += ["answer_format", "yesno_verdict", "yesno_threshold", "focus_windows", "focus_neighbours"]
         keys += ["list_windows", "refuse_unsupported_numbers", "split_two_part_questions"]
+        keys += ["refuse_unheld_question_numbers"]
     data = settings.model_dump(include=set(keys), mode="json")
     return {"pipeline": spec.pipeline, **dict(sorted(data.items()))}
 

@@ -200,6 +200,8 @@ class AnswerService:
             yield Final(self._refusal(prepared, "gate"))
         elif self.backend is None:
             yield Final(self._extractive(prepared))
+        elif self.settings.refuse_unheld_question_numbers and self._unheld_question_numbers(prepared):
+            yield Final(self._refusal(prepared, "question_number"))
         else:
             if preview:
                 yield Preview(self._extractive(prepared))
@@ -408,6 +410,13 @@ class AnswerService:
         sources = [prepared.question, prepared.search_query]
         sources += [f"{p.chunk.title} {p.chunk.date or ''} {p.text}" for p in prepared.passages]
         return unsupported_numbers(text, sources)
+
+    @staticmethod
+    def _unheld_question_numbers(prepared: Prepared) -> list[str]:
+        """Numbers of the question that none of the retrieved chunks (with their titles and dates) holds.
+        All retrieved chunks, not only the passages the model reads: the premise may sit in any of them."""
+        sources = [f"{c.title} {c.date or ''} {c.text}" for c in prepared.retrieved]
+        return unsupported_numbers(prepared.question, sources)
 
     def _no_answer_threshold(self, prepared: Prepared) -> float:
         # Asked across languages, the model leans to the no-answer word on answerable questions too.

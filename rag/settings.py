@@ -121,6 +121,11 @@ class Settings(BaseSettings):
         description="Refuse instead of answering with a number that neither the passages nor the question "
         'hold, in digits or words (the 1.5B model answers an unanswerable "how many" with a number)',
     )
+    refuse_unheld_question_numbers: bool = Field(
+        True,
+        description="Refuse before asking the LLM when the question names a number that none of the retrieved "
+        'chunks holds ("the 58 richest people" where the source says 85): the articles do not hold its premise',
+    )
     chunk_states_mb: int = Field(
         4000,
         ge=0,

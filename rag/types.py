@@ -14,9 +14,10 @@ from typing import Any, Literal
 from rag.question_kind import QuestionKind
 
 # How an answer was made: by the LLM; extractively (no LLM, or the LLM failed); refused before the LLM ran
-# because retrieval found nothing relevant ("gate"); refused by the no-answer verdict ("verdict"); refused
-# because the model's answer holds a number that no source holds ("unsupported").
-AnswerMode = Literal["llm", "extractive", "gate", "verdict", "unsupported"]
+# because retrieval found nothing relevant ("gate") or because the question names a number that no retrieved
+# source holds ("question_number"); refused by the no-answer verdict ("verdict"); refused because the model's
+# answer holds a number that no source holds ("unsupported").
+AnswerMode = Literal["llm", "extractive", "gate", "question_number", "verdict", "unsupported"]
 # How the model is asked to answer: "short" (the name, number or phrase asked for, with the quoted source
 # sentence added by the code) or "shaped" (the shape the question asks for: a short answer, a sentence,
 # yes/no with the deciding fact, or every item).

@@ -285,6 +285,31 @@ def test_the_number_check_can_be_turned_off(service):
     assert not answer.refused and answer.text.startswith("300")
 
 
+def test_a_question_naming_a_number_no_retrieved_chunk_holds_is_refused_without_the_llm(service):
+    question = "Welche 17 Verteidigungsminister rief Schoigu an?"
+    assert not any("17" in c.text or "siebzehn" in c.text.lower() for c in service.prepare(question).retrieved)
+    answer = service.answer(question)
+    assert answer.refused and answer.mode == "question_number" and answer.text == REFUSAL["de"]
+    assert service.backend.llm.prompts == [] and answer.searched
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Welche 3 Verteidigungsminister rief Schoigu an?", "Welche drei Verteidigungsminister rief Schoigu an?"],
+)
+def test_a_question_number_the_chunks_hold_in_digits_or_words_is_answered(service, question):
+    service.backend.llm.replies = ["Akar, Wallace und Lecornu [1]"]
+    answer = service.answer(question)
+    assert not answer.refused and answer.mode == "llm"
+
+
+def test_the_question_number_check_can_be_turned_off(service):
+    service.settings = service.settings.model_copy(update={"refuse_unheld_question_numbers": False})
+    service.backend.llm.replies = ["Akar und Wallace [1]"]
+    answer = service.answer("Welche 17 Verteidigungsminister rief Schoigu an?")
+    assert not answer.refused and answer.text.startswith("Akar und Wallace")
+
+
 def test_only_a_question_for_several_things_reads_beyond_the_best_chunk(service):
     list_question = "Which defence ministers did Shoigu call?"
     entity_question = "Which defence minister did Shoigu call first?"
