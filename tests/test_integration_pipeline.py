@@ -87,6 +87,13 @@ def test_real_model_invents_no_count_the_articles_do_not_give(settings):
         assert not unchecked.refused and any(ch.isdigit() for ch in unchecked.text.split("\n\n")[0])
 
 
+def test_a_question_naming_a_number_the_articles_do_not_hold_is_refused_before_the_model(settings):
+    answer = get_service(settings).answer("Welche 17 Verteidigungsminister rief Schoigu im Oktober an?")
+    assert answer.refused and answer.mode == "question_number"
+    assert answer.text == "Die Artikel enthalten dazu keine Informationen."
+    assert answer.searched  # the reader sees what was searched
+
+
 def test_real_model_answers_a_two_part_question_part_by_part_from_two_articles(settings):
     question = "Wer ist der Generalsekretär der NATO, und welches Land soll Russland heimlich Munition geliefert haben?"
     answer = get_service(settings).answer(question)
