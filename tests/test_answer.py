@@ -278,13 +278,6 @@ def test_a_number_the_passages_hold_in_words_is_answered(service):
     assert not answer.refused and answer.mode == "llm"
 
 
-def test_the_number_check_can_be_turned_off(service):
-    service.settings = service.settings.model_copy(update={"refuse_unsupported_numbers": False})
-    service.backend.llm.replies = ["300 [1]"]
-    answer = service.answer(HOW_MANY_DE)
-    assert not answer.refused and answer.text.startswith("300")
-
-
 def test_a_question_naming_a_number_no_retrieved_chunk_holds_is_refused_without_the_llm(service):
     question = "Welche 17 Verteidigungsminister rief Schoigu an?"
     assert not any("17" in c.text or "siebzehn" in c.text.lower() for c in service.prepare(question).retrieved)
@@ -303,11 +296,18 @@ def test_a_question_number_the_chunks_hold_in_digits_or_words_is_answered(servic
     assert not answer.refused and answer.mode == "llm"
 
 
-def test_the_question_number_check_can_be_turned_off(service):
-    service.settings = service.settings.model_copy(update={"refuse_unheld_question_numbers": False})
-    service.backend.llm.replies = ["Akar und Wallace [1]"]
-    answer = service.answer("Welche 17 Verteidigungsminister rief Schoigu an?")
-    assert not answer.refused and answer.text.startswith("Akar und Wallace")
+@pytest.mark.parametrize(
+    ("setting", "question", "reply"),
+    [
+        ("refuse_unsupported_numbers", HOW_MANY_DE, "300 [1]"),
+        ("refuse_unheld_question_numbers", "Welche 17 Verteidigungsminister rief Schoigu an?", "Akar und Wallace [1]"),
+    ],
+)
+def test_each_number_check_can_be_turned_off(service, setting, question, reply):
+    service.settings = service.settings.model_copy(update={setting: False})
+    service.backend.llm.replies = [reply]
+    answer = service.answer(question)
+    assert not answer.refused and answer.text.startswith(reply.removesuffix(" [1]"))
 
 
 def test_only_a_question_for_several_things_reads_beyond_the_best_chunk(service):
