@@ -46,6 +46,7 @@ LOWER_IS_BETTER = (
 FAIL_UNDER_METRICS: tuple[str, ...] = tuple(k for k in SCORE_KEYS if k not in LOWER_IS_BETTER)
 PIPELINES = ("ours", "baseline")
 BASELINE = "baseline"
+EXTRACTIVE = "extractive"  # as a name alone: our pipeline without an LLM (`--llm none`), the yardstick
 RESULTS_FILE = "results.jsonl"
 CONFIG_FILE = "config.json"
 
@@ -90,11 +91,9 @@ class ConfigSpec:
 
 
 def parse_config_spec(text: str) -> ConfigSpec:
-    """`ours`, `baseline`, or `NAME:key=value,key=value` with keys llm, model, base_url, top_k,
-    context_budget, format, yesno, yesno_threshold, windows, list_windows, neighbours, chunk_states_mb, numbers,
-    parts and pipeline
-    (ours|baseline; default: baseline only for the name "baseline").
-    Example: `extractive:llm=none`, `k8:top_k=8`, `fast:llm=fast`."""
+    """`ours`, `baseline`, `extractive` (ours with llm=none), or `NAME:key=value,key=value` with the keys of
+    SPEC_KEYS (pipeline: ours|baseline; default: baseline only for the name "baseline").
+    Example: `k8:top_k=8`, `fast:llm=fast`."""
     name, _, rest = text.strip().partition(":")
     name = name.strip()
     if not _NAME.match(name):
@@ -110,6 +109,8 @@ def parse_config_spec(text: str) -> ConfigSpec:
                 f"configuration {text!r}: {item!r} is not KEY=VALUE with KEY one of {', '.join(SPEC_KEYS)}"
             )
         values[SPEC_KEYS[key]] = value
+    if name == EXTRACTIVE:
+        values.setdefault("llm_backend", "none")
     pipeline = values.pop("pipeline", BASELINE if name == BASELINE else "ours")
     if pipeline not in PIPELINES:
         raise EvalUsageError(f"configuration {text!r}: pipeline must be one of {', '.join(PIPELINES)}")

@@ -443,6 +443,11 @@ def test_config_specs_parse():
     spec = evaluate.parse_config_spec("fast:llm=fast, top-k=3")
     assert spec == evaluate.ConfigSpec("fast", "ours", {"llm_backend": "fast", "top_k": "3"})
     assert evaluate.parse_config_spec("li:pipeline=baseline,llm=fast").pipeline == "baseline"
+    # "extractive" alone is the no-LLM yardstick; named so with other keys, it keeps them.
+    assert evaluate.parse_config_spec("extractive") == evaluate.ConfigSpec(
+        "extractive", "ours", {"llm_backend": "none"}
+    )
+    assert evaluate.parse_config_spec("extractive:llm=fast").overrides == {"llm_backend": "fast"}
     with pytest.raises(evaluate.EvalUsageError, match="unique"):
         evaluate.parse_config_specs(["ours", "ours"])
     assert evaluate.parse_config_specs([]) == [evaluate.ConfigSpec("ours")]

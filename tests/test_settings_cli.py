@@ -131,3 +131,13 @@ def test_rag_ask_shows_the_verdict_of_a_yes_no_answer_and_the_items_of_a_list():
     assert shape_lines(listed) == ["  • Lecornu", "  • Akar [1]"]
     parted = replace(listed, parts=("Wen rief er an?", "Wer noch?"))
     assert shape_lines(parted) == ["  • Wen rief er an? Lecornu", "  • Wer noch? Akar [1]"]
+
+
+def test_eval_help_names_every_configuration_key():
+    from evaluation.runner import SPEC_KEYS
+
+    result = runner.invoke(app, ["eval", "--help"], terminal_width=400)
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for key in SPEC_KEYS:
+        assert key in text, key
