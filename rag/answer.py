@@ -408,15 +408,14 @@ class AnswerService:
     def _unsupported_numbers(prepared: Prepared, text: str) -> list[str]:
         """Numbers of the model's words that neither the passages (with their labels) nor the question hold."""
         sources = [prepared.question, prepared.search_query]
-        sources += [f"{p.chunk.title} {p.chunk.date or ''} {p.text}" for p in prepared.passages]
+        sources += [_labelled(p.chunk, p.text) for p in prepared.passages]
         return unsupported_numbers(text, sources)
 
     @staticmethod
     def _unheld_question_numbers(prepared: Prepared) -> list[str]:
         """Numbers of the question that none of the retrieved chunks (with their titles and dates) holds.
         All retrieved chunks, not only the passages the model reads: the premise may sit in any of them."""
-        sources = [f"{c.title} {c.date or ''} {c.text}" for c in prepared.retrieved]
-        return unsupported_numbers(prepared.question, sources)
+        return unsupported_numbers(prepared.question, [_labelled(c, c.text) for c in prepared.retrieved])
 
     def _no_answer_threshold(self, prepared: Prepared) -> float:
         # Asked across languages, the model leans to the no-answer word on answerable questions too.
@@ -451,6 +450,11 @@ class AnswerService:
             answer.timings.ttft_ms,
             answer.timings.total_ms,
         )
+
+
+def _labelled(chunk: StoredChunk, text: str) -> str:
+    """Text with its article's title and date, which hold numbers too ("2022-11", "G7-Gipfel")."""
+    return f"{chunk.title} {chunk.date or ''} {text}"
 
 
 def _timings(prepared: Prepared, first_delta_at: float | None) -> Timings:
