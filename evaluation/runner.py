@@ -60,6 +60,7 @@ SPEC_KEYS = {
     "format": "answer_format",
     "yesno": "yesno_verdict",
     "yesno_threshold": "yesno_threshold",
+    "lead": "lead_chunk",
     "windows": "focus_windows",
     "list_windows": "list_windows",
     "neighbours": "focus_neighbours",
@@ -149,7 +150,7 @@ def fingerprint(spec: ConfigSpec, settings: Settings) -> dict[str, Any]:
         keys += ["top_k", "min_relevance", "context_budget_tokens", "answer_language", "chunk_max_chars"]
         keys += ["answer_format", "yesno_verdict", "yesno_threshold", "focus_windows", "focus_neighbours"]
         keys += ["list_windows", "refuse_unsupported_numbers", "split_two_part_questions"]
-        keys += ["refuse_unheld_question_numbers"]
+        keys += ["refuse_unheld_question_numbers", "lead_chunk"]
     data = settings.model_dump(include=set(keys), mode="json")
     return {"pipeline": spec.pipeline, **dict(sorted(data.items()))}
 

@@ -18,7 +18,7 @@ from rag.chunk_states import ChunkStates
 from rag.citations import QUOTE_SEPARATOR, Repaired, SemanticScorer, repair
 from rag.embedding import Embedder
 from rag.extractive import best_sentence, pick_sentences
-from rag.focus import best_chunk_and_focus
+from rag.focus import best_chunk_and_focus, lead_by_best_sentence
 from rag.joined_answer import PART_BREAK, join_answers
 from rag.language import detect_language
 from rag.llm import LLMBackend, LLMUnavailableError
@@ -162,7 +162,12 @@ class AnswerService:
             []
             if gate
             else select_passages(
-                best_chunk_and_focus(search_query, chunks, windows, self.settings.focus_neighbours),
+                best_chunk_and_focus(
+                    search_query,
+                    self._led(search_query, question_lang, chunks),
+                    windows,
+                    self.settings.focus_neighbours,
+                ),
                 self.settings.context_budget_tokens,
             )
         )
@@ -179,6 +184,11 @@ class AnswerService:
             started=started,
             retrieval_ms=retrieval.ms,
         )
+
+    def _led(self, search_query: str, question_lang: str, chunks: list[StoredChunk]) -> list[StoredChunk]:
+        if self.settings.lead_chunk == "sentence":
+            return lead_by_best_sentence(search_query, question_lang, chunks)
+        return chunks
 
     def _condense(self, question: str, history: list[dict[str, str]]) -> str:
         """A standalone question for retrieval; without an LLM, the last user turn gives the context."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from rag.language import Language, detect_language
 from rag.textsim import sentence_score
 from rag.types import StoredChunk
 
@@ -122,6 +123,25 @@ def _whole(chunk: StoredChunk) -> list[StoredChunk]:
         else:
             runs.append((i, i + 1))
     return [_cut(chunk, lo, hi) for lo, hi in runs]
+
+
+def _best_sentence_score(question: str, chunk: StoredChunk) -> float:
+    return max((s.score for s in _sentences(question, chunk)), default=0.0)
+
+
+def lead_by_best_sentence(question: str, question_lang: Language, chunks: list[StoredChunk]) -> list[StoredChunk]:
+    """The chunks, led by the one that holds the sentence best matching the question.
+
+    The model reads the leading chunk whole and, for most questions, nothing else: a chunk that ranks first by
+    embedding but holds the answer's neighbour instead of the answer costs the answer. The sentence score
+    weighs the question's own words, which only tell anything when the question and the chunk share a
+    language; across languages the embedding's order stands.
+    """
+    if not chunks or detect_language(chunks[0].text) != question_lang:
+        return chunks
+    same_language = [c for c in chunks if detect_language(c.text) == question_lang]
+    lead = max(same_language, key=lambda c: _best_sentence_score(question, c))  # the first of equals: rank order
+    return [lead] + [c for c in chunks if c is not lead]
 
 
 def best_chunk_and_focus(question: str, chunks: list[StoredChunk], best: int, neighbours: int) -> list[StoredChunk]:

@@ -21,6 +21,7 @@ LLMBackend = Literal["local", "fast", "ollama", "openai", "none"]
 StoreMode = Literal["persistent", "http"]
 AnswerLanguage = Literal["auto", "de", "en"]
 YesNoVerdict = Literal["calibrated", "model"]
+LeadChunk = Literal["retrieval", "sentence"]
 KVCacheType = Literal["f16", "q8_0"]
 LLM_BACKENDS: tuple[str, ...] = get_args(LLMBackend)
 ANSWER_LANGUAGES: tuple[str, ...] = get_args(AnswerLanguage)
@@ -134,6 +135,11 @@ class Settings(BaseSettings):
     )
     chunk_states_dir: Path | None = Field(
         None, description="Where the chunk states live (default cache_dir/chunk-states)"
+    )
+    lead_chunk: LeadChunk = Field(
+        "retrieval",
+        description="The chunk the model reads whole: retrieval: the embedding's first; sentence: the one holding "
+        "the sentence that best matches the question (question and chunk in one language)",
     )
     focus_windows: int = Field(
         0,
