@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.focus import addresses_the_model, best_chunk_and_focus, focus
+from rag.focus import addresses_the_model, best_chunk_and_focus, focus, lead_by_best_sentence
 from rag.types import StoredChunk
 from tests.fakes import make_chunk
 
@@ -127,3 +127,36 @@ def test_sentences_of_the_whole_chunk_open_no_second_window_in_an_overlapping_ch
         "Worüber sprach Stoltenberg mit Austin über Munition?", [left, right], best=1, neighbours=1
     )
     assert " ".join(w.text for w in shown).count(SENTENCES[2]) == 1
+
+
+LEAD_QUESTION = "Womit greift Russland die ukrainische Energieversorgung an?"
+NEIGHBOUR = ["Die russischen Truppen kommen in der Ukraine kaum voran.", "Beobachter sehen wenig Spielraum."]
+ANSWER = ["Russland greift die ukrainische Energieversorgung mit Raketen und Drohnen an."]
+
+
+def test_lead_is_the_chunk_holding_the_best_sentence():
+    first, second = chunk(NEIGHBOUR, n=0, score=0.62), chunk(ANSWER, n=1, score=0.58)
+    led = lead_by_best_sentence(LEAD_QUESTION, "de", [first, second])
+    assert [c.chunk_id for c in led] == ["doc-1", "doc-0"]
+
+
+def test_lead_keeps_the_rank_order_of_the_others():
+    chunks = [chunk(NEIGHBOUR, n=0, score=0.7), chunk(SENTENCES, n=1, score=0.6), chunk(ANSWER, n=2, score=0.5)]
+    led = lead_by_best_sentence(LEAD_QUESTION, "de", chunks)
+    assert [c.chunk_id for c in led] == ["doc-2", "doc-0", "doc-1"]
+
+
+def test_lead_stays_when_the_first_chunk_is_best():
+    chunks = [chunk(ANSWER, n=0, score=0.6), chunk(NEIGHBOUR, n=1, score=0.7)]
+    assert lead_by_best_sentence(LEAD_QUESTION, "de", chunks) == chunks
+
+
+def test_lead_keeps_the_embedding_order_across_languages():
+    # Across languages only names overlap, which says little: the embedding's order stands.
+    chunks = [chunk(NEIGHBOUR, n=0, score=0.62), chunk(SENTENCES[2:3], n=1, score=0.58)]
+    assert lead_by_best_sentence("What did Stoltenberg discuss with Austin?", "en", chunks) == chunks
+    assert lead_by_best_sentence("Worüber sprach Stoltenberg mit Austin?", "de", chunks)[0].chunk_id == "doc-1"
+
+
+def test_no_chunks_no_lead():
+    assert lead_by_best_sentence(LEAD_QUESTION, "de", []) == []

@@ -107,3 +107,17 @@ def test_real_model_answers_a_two_part_question_part_by_part_from_two_articles(s
     # Each part read its own article: the sources of both are cited, numbered 1..n in order.
     assert {"001_0bda7b3f5836d6c8", "004_8d9d5a7c66cc8664"} <= {c.doc_id for c in answer.citations.values()}
     assert sorted(answer.citations) == list(range(1, len(answer.citations) + 1))
+
+
+def test_the_chunk_holding_the_best_sentence_leads_the_passages(settings):
+    """Retrieval ranks a Halifax chunk without the answer first; the chunk naming Gerasimov holds the best
+    sentence for the question, and with lead_chunk = "sentence" the model reads it whole and answers from it."""
+    question = "Wer ist der Chef des russischen Militärs laut dem Bericht aus Halifax?"
+    by_retrieval = get_service(settings.model_copy(update={"lead_chunk": "retrieval"})).prepare(question)
+    by_sentence = get_service(settings.model_copy(update={"lead_chunk": "sentence"}))
+    prepared = by_sentence.prepare(question)
+    assert "Gerasimov" not in by_retrieval.passages[0].text
+    assert "Gerasimov" in prepared.passages[0].text
+    assert prepared.retrieved == by_retrieval.retrieved  # the retrieval itself is unchanged
+    answer = by_sentence.answer(question)
+    assert "Gerasimov" in answer.text.split(QUOTE_SEPARATOR)[0], answer.text
