@@ -145,7 +145,7 @@ def lead_by_best_sentence(question: str, question_lang: Language, chunks: list[S
 
 
 def best_chunk_and_focus(question: str, chunks: list[StoredChunk], best: int, neighbours: int) -> list[StoredChunk]:
-    """The best-ranked chunk whole, then windows around the best sentences of the other chunks."""
+    """The first chunk whole (see lead_by_best_sentence), then windows around the best sentences of the others."""
     if not chunks:
         return []
     top = _whole(chunks[0])

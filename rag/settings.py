@@ -139,8 +139,8 @@ class Settings(BaseSettings):
     lead_chunk: LeadChunk = Field(
         "sentence",
         description="The chunk the model reads whole: sentence: the retrieved chunk holding the sentence that best "
-        "matches the question, when question and chunks share a language (tuned: +4 of 254 tuning questions, "
-        "+3 of 71 confirming); retrieval: the embedding's first",
+        "matches the question, when question and chunks share a language (tuned: +4 of 196 answerable tuning "
+        "questions, +3 of 71 confirming); retrieval: the embedding's first",
     )
     focus_windows: int = Field(
         0,
