@@ -137,9 +137,9 @@ def lead_by_best_sentence(question: str, question_lang: Language, chunks: list[S
     weighs the question's own words, which only tell anything when the question and the chunk share a
     language; across languages the embedding's order stands.
     """
-    if not chunks or detect_language(chunks[0].text) != question_lang:
-        return chunks
     same_language = [c for c in chunks if detect_language(c.text) == question_lang]
+    if not same_language or same_language[0] is not chunks[0]:  # the first chunk is in another language
+        return chunks
     lead = max(same_language, key=lambda c: _best_sentence_score(question, c))  # the first of equals: rank order
     return [lead] + [c for c in chunks if c is not lead]
 
