@@ -1,11 +1,13 @@
-"""What an answer carries that a reader should not see: invented numbers, untranslated source words, "Passage".
+"""What an answer carries that a reader should not see: invented numbers, "Passage", a repeated question.
+
+Untranslated source words are found by rag.language.untranslated_words, which the answer path uses too.
 
 Numbers are compared by value, so the German and English ways of writing one agree ("1.000",
 "1,000" and "1000"; "4,5" and "4.5"), while a shifted decimal ("45" for "4,5") does not.
 Spelled-out numbers ("drei", "three") are not numbers here.
 
-Only the model's words are judged for language and "Passage": the verbatim quote the pipeline adds
-under the short answer keeps the source's language by design.
+Only the model's words are judged for language and "Passage" (`model_words`): the verbatim quote the
+pipeline adds under the short answer keeps the source's language by design.
 """
 
 from __future__ import annotations
@@ -14,14 +16,9 @@ import re
 from collections.abc import Iterable
 
 from rag.citations import QUOTE_SEPARATOR, strip_markers
-from rag.language import _ENGLISH, _GERMAN, detect_language
 from rag.numbers import number_values
 from rag.textsim import content_words
 
-_WORD = re.compile(r"[A-Za-zÄÖÜäöüß]+(?:-[A-Za-zÄÖÜäöüß]+)*")
-# Stop words that are English words too ("die", "war", "am") or too slight to prove anything ("oder", "wo").
-_GERMAN_ONLY = _GERMAN - _ENGLISH - {"am", "die", "er", "es", "hat", "oder", "war", "wo"}
-_GERMAN_SUFFIX = re.compile(r"(ungen|ung|keit|heit|schaft|lich|isch|ische|ischen|ern|chen)$")
 _PASSAGE = re.compile(r"\bPassages?\b")
 
 
@@ -40,29 +37,6 @@ def invented_numbers(answer: str, passages: Iterable[str]) -> list[str]:
 def model_words(answer: str) -> str:
     """The part of an answer the model wrote: without the quote the pipeline adds, and without markers."""
     return strip_markers(answer.split(QUOTE_SEPARATOR, 1)[0])
-
-
-def untranslated_words(answer: str, question: str, passages: Iterable[str]) -> list[str]:
-    """German words an English answer took over from its German sources ("offensive Bemühungen").
-
-    A word counts when the sources hold it, the question does not (names asked about stay), and it is
-    German by form: a German-only function word, an umlaut or ß, or a German noun/adjective ending.
-    Only German sources are judged.
-    """
-    passages = list(passages)
-    if detect_language(" ".join(passages), default="en") != "de":  # English sources: a name like "Hoesung" stays
-        return []
-    source_words = {w.lower() for p in passages for w in _WORD.findall(p)}
-    question_words = {w.lower() for w in _WORD.findall(question)}
-    found = []
-    for word in _WORD.findall(model_words(answer)):
-        lower = word.lower()
-        if lower in question_words or lower not in source_words or lower in _ENGLISH:
-            continue
-        german_form = re.search("[äöüß]", lower) or (len(lower) > 5 and _GERMAN_SUFFIX.search(lower))
-        if lower in _GERMAN_ONLY or german_form:
-            found.append(word)
-    return found
 
 
 def says_passage(answer: str) -> bool:

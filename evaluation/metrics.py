@@ -34,9 +34,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from statistics import fmean
 from typing import Any
 
-from evaluation.grounding import invented_numbers, model_words, repeats_question, says_passage, untranslated_words
+from evaluation.grounding import invented_numbers, model_words, repeats_question, says_passage
 from evaluation.questionset import KINDS, Question
 from rag.citations import strip_markers
+from rag.language import untranslated_words
 from rag.question_kind import classify_question
 
 SCORE_KEYS: tuple[str, ...] = (
@@ -369,7 +370,9 @@ def _grounding_scores(record: Mapping[str, Any], english_question: str | None) -
     passages = [item.get("text", "") for item in record.get("retrieved") or []]
     answer = record.get("answer") or ""
     unsupported = record.get("unsupported_sentences")  # absent in records of older runs and the baseline
-    untranslated = None if english_question is None else len(untranslated_words(answer, english_question, passages))
+    untranslated = None if english_question is None else len(
+        untranslated_words(model_words(answer), english_question, passages)
+    )
     return {
         "invented_numbers": len(invented_numbers(answer, passages)),
         "unsupported_sentences": None if unsupported is None else len(unsupported),

@@ -1,6 +1,6 @@
 import pytest
 
-from evaluation.grounding import invented_numbers, repeats_question, says_passage, untranslated_words
+from evaluation.grounding import invented_numbers, repeats_question, says_passage
 
 
 def test_invented_numbers_agree_across_formats() -> None:
@@ -26,26 +26,6 @@ def test_invented_numbers_ignore_citation_markers_and_count_each_number_once() -
 
 def test_invented_numbers_fold_full_width_digits() -> None:
     assert invented_numbers("１０ Tage", ["Nach 10 Tagen."]) == []
-
-
-def test_untranslated_words_are_german_source_words_in_an_english_answer() -> None:
-    sources = ["Die russischen Truppen sind kaum zu größeren offensiven Bemühungen fähig, sagte Gerasimow."]
-    answer = "The troops are hardly capable of larger offensive Bemühungen [1]."
-    assert untranslated_words(answer, "What are the Russian troops capable of?", sources) == ["Bemühungen"]
-    assert untranslated_words("Gerasimow [1]", "Who said it?", sources) == []  # a name is no German word
-    assert untranslated_words("larger offensive efforts", "What?", sources) == []
-
-
-def test_untranslated_words_are_only_looked_for_when_the_sources_are_german() -> None:
-    sources = ["The IPCC chair Hoesung Lee said the report was approved by the member governments."]
-    assert untranslated_words("Hoesung Lee [1]", "Who chairs the IPCC?", sources) == []
-
-
-def test_untranslated_words_skip_the_quote_and_words_the_question_uses() -> None:
-    sources = ["Die Übung heißt Steadfast Noon und findet jährlich statt."]
-    quoted = "Steadfast Noon [1]\n\n„Die Übung heißt Steadfast Noon und findet jährlich statt.“ [1]"
-    assert untranslated_words(quoted, "What is the exercise called?", sources) == []
-    assert untranslated_words("The Übung [1]", "What is the Übung?", sources) == []
 
 
 def test_says_passage_judges_the_models_words_not_the_quote() -> None:

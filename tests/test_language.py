@@ -1,6 +1,6 @@
 import pytest
 
-from rag.language import detect_language
+from rag.language import detect_language, untranslated_words
 from rag.refusal import REFUSAL, is_refusal, refusal_text
 
 
@@ -35,3 +35,22 @@ def test_answers_with_content_are_not_refusals():
     assert not is_refusal("Schoigu sprach mit Akar und Wallace [1].")
     long_answer = "Nordkorea lieferte Munition [1]. " * 8 + "Die Artikel enthalten keine Angaben zum Preis."
     assert not is_refusal(long_answer)
+
+
+def test_untranslated_words_are_german_source_words_in_an_english_answer() -> None:
+    sources = ["Die russischen Truppen sind kaum zu größeren offensiven Bemühungen fähig, sagte Gerasimow."]
+    answer = "The troops are hardly capable of larger offensive Bemühungen [1]."
+    assert untranslated_words(answer, "What are the Russian troops capable of?", sources) == ["Bemühungen"]
+    assert untranslated_words("Gerasimow [1]", "Who said it?", sources) == []  # a name is no German word
+    assert untranslated_words("larger offensive efforts", "What?", sources) == []
+
+
+def test_untranslated_words_are_only_looked_for_when_the_sources_are_german() -> None:
+    sources = ["The IPCC chair Hoesung Lee said the report was approved by the member governments."]
+    assert untranslated_words("Hoesung Lee [1]", "Who chairs the IPCC?", sources) == []
+
+
+def test_untranslated_words_skip_words_the_question_uses() -> None:
+    sources = ["Die Übung heißt Steadfast Noon und findet jährlich statt."]
+    assert untranslated_words("The Übung [1]", "What is the exercise called?", sources) == ["Übung"]
+    assert untranslated_words("The Übung [1]", "What is the Übung?", sources) == []

@@ -306,6 +306,19 @@ def test_score_answerable_question() -> None:
     )
 
 
+def test_untranslated_words_judge_the_models_words_not_the_quote_under_them() -> None:
+    source = "Die Übung heißt Steadfast Noon und findet jährlich statt."
+    question = make_question(question="What is the exercise called?", lang="en")
+    retrieved = [{"rank": 1, "doc_id": "doc3", "chunk_id": "doc3#2", "score": 0.9, "text": source}]
+
+    def untranslated(answer: str) -> float | None:
+        record = make_record(answer=answer, answer_lang="en", question_lang="en", retrieved=retrieved)
+        return score_question(question, record)["untranslated_words"]
+
+    assert untranslated(f"Steadfast Noon [1]\n\n„{source}“ [1]") == 0
+    assert untranslated("The Übung Steadfast Noon [1]") == 1
+
+
 def test_citation_markers_do_not_break_answer_match() -> None:
     record = make_record(answer="Mit Lecornu [1], Akar und Wallace [2, 3].")
     scores = score_question(make_question(answers=("Lecornu, Akar und Wallace",)), record)
