@@ -370,8 +370,8 @@ def _grounding_scores(record: Mapping[str, Any], english_question: str | None) -
     passages = [item.get("text", "") for item in record.get("retrieved") or []]
     answer = record.get("answer") or ""
     unsupported = record.get("unsupported_sentences")  # absent in records of older runs and the baseline
-    untranslated = None if english_question is None else len(
-        untranslated_words(model_words(answer), english_question, passages)
+    untranslated = (
+        None if english_question is None else len(untranslated_words(model_words(answer), english_question, passages))
     )
     return {
         "invented_numbers": len(invented_numbers(answer, passages)),
