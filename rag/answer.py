@@ -20,7 +20,7 @@ from rag.embedding import Embedder
 from rag.extractive import best_sentence, pick_sentences
 from rag.focus import best_chunk_and_focus, lead_by_best_sentence
 from rag.joined_answer import PART_BREAK, join_answers
-from rag.language import detect_language
+from rag.language import detect_language, untranslated_words
 from rag.llm import LLMBackend, LLMUnavailableError
 from rag.numbers import unsupported_numbers
 from rag.prompting import CONDENSE_PROMPT, best_chunk_chars, build_messages, select_passages
@@ -82,6 +82,9 @@ class Prepared:
     started: float  # time.perf_counter() when the question arrived
     retrieval_ms: float
     parts: tuple[str, ...] = ()  # a two-part question's two questions, answered one after the other
+
+
+_NO_SLIPS = (False, 0)  # in the answer's language, no source word left untranslated
 
 
 @dataclass(frozen=True)
@@ -274,11 +277,13 @@ class AnswerService:
                     yield Delta(raw[shown:])
                     shown = len(raw)
             reply = self._read_reply(prepared, raw)
-            retried = reply.repaired is not None and reply.lang != prepared.answer_lang
+            slips = self._language_slips(prepared, reply)
+            retried = slips is not None and slips > _NO_SLIPS
             if retried:
                 firmer = self._messages(prepared, firmer=True)
                 retry = self._read_reply(prepared, backend.complete(firmer, reply_start=verdict_word or ""))
-                if retry.repaired is not None and retry.lang == prepared.answer_lang:
+                retry_slips = self._language_slips(prepared, retry)
+                if retry_slips is not None and slips is not None and retry_slips < slips:
                     reply = retry
             answer = self._llm_answer(prepared, reply, first_delta_at, no_answer, retried)
         except LLMUnavailableError as exc:
@@ -320,6 +325,20 @@ class AnswerService:
         repaired = repair(raw, texts, self._semantic_scorer(prepared.passages))
         # The language of the model's words; the quote added under them keeps the source's.
         return _Reply(repaired, detect_language(repaired.text, default=prepared.answer_lang))
+
+    @staticmethod
+    def _language_slips(prepared: Prepared, reply: _Reply) -> tuple[bool, int] | None:
+        """How the model's words miss the answer's language, worst first: written in another language, and
+        how many German source words an English answer kept ("unverantwortliches nukleares Säbelrasseln");
+        None for a refusal. An answer with slips is asked for once more, in firmer words."""
+        if reply.repaired is None:
+            return None
+        kept = (
+            untranslated_words(reply.repaired.text, prepared.question, [p.text for p in prepared.passages])
+            if prepared.answer_lang == "en"
+            else []
+        )
+        return reply.lang != prepared.answer_lang, len(kept)
 
     def _llm_answer(
         self, prepared: Prepared, reply: _Reply, first_delta_at: float | None, no_answer: float | None, retried: bool

@@ -101,6 +101,34 @@ def test_wrong_language_is_retried_once_with_a_firmer_instruction(service):
     assert service.backend.llm.prompts[-1].endswith("Answer in English: translate the words you take from the sources.")
 
 
+EN_QUESTION = "Which defence ministers did Shoigu talk to, Akar and Wallace?"
+
+
+def test_german_source_words_in_an_english_answer_are_retried_with_a_firmer_instruction(service):
+    service.backend.llm.replies = [
+        "Shoigu spoke with the türkischen defence minister Akar [1].",
+        "Shoigu spoke with the Turkish defence minister Akar [1].",
+    ]
+    answer = service.answer(EN_QUESTION)
+    assert answer.language_retry is True and answer.text.startswith("Shoigu spoke with the Turkish")
+    assert service.backend.llm.prompts[-1].endswith("Answer in English: translate the words you take from the sources.")
+
+
+def test_a_retry_that_keeps_as_many_german_words_does_not_replace_the_answer(service):
+    service.backend.llm.replies = [
+        "Shoigu spoke with the türkischen defence minister Akar [1].",
+        "Shoigu spoke with the Turkish minister and the britischen Wallace [1].",
+    ]
+    answer = service.answer(EN_QUESTION)
+    assert answer.language_retry is True and "türkischen" in answer.text
+
+
+def test_an_english_answer_without_german_words_is_not_retried(service):
+    service.backend.llm.replies = ["Shoigu spoke with the Turkish defence minister Akar [1]."]
+    answer = service.answer(EN_QUESTION)
+    assert not answer.language_retry and len(service.backend.llm.prompts) == 1
+
+
 def test_follow_up_is_condensed_before_retrieval(service):
     service.backend.llm.replies = ["Mit welchen Verteidigungsministern sprach Schoigu?", "Mit Akar und Wallace [1]."]
     history = [
