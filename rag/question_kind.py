@@ -14,6 +14,9 @@ import re
 from enum import StrEnum
 
 from rag.language import detect_language
+from rag.question_parts import two_questions
+from rag.question_text import ALL_QUESTION_WORDS as _WH
+from rag.question_text import last_question, question_words
 
 
 class QuestionKind(StrEnum):
@@ -41,20 +44,6 @@ _EN_AUX = _words(
     "is are was were am do does did has have had will would can could should shall may might must "
     "isn't aren't wasn't weren't don't doesn't didn't hasn't haven't won't wouldn't can't couldn't"
 )
-_EN_WH = _words("who whom whose what which when where why how")
-_DE_WH = _words(
-    "wer wen wem wessen was wann wo woher wohin warum wieso weshalb weswegen wie welche welcher welches welchen "
-    "welchem wieviel wievielte wievielten wovor worüber wogegen womit wofür worauf wozu wodurch woran worin "
-    "wonach wovon"
-)
-_WH = _EN_WH | _DE_WH
-
-
-def question_words(lang: str) -> frozenset[str]:
-    """The question words of `lang`: German "was" is "what", English "was" is an auxiliary."""
-    return _DE_WH if lang == "de" else _EN_WH
-
-
 _WHO = _words("who whom whose wer wen wem wessen")
 _WHY = _words("why warum wieso weshalb weswegen")
 _WHERE = _words("where wo woher wohin")
@@ -102,18 +91,17 @@ _DE_SINGULAR_ENDINGS = ("ung", "heit", "keit", "ion", "tät", "schaft", "ik", "u
 # "Besides X, who …?" asks for the others; "apart from showing …" only sets a condition.
 _BESIDES = re.compile(r"\b(besides|apart from|other than|except|außer)\b(?! \w+ing\b)")
 _EACH = re.compile(r"\b(jeweils|respectively|each of (them|the|these|those))\b")
-_TWO_SOURCES = re.compile(r"\b(laut|according to)\b[^?]*\b(und|and)\s+(laut|according to)\b")
-_REPEATED_PREPOSITION = re.compile(r"\b(for|für|bei|from)\s+[\w-]+(?:\s+[\w-]+)?\s+(and|und)\s+\1\b")
 
 
 def classify_question(question: str, lang: str | None = None) -> QuestionKind:
     """The shape of answer `question` asks for; `lang` ("de" or "en") is detected when not given."""
     lang = lang or detect_language(question)
-    raw = _tokens(last_question(question)[1])
+    asked = last_question(question)[1]
+    raw = _tokens(asked)
     words = [t.lower() for t in raw]
     if not words:
         return QuestionKind.STATEMENT
-    if _is_two_part(words, lang):
+    if _is_two_part(asked, words, lang):
         return QuestionKind.LIST
     if words[0] in _NAME:
         # "Name the three ministers" asks for several, "Nenne den Sprecher" for one.
@@ -130,20 +118,6 @@ def classify_question(question: str, lang: str | None = None) -> QuestionKind:
     return _by_question_word(raw, words, index)
 
 
-# A full stop ends a sentence after a word of two or more letters, not after "2." or "y." ("im 2. Jahrhundert").
-_SENTENCE_BREAK = re.compile(r"(?<=[!?])\s+|(?<=[^\W\d]{2}\.)\s+")
-
-
-def last_question(text: str) -> tuple[str, str]:
-    """The sentences that lead up to the last question, and that question: "Both X and Y said Z. What did
-    they say?" asks "What did they say?", the last sentence that asks."""
-    sentences = [s.strip() for s in _SENTENCE_BREAK.split(text.strip()) if s.strip()]
-    asking = [i for i, s in enumerate(sentences) if s.endswith("?")]
-    if not asking:
-        return "", text.strip()
-    return " ".join(sentences[: asking[-1]]), sentences[asking[-1]]
-
-
 def _tokens(text: str) -> list[str]:
     tokens = [t.replace("’", "'") for t in _TOKEN.findall(text)]
     while tokens and (tokens[0].lower() in _FILLERS or tokens[0] in _CLAUSE_BREAKS):
@@ -151,25 +125,11 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
-def _is_two_part(words: list[str], lang: str) -> bool:
-    text = " ".join(words)
-    wh = question_words(lang)
+def _is_two_part(asked: str, words: list[str], lang: str) -> bool:
+    """Several things asked in one question: "Name X and Y.", "… jeweils", or two questions (rag.question_parts)."""
     if words[0] in _NAME and ("and" in words or "und" in words):
-        return True  # "Name X and Y."
-    if _EACH.search(text) or _TWO_SOURCES.search(text) or _REPEATED_PREPOSITION.search(text):
         return True
-    # "Who said it, and when?", "Was kündigte er an und wie bewertete er …?": a second question after "and",
-    # but not a pair of question words in one clause ("wann und wie").
-    # Not "Zwischen X und welchem Netzwerk …?", "a merger between X and what network?": without a question
-    # word before it, "and" joins two objects of one question.
-    for i in range(1, len(words) - 1):
-        if words[i] in ("and", "und") and words[i - 1] not in wh:
-            following = words[i + 1 : i + 3]
-            if wh.isdisjoint(words[:i]):
-                continue
-            if following[0] in wh or (following[0] in _PREPOSITIONS and following[1:] and following[1] in wh):
-                return True
-    return False
+    return bool(_EACH.search(" ".join(words))) or two_questions(asked, lang) is not None
 
 
 _YESNO = -1

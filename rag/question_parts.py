@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from rag.question_kind import last_question, question_words
+from rag.question_text import last_question, question_words
 
 _PREPOSITION = r"(?:\w+\s+)?"  # "and in which city", "und mit welcher Krise"
 # Two sources of one question: "… laut X und laut Y?", "… according to X and according to Y?".
@@ -62,13 +62,14 @@ def search_text(parts: tuple[str, ...], index: int) -> str:
 def question_parts(question: str, lang: str) -> tuple[str, ...]:
     """The two questions `question` asks, each with the sentences that lead up to it; () when it asks one."""
     preface, asked = last_question(question.strip())
-    parts = _split(asked, lang)
+    parts = two_questions(asked, lang)
     if not parts:
         return ()
     return tuple(f"{preface} {part}".strip() for part in parts)
 
 
-def _split(asked: str, lang: str) -> tuple[str, str] | None:
+def two_questions(asked: str, lang: str) -> tuple[str, str] | None:
+    """The two questions of one asked sentence, or None; rag.question_kind reads a question with two as a list."""
     if match := _TWO_SOURCES.match(asked):
         head = match["head"]
         return f"{head}{match['first'].rstrip(' ,')}?", f"{head}{match['second']}?"
