@@ -121,3 +121,17 @@ def test_the_chunk_holding_the_best_sentence_leads_the_passages(settings):
     assert prepared.retrieved == by_retrieval.retrieved  # the retrieval itself is unchanged
     answer = by_sentence.answer(question)
     assert "Gerasimov" in answer.text.split(QUOTE_SEPARATOR)[0], answer.text
+
+
+def test_an_english_answer_keeps_no_german_source_word(settings):
+    """Asked in English about the German North Korea article, the model first wrote "No. Pjöngjang returned
+    the claim …" on this machine's build; the answer is asked for once more and keeps no German word."""
+    from rag.language import untranslated_words
+
+    service = get_service(settings)
+    question = "Has North Korea admitted exporting weapons to Russia?"
+    answer = service.answer(question)
+    own_words = answer.text.split(QUOTE_SEPARATOR)[0]
+    sources = [c.passage for c in answer.citations.values()]
+    assert not answer.refused and answer.answer_lang == "en"
+    assert untranslated_words(own_words, question, sources) == [], answer.text
