@@ -2,6 +2,8 @@
 
 DIR is indexed into a scratch store under the cache, keyed by the content of DIR and by the settings
 that shape an index, so a second run with the same corpus reuses the store without loading a model.
+The scratch corpora keep their chunk states apart from the index's (`CORPUS_CHUNK_STATES`, same size cap),
+so an evaluation on other documents does not push the chat's saved prompt states out of the cache.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from pathlib import Path
 from rag.chunking import CHUNKER_VERSION
 from rag.ingest import IndexReport, collect_files
 from rag.settings import Settings
+
+
+CORPUS_CHUNK_STATES = "chunk-states-corpora"  # under cache_dir, shared by all scratch corpora
 
 
 class CorpusError(ValueError):
@@ -52,6 +57,7 @@ def corpus_settings(settings: Settings, corpus: Corpus) -> Settings:
             "store_mode": "persistent",
             "index_dir": settings.cache_dir / "corpora" / corpus.key,
             "collection": "corpus",
+            "chunk_states_dir": settings.cache_dir / CORPUS_CHUNK_STATES,
         }
     )
 
