@@ -17,7 +17,6 @@ from rag.chunking import CHUNKER_VERSION
 from rag.ingest import IndexReport, collect_files
 from rag.settings import Settings
 
-
 CORPUS_CHUNK_STATES = "chunk-states-corpora"  # under cache_dir, shared by all scratch corpora
 
 
