@@ -301,7 +301,17 @@ class AnswerService:
             self.settings.answer_format,
             prepared.kind,
             firmer=firmer,
+            verbatim=self.settings.statement_hint == "verbatim" and self._sources_speak_the_question(prepared),
         )
+
+    @staticmethod
+    def _sources_speak_the_question(prepared: Prepared) -> bool:
+        """Whether the passage the model reads whole is in the question's language: only then can an answer
+        take the source's sentence as it stands."""
+        if not prepared.passages:
+            return False
+        lead = prepared.passages[0].text
+        return detect_language(lead, default=prepared.question_lang) == prepared.question_lang
 
     def _verdict_word(self, prepared: Prepared, backend: LLMBackend, messages: list[ChatMessage]) -> str | None:
         """A yes/no answer's first word, decided in code from the first word's calibrated log-odds (the

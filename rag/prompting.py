@@ -76,6 +76,8 @@ SHAPED_DEMONSTRATIONS = (
     ("Wer forderte eine Entschädigung?", QuestionKind.ENTITY, "Der Fahrgastverband Pro Bahn [3]"),
     ("Wie hoch ist die vereinbarte Lohnerhöhung?", QuestionKind.NUMBER, NO_ANSWER),
 )
+# A statement asked in the sources' own language may be answered with their sentence, word for word.
+VERBATIM_STATEMENT_HINT = "Answer with: the sentence of the sources that answers it, word for word."
 _FIRMER = {
     "de": "Antworte auf Deutsch.",
     "en": "Answer in English: translate the words you take from the sources.",
@@ -148,10 +150,13 @@ def build_messages(
     answer_format: AnswerFormat = "short",
     kind: QuestionKind = QuestionKind.ENTITY,
     firmer: bool = False,
+    verbatim: bool = False,
 ) -> list[ChatMessage]:
     """The fixed prefix, then the sources, the question and (shaped) the hint for its kind; `firmer` adds a
     language order for a retry."""
     hint = SHAPE_HINTS[kind] if answer_format == "shaped" else None
+    if hint is not None and verbatim and kind is QuestionKind.STATEMENT:
+        hint = VERBATIM_STATEMENT_HINT
     user = _user(format_passages(passages), question, hint)
     if firmer:
         user += "\n" + _FIRMER[lang]

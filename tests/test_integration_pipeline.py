@@ -135,3 +135,17 @@ def test_an_english_answer_keeps_no_german_source_word(settings):
     sources = [c.passage for c in answer.citations.values()]
     assert not answer.refused and answer.answer_lang == "en"
     assert untranslated_words(own_words, question, sources) == [], answer.text
+
+
+def test_a_german_statement_is_answered_with_the_sources_sentence(settings):
+    """Asked in German by which principle Moscow says it is guided, the model is asked for the source's
+    sentence that answers it, and its words stand in the passage it cites as they are (asked for a sentence
+    in the sources' words, it wrote "Der Atomkrieg kann nicht gewonnen werden und …" on this build)."""
+    from rag.citations import strip_markers
+
+    service = get_service(settings)
+    answer = service.answer("Von welchem Grundsatz lässt sich Russland laut Moskau strikt leiten?")
+    assert answer.kind == "statement" and not answer.refused and answer.citations
+    own_words = " ".join(strip_markers(answer.text.split(QUOTE_SEPARATOR)[0]).split()).rstrip(" .")
+    passages = " ".join(" ".join(c.passage for c in answer.citations.values()).split())
+    assert len(own_words) > 40 and own_words in passages, answer.text

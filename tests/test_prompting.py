@@ -219,3 +219,19 @@ def test_shaped_question_carries_the_hint_for_its_kind_and_short_carries_none():
     short = build_messages("Hat die Bahn zugestimmt?", passages, "de", "short", QuestionKind.YESNO)
     assert short[-1].content.endswith("Question: Hat die Bahn zugestimmt?")
     assert short[: len(prefix_messages("short"))] == prefix_messages("short")
+
+
+def test_a_statement_asks_for_the_sources_sentence_only_when_told_to():
+    from rag.prompting import SHAPE_HINTS, VERBATIM_STATEMENT_HINT
+    from rag.question_kind import QuestionKind
+
+    passages = select_passages([chunk("Die Bahn lehnte die Forderung ab.")], 700)
+    question = "Wie reagierte die Bahn auf die Forderung?"
+    verbatim = build_messages(question, passages, "de", "shaped", QuestionKind.STATEMENT, verbatim=True)
+    own = build_messages(question, passages, "de", "shaped", QuestionKind.STATEMENT)
+    assert verbatim[-1].content.endswith(VERBATIM_STATEMENT_HINT)
+    assert own[-1].content.endswith(SHAPE_HINTS[QuestionKind.STATEMENT])
+    # Another kind keeps its hint; the prefix (and so every saved chunk state) is the same either way.
+    listed = build_messages(question, passages, "de", "shaped", QuestionKind.LIST, verbatim=True)
+    assert listed[-1].content.endswith(SHAPE_HINTS[QuestionKind.LIST])
+    assert verbatim[:-1] == own[:-1] == prefix_messages("shaped")
