@@ -130,13 +130,14 @@ def test_an_english_answer_without_german_words_is_not_retried(service):
 
 
 def test_a_statement_asked_in_the_sources_language_asks_for_their_sentence(service):
-    from rag.prompting import VERBATIM_STATEMENT_HINT
+    from rag.prompting import SHAPE_HINTS, VERBATIM_STATEMENT_HINT
+    from rag.question_kind import QuestionKind
 
     service.backend.llm.replies = ["Er sprach mit Akar und Wallace [1].", "He spoke with Akar and Wallace [1]."]
     german = service.answer("Was sagte Schoigu seinen Amtskollegen?")
     assert german.kind == "statement" and service.backend.llm.prompts[-1].endswith(VERBATIM_STATEMENT_HINT)
     english = service.answer("What did Shoigu tell his counterparts?")  # the articles are German
-    assert english.kind == "statement" and not service.backend.llm.prompts[-1].endswith(VERBATIM_STATEMENT_HINT)
+    assert english.kind == "statement" and service.backend.llm.prompts[-1].endswith(SHAPE_HINTS[QuestionKind.STATEMENT])
     service.settings = service.settings.model_copy(update={"statement_hint": "own"})
     service.backend.llm.replies = ["Er sprach mit Akar und Wallace [1]."]
     service.answer("Was sagte Schoigu seinen Amtskollegen?")
