@@ -13,6 +13,8 @@ Conventions:
   an answer without citations is penalised by citation_recall instead.
 - citation_precision is None when nothing was cited; citation_recall is None when the
   question has no relevant docs (unanswerable questions).
+- quote_evidence (answered questions with evidence spans): 1 when the source sentence quoted under the
+  answer (citation [1]) contains an evidence span or lies within one, as evidence hits are matched.
 - answer_correct (answerable questions only): 1 when every keyword group matched or, for a
   question without keywords, a reference answer matched; a refusal scores 0.
 - invented_numbers, unsupported_sentences and untranslated_words are counts per answer (None for
@@ -60,6 +62,7 @@ SCORE_KEYS: tuple[str, ...] = (
     "citation_validity",
     "citation_precision",
     "citation_recall",
+    "quote_evidence",
     "invented_numbers",
     "unsupported_sentences",
     "untranslated_words",
@@ -289,6 +292,7 @@ def score_question(question: Question, record: Mapping[str, Any]) -> dict[str, f
         scores["correct_refusal"] = 1.0 if refused else 0.0
     scores.update(_citation_scores(question, record))
     if not refused:
+        scores.update(_quote_scores(question, record))
         scores.update(_grounding_scores(record, question.question if lang == "en" else None))
         # The tagged kind, else the recognised one: the same for every pipeline, the baseline included.
         kind = question.kind if question.kind in _SHAPES else classify_question(question.question, lang).value
@@ -347,6 +351,20 @@ def _text_scores(question: Question, text: str, lang: str | None) -> dict[str, f
         "keyword_recall": recall,
         "answer_correct": answer_correct(recall, match),
     }
+
+
+def quote_evidence(quote: str, evidence: Iterable[str]) -> bool:
+    """Whether a quoted sentence holds an evidence span, or is part of one (spans may cross sentences)."""
+    text = normalize_whitespace(quote)
+    spans = [span for span in (normalize_whitespace(e) for e in evidence) if span]
+    return bool(text) and any(span in text or text in span for span in spans)
+
+
+def _quote_scores(question: Question, record: Mapping[str, Any]) -> dict[str, float | None]:
+    first = next((c for c in record.get("citations") or [] if c.get("n") == 1 and c.get("quote")), None)
+    if not question.answerable or not question.evidence or first is None:
+        return {"quote_evidence": None}
+    return {"quote_evidence": 1.0 if quote_evidence(first["quote"], question.evidence) else 0.0}
 
 
 def _citation_scores(question: Question, record: Mapping[str, Any]) -> dict[str, float | None]:

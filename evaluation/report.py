@@ -30,6 +30,7 @@ KEY_METRICS: tuple[str, ...] = (
     "citation_validity",
     "citation_precision",
     "citation_recall",
+    "quote_evidence",
     "invented_numbers_mean",
     "invented_numbers_any",
     "unsupported_sentences_mean",

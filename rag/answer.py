@@ -17,7 +17,7 @@ from llama_index.core.llms import ChatMessage, MessageRole
 from rag.chunk_states import ChunkStates
 from rag.citations import QUOTE_SEPARATOR, Repaired, SemanticScorer, repair
 from rag.embedding import Embedder
-from rag.extractive import best_sentence, pick_sentences
+from rag.extractive import SentenceSimilarity, best_sentence, pick_sentences
 from rag.focus import best_chunk_and_focus, lead_by_best_sentence
 from rag.joined_answer import PART_BREAK, join_answers
 from rag.language import detect_language, untranslated_words
@@ -360,10 +360,11 @@ class AnswerService:
             return self._refusal(
                 prepared, "unsupported", first_delta_at=first_delta_at, no_answer_probability=no_answer
             )
-        citations = {
-            new: _cite(new, prepared.passages[old - 1], _claims_for(repaired.text, new), prepared.question)
-            for new, old in enumerate(repaired.used, 1)
-        }
+        citations: dict[int, Citation] = {}
+        for new, old in enumerate(repaired.used, 1):
+            passage = prepared.passages[old - 1]
+            similarity = self._similarity(passage, prepared.answer_lang)
+            citations[new] = _cite(new, passage, _claims_for(repaired.text, new), prepared.question, similarity)
         return Answer(
             question=prepared.question,
             text=_with_quote(repaired.text, citations),
@@ -465,6 +466,19 @@ class AnswerService:
             return self.settings.no_answer_threshold_de
         return self.settings.no_answer_threshold
 
+    def _similarity(self, passage: Passage, answer_lang: str) -> SentenceSimilarity | None:
+        """For an answer in another language than its passage, the embedding's similarity, to quote the
+        sentence that says what the answer says (shared words pick nearly at random across languages)."""
+        if self.settings.quote_across_languages != "meaning":
+            return None
+        if detect_language(passage.text, default=answer_lang) == answer_lang:
+            return None
+        return self._sentence_similarity
+
+    def _sentence_similarity(self, claim: str, sentences: list[str]) -> list[float]:
+        query = self.embedder.embed_query(claim)
+        return [sum(a * b for a, b in zip(query, v, strict=True)) for v in self.embedder.embed_documents(sentences)]
+
     def _semantic_scorer(self, passages: tuple[Passage, ...]) -> SemanticScorer:
         """Embedding similarity, computed only if a claim has no lexical support (e.g. English vs German)."""
         vectors: list[list[float]] = []
@@ -507,8 +521,8 @@ def _timings(prepared: Prepared, first_delta_at: float | None) -> Timings:
     )
 
 
-def _cite(n: int, passage: Passage, claim: str, question: str) -> Citation:
-    start, end, quote = best_sentence(claim, passage.chunk, question)
+def _cite(n: int, passage: Passage, claim: str, question: str, similarity: SentenceSimilarity | None) -> Citation:
+    start, end, quote = best_sentence(claim, passage.chunk, question, similarity)
     return Citation.of(n, passage.chunk, quote, start, end)
 
 

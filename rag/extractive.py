@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from rag.citations import MIN_SUPPORT
 from rag.sentences import ends_with_terminator
 from rag.textsim import sentence_score, support
 from rag.types import StoredChunk
 
 MAX_SENTENCES = 2
+# How close in meaning a claim is to each of some sentences (higher is closer), for claims and sentences in
+# different languages, where shared words say little.
+SentenceSimilarity = Callable[[str, list[str]], list[float]]
 
 
 @dataclass(frozen=True)
@@ -24,10 +29,18 @@ def chunk_sentences(chunk: StoredChunk) -> list[tuple[int, int, str]]:
     return [(s, e, chunk.slice(s, e)) for s, e in chunk.spans()]
 
 
-def best_sentence(claim: str, chunk: StoredChunk, question: str = "") -> tuple[int, int, str]:
-    """The sentence that holds most of the claim's words; then a sentence over a headline; then the question's."""
+def best_sentence(
+    claim: str, chunk: StoredChunk, question: str = "", similarity: SentenceSimilarity | None = None
+) -> tuple[int, int, str]:
+    """The sentence that holds most of the claim's words; then a sentence over a headline; then the question's.
+    With `similarity`, a claim that no sentence holds enough words of (an English claim over a German
+    chunk) takes the sentence closest in meaning instead."""
+    sentences = chunk_sentences(chunk)
+    if similarity is not None and max(support(claim, s[2]) for s in sentences) < MIN_SUPPORT:
+        scores = similarity(claim, [s[2] for s in sentences])
+        return sentences[max(range(len(sentences)), key=scores.__getitem__)]
     return max(
-        chunk_sentences(chunk),
+        sentences,
         key=lambda s: (round(support(claim, s[2]), 2), ends_with_terminator(s[2]), support(question, s[2])),
     )
 

@@ -23,6 +23,7 @@ AnswerLanguage = Literal["auto", "de", "en"]
 YesNoVerdict = Literal["calibrated", "model"]
 LeadChunk = Literal["retrieval", "sentence"]
 StatementHint = Literal["own", "verbatim"]
+QuoteAcrossLanguages = Literal["meaning", "words"]
 KVCacheType = Literal["f16", "q8_0"]
 LLM_BACKENDS: tuple[str, ...] = get_args(LLMBackend)
 ANSWER_LANGUAGES: tuple[str, ...] = get_args(AnswerLanguage)
@@ -142,6 +143,13 @@ class Settings(BaseSettings):
         description="A statement asked in the sources' language: verbatim: the model is asked for the source's "
         "sentence that answers it, word for word (full runs: own-words F1 up on every set, own words right +1 on "
         "XQuAD-de and SQuAD 2.0, level elsewhere); own: one sentence in the sources' words",
+    )
+    quote_across_languages: QuoteAcrossLanguages = Field(
+        "meaning",
+        description="The source sentence quoted under an answer in another language than its passage (an "
+        "English answer over a German article): meaning: the sentence closest to the answer by embedding, "
+        "when no sentence shares enough of its words; words: the sentence sharing most words, as within a "
+        "language",
     )
     lead_chunk: LeadChunk = Field(
         "sentence",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer import InvalidQuestionError
+from rag.citations import QUOTE_SEPARATOR
 from rag.llm import LLMUnavailableError
 from rag.refusal import REFUSAL
 from rag.types import Delta, Final, Preview, final_answer
@@ -117,10 +118,11 @@ def test_german_source_words_in_an_english_answer_are_retried_with_a_firmer_inst
 def test_a_retry_that_keeps_as_many_german_words_does_not_replace_the_answer(service):
     service.backend.llm.replies = [
         "Shoigu spoke with the türkischen defence minister Akar [1].",
-        "Shoigu spoke with the Turkish minister and the britischen Wallace [1].",
+        "Shoigu spoke with the türkischen minister Akar and with Wallace [1].",
     ]
     answer = service.answer(EN_QUESTION)
-    assert answer.language_retry is True and "türkischen" in answer.text
+    own_words = answer.text.split(QUOTE_SEPARATOR)[0]
+    assert answer.language_retry is True and own_words == "Shoigu spoke with the türkischen defence minister Akar [1]."
 
 
 def test_an_english_answer_without_german_words_is_not_retried(service):
@@ -142,6 +144,26 @@ def test_a_statement_asked_in_the_sources_language_asks_for_their_sentence(servi
     service.backend.llm.replies = ["Er sprach mit Akar und Wallace [1]."]
     service.answer("Was sagte Schoigu seinen Amtskollegen?")
     assert not service.backend.llm.prompts[-1].endswith(VERBATIM_STATEMENT_HINT)
+
+
+@pytest.mark.parametrize("setting", ["meaning", "words"])
+def test_an_english_answer_over_a_german_passage_quotes_by_meaning_when_told_to(service, monkeypatch, setting):
+    asked: list[str] = []
+
+    def closest_is_last(claim: str, sentences: list[str]) -> list[float]:
+        asked.append(claim)
+        return [float(i) for i in range(len(sentences))]
+
+    monkeypatch.setattr(service, "_sentence_similarity", closest_is_last)
+    service.settings = service.settings.model_copy(update={"quote_across_languages": setting})
+    service.backend.llm.replies = ["They talked about a possible provocation [1]."]
+    answer = service.answer("What did Shoigu talk about with his counterparts?")
+    quote = answer.citations[1].quote
+    if setting == "meaning":
+        assert asked == ["They talked about a possible provocation [1]."]
+        assert answer.citations[1].passage.rstrip().endswith(quote.strip())  # the last sentence: closest
+    else:
+        assert asked == []
 
 
 def test_follow_up_is_condensed_before_retrieval(service):

@@ -83,6 +83,31 @@ def test_best_sentence_offsets_are_absolute():
     assert (prefix + text)[start:end] == quote == "Wallace blieb in London."
 
 
+def test_a_claim_no_sentence_shares_words_with_takes_the_closest_in_meaning():
+    text = "Akar kam. Wallace blieb in London."
+    c = make(text, start=0, sentences=((0, 9), (10, 34)))
+    asked: list[tuple[str, list[str]]] = []
+
+    def similarity(claim: str, sentences: list[str]) -> list[float]:
+        asked.append((claim, sentences))
+        return [0.1, 0.8]
+
+    assert (
+        best_sentence("The British minister stayed behind.", c, similarity=similarity)[2] == "Wallace blieb in London."
+    )
+    assert asked == [("The British minister stayed behind.", ["Akar kam.", "Wallace blieb in London."])]
+
+
+def test_a_claim_that_shares_words_with_a_sentence_keeps_it_without_asking_for_meaning():
+    text = "Akar kam. Wallace blieb in London."
+    c = make(text, start=0, sentences=((0, 9), (10, 34)))
+
+    def similarity(claim: str, sentences: list[str]) -> list[float]:
+        raise AssertionError("asked for meaning although the words decide")
+
+    assert best_sentence("Akar kam am Montag.", c, similarity=similarity)[2] == "Akar kam."
+
+
 # --- pick_sentences ---------------------------------------------------------------------------------
 
 

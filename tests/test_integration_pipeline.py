@@ -137,6 +137,18 @@ def test_an_english_answer_keeps_no_german_source_word(settings):
     assert untranslated_words(own_words, question, sources) == [], answer.text
 
 
+def test_an_english_answer_over_a_german_article_quotes_the_sentence_it_translates(settings):
+    """Asked in English what Lavrov accused the United States of wanting, the model answers in English from
+    the German Lavrov article. No German sentence shares the answer's words, and by words alone the quote was
+    the passage's Stinger sentence; by meaning it is the sentence about the United States."""
+    question = "What did Lavrov accuse the United States of wanting?"
+    by_meaning = get_service(settings.model_copy(update={"quote_across_languages": "meaning"})).answer(question)
+    by_words = get_service(settings.model_copy(update={"quote_across_languages": "words"})).answer(question)
+    assert not by_meaning.refused and by_meaning.answer_lang == "en", by_meaning.text
+    assert "Vereinigten Staaten" in by_meaning.citations[1].quote, by_meaning.text
+    assert by_words.citations[1].quote != by_meaning.citations[1].quote, by_words.text
+
+
 def test_a_german_statement_is_answered_with_the_sources_sentence(settings):
     """Asked in German by which principle Moscow says it is guided, the model is asked for the source's
     sentence that answers it, and its words stand in the passage it cites as they are (asked for a sentence

@@ -20,6 +20,7 @@ from evaluation.metrics import (
     ndcg_at_k,
     normalize,
     percentile,
+    quote_evidence,
     score_question,
     summarize,
     summary_names,
@@ -251,7 +252,7 @@ def test_score_keys_are_exactly_the_documented_ones() -> None:
         "retrieval_doc_ndcg@5", "retrieval_ev_hit@1", "retrieval_ev_hit@3", "retrieval_ev_hit@5",
         "retrieval_ev_mrr", "retrieval_ev_ndcg@5", "answer_match", "answer_f1", "keyword_recall",
         "answer_correct", "answer_correct_own_words", "answer_f1_own_words", "citation_validity",
-        "citation_precision", "citation_recall",
+        "citation_precision", "citation_recall", "quote_evidence",
         "invented_numbers", "unsupported_sentences", "untranslated_words", "passage_word", "repeats_question",
             "correct_refusal",
         "false_refusal", "language_accuracy", "ttft_ms", "total_ms", "error",
@@ -291,6 +292,7 @@ def test_score_answerable_question() -> None:
             "citation_validity": 2 / 3,
             "citation_precision": 0.5,
             "citation_recall": 1.0,
+            "quote_evidence": None,  # no quote under the answer
             "invented_numbers": 0,
             "unsupported_sentences": None,  # a record of an older run has no such key
             "untranslated_words": None,  # a German question
@@ -581,3 +583,27 @@ def test_fail_under_takes_answer_correct_but_not_the_counts() -> None:
     for count in ("invented_numbers", "unsupported_sentences"):
         with pytest.raises(runner.EvalUsageError, match="lower is better"):
             runner.parse_fail_under([f"{count}=1"])
+
+
+# ---------------------------------------------------------------- the quote under the answer
+
+
+def test_a_quote_holds_the_evidence_when_it_contains_a_span_or_lies_within_one() -> None:
+    assert quote_evidence(f"Shoigu sprach getrennt mit dem türkischen Verteidigungsminister {SPAN}.", [SPAN])
+    assert quote_evidence("Ben  Wallace", [SPAN])  # a quote cut shorter than a span that crosses sentences
+    assert not quote_evidence("Schoigu sprach am Sonntag mit Austin.", [SPAN])
+    assert not quote_evidence("", [SPAN]) and not quote_evidence("Akar", [])
+
+
+def test_quote_evidence_judges_the_quote_under_the_answer_only() -> None:
+    question = make_question()
+
+    def cited(quote: str) -> dict[str, Any]:
+        return make_record(citations=[{"n": 1, "doc_id": "doc3", "chunk_id": "doc3#2", "quote": quote}])
+
+    assert score_question(question, cited(f"Er sprach mit {SPAN}."))["quote_evidence"] == 1.0
+    assert score_question(question, cited("Schoigu sprach am Sonntag mit Austin."))["quote_evidence"] == 0.0
+    refused = {**cited(f"Er sprach mit {SPAN}."), "refused": True}
+    assert score_question(question, refused)["quote_evidence"] is None
+    assert score_question(make_question(evidence=()), cited(SPAN))["quote_evidence"] is None
+    assert score_question(make_question(answerable=False), cited(SPAN))["quote_evidence"] is None
