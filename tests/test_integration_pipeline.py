@@ -44,12 +44,15 @@ def test_real_retrieval_finds_the_article_in_the_top_three(settings, question, d
 @pytest.mark.parametrize(
     ("question", "lang", "expected", "doc_id"),
     [
-        # "Welches Land soll Russland heimlich … geliefert haben?" gets "Russland [1]" from the 1.5B model: a
-        # miss the evaluation counts. This test checks the real path gives a right, cited answer in its own words.
+        # "Welches Land soll heimlich Artilleriemunition an Russland geliefert haben?" gets "Nordkorea [1]" on
+        # the portable llama.cpp build and "USA [1]" on the AVX-512 build, from "Die USA haben Nordkorea
+        # vorgeworfen, …" ("Welches Land soll Russland heimlich … geliefert haben?": "Russland [1]"): misses the
+        # evaluation counts. This test checks that the real path gives a right, cited answer in its own words,
+        # so it asks what both builds answer.
         (
-            "Welches Land soll heimlich Artilleriemunition an Russland geliefert haben?",
+            "An welchem Abkommen mit der Ukraine beteiligt sich Russland laut dem Bericht wieder?",
             "de",
-            "Nordkorea",
+            "Getreide",
             "004_8d9d5a7c66cc8664",
         ),
         # "Who is the Secretary General of NATO?" gets "NATO Secretary General [1]": the model repeats the title
