@@ -16,7 +16,7 @@ from llama_index.core.llms import ChatMessage, MessageRole
 
 from rag.chunk_states import ChunkStates
 from rag.citations import QUOTE_SEPARATOR, Repaired, SemanticScorer, repair
-from rag.embedding import Embedder
+from rag.embedding import Embedder, sentence_similarities
 from rag.extractive import SentenceSimilarity, best_sentence, pick_sentences
 from rag.focus import best_chunk_and_focus, lead_by_best_sentence
 from rag.joined_answer import PART_BREAK, join_answers
@@ -476,8 +476,7 @@ class AnswerService:
         return self._sentence_similarity
 
     def _sentence_similarity(self, claim: str, sentences: list[str]) -> list[float]:
-        query = self.embedder.embed_query(claim)
-        return [sum(a * b for a, b in zip(query, v, strict=True)) for v in self.embedder.embed_documents(sentences)]
+        return sentence_similarities(self.embedder, claim, sentences)
 
     def _semantic_scorer(self, passages: tuple[Passage, ...]) -> SemanticScorer:
         """Embedding similarity, computed only if a claim has no lexical support (e.g. English vs German)."""

@@ -54,6 +54,12 @@ class SentenceTransformerEmbedder:
         return vector[0].tolist()
 
 
+def sentence_similarities(embedder: Embedder, claim: str, sentences: list[str]) -> list[float]:
+    """Cosine of the claim (as a query) and each sentence (as a document): the vectors are normalised."""
+    query = embedder.embed_query(claim)
+    return [sum(a * b for a, b in zip(query, v, strict=True)) for v in embedder.embed_documents(sentences)]
+
+
 @lru_cache(maxsize=2)
 def _load(model_id: str, path: str, query_prompt: str, document_prompt: str, batch: int) -> Embedder:
     return SentenceTransformerEmbedder(model_id, path, query_prompt, document_prompt, batch)

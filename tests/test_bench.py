@@ -71,12 +71,15 @@ def test_quick_bench_writes_json_with_numeric_figures(tmp_path: Path):
         assert _number(synthetic[0][key]), key
     assert synthetic[0]["count"] == 1000 and synthetic[0]["dim"] == 768
     assert _number(data["answers"]["extractive"]["total_p50_ms"])
+    quote = data["answers"]["quote_by_meaning"]
+    assert _number(quote["p50_ms"]) and quote["p50_ms"] > 0 and quote["sentences_p50"] >= 1
     assert data["answers"]["local"] == {"skipped": "--skip-llm"}
     for key in ("help_s", "first_ask_none_s"):
         assert _number(data["cold_start"][key]), key
     assert "first_ask_local_s" not in data["cold_start"]
 
     checks = {c["name"]: c for c in data["checks"]}
+    assert checks["quote_by_meaning_p50_ms"]["status"] == "INFO"
     for name in ("reindex_unchanged_s", "retrieval_seeds_p50_ms", "retrieval_1k_p50_ms", "extractive_total_p50_s"):
         assert checks[name]["status"] in ("PASS", "MISS"), name
         assert _number(checks[name]["value"]), name

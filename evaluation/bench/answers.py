@@ -58,6 +58,36 @@ def bench_extractive(
     }
 
 
+def bench_quote_by_meaning(
+    cfg: BenchConfig, settings: Settings, embedder: Embedder, index_dir: Path, questions: Sequence[Question]
+) -> dict[str, Any]:
+    """What an answer across languages pays for its quote (`quote_across_languages = meaning`): the claim and
+    its passage's sentences embedded. The question stands in for the answer, the best-ranked chunk for the
+    passage; no LLM is needed."""
+    from rag.embedding import sentence_similarities
+    from rag.extractive import chunk_sentences
+    from rag.retrieve import retrieve
+    from rag.store import open_store
+
+    store = open_store(settings.model_copy(update={"index_dir": index_dir}))
+    cases = []
+    for q in questions:
+        chunk = retrieve(q.question, store, embedder, 1).chunks[0]
+        cases.append((q.question, [text for _, _, text in chunk_sentences(chunk)]))
+    sentence_similarities(embedder, *cases[0])  # warm-up
+    runs = []
+    for _ in range(cfg.repeat):
+        runs.append([timed(lambda c=c: sentence_similarities(embedder, *c))[0] * 1000 for c in cases])
+    summary = latency_summary(runs)
+    return {
+        "p50_ms": summary["p50"],
+        "p95_ms": summary["p95"],
+        "sentences_p50": percentile([float(len(sentences)) for _, sentences in cases], 50),
+        "questions": len(questions),
+        "runs": summary["runs"],
+    }
+
+
 def llm_settings(settings: Settings, index_dir: Path, **update: Any) -> Settings:
     """settings with the seed index and the embedded (local) LLM."""
     return settings.model_copy(update={"index_dir": index_dir, "llm_backend": "local", **update})

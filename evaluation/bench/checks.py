@@ -72,6 +72,14 @@ def build_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
         ]  # fmt: skip
     p50 = _get(r, "answers.extractive.total_p50_ms")
     rows.append(_check("extractive_total_p50_s", "Extractive answer p50", _sec(p50, 3), "s"))
+    rows.append(
+        _check(
+            "quote_by_meaning_p50_ms",
+            "Quote by meaning p50 (across languages, after streaming)",
+            _get(r, "answers.quote_by_meaning.p50_ms"),
+            "ms",
+        )
+    )
     ours, base = _get(r, "answers.local") or {}, _get(r, "answers.baseline") or {}
     for metric, label in (("ttft", "time to first token"), ("total", "total time")):
         for q in ("p50", "p95"):

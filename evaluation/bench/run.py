@@ -16,6 +16,7 @@ from evaluation.bench.answers import (
     bench_extractive,
     bench_follow_ups,
     bench_local_answers,
+    bench_quote_by_meaning,
     bench_warm,
     follow_up_questions,
     llm_settings,
@@ -144,6 +145,12 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             "answers (extractive)",
             cfg,
             lambda: bench_extractive(cfg, settings, embedder, index_dir, questions),
+        )
+        answers["quote_by_meaning"] = _section(
+            results,
+            "quote by meaning",
+            cfg,
+            lambda: bench_quote_by_meaning(cfg, settings, embedder, index_dir, questions),
         )
         if cfg.skip_llm:
             answers["local"] = answers["baseline"] = {"skipped": "--skip-llm"}
