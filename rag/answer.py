@@ -16,7 +16,7 @@ from llama_index.core.llms import ChatMessage, MessageRole
 
 from rag.chunk_states import ChunkStates
 from rag.citations import QUOTE_SEPARATOR, Repaired, SemanticScorer, repair
-from rag.embedding import Embedder, sentence_similarities
+from rag.embedding import Embedder, cosines, sentence_similarities
 from rag.extractive import SentenceSimilarity, best_sentence, pick_sentences
 from rag.focus import best_chunk_and_focus, lead_by_best_sentence
 from rag.joined_answer import PART_BREAK, join_answers
@@ -485,8 +485,7 @@ class AnswerService:
         def scores(claim: str) -> list[float]:
             if not vectors:
                 vectors.extend(self.embedder.embed_documents([p.text for p in passages]))
-            query = self.embedder.embed_query(claim)
-            return [sum(a * b for a, b in zip(query, v, strict=True)) for v in vectors]
+            return cosines(self.embedder.embed_query(claim), vectors)
 
         return scores
 

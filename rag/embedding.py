@@ -54,10 +54,14 @@ class SentenceTransformerEmbedder:
         return vector[0].tolist()
 
 
+def cosines(query: list[float], vectors: list[list[float]]) -> list[float]:
+    """Cosine of the query and each vector; the embedder normalises them, so it is their dot product."""
+    return [sum(a * b for a, b in zip(query, v, strict=True)) for v in vectors]
+
+
 def sentence_similarities(embedder: Embedder, claim: str, sentences: list[str]) -> list[float]:
-    """Cosine of the claim (as a query) and each sentence (as a document): the vectors are normalised."""
-    query = embedder.embed_query(claim)
-    return [sum(a * b for a, b in zip(query, v, strict=True)) for v in embedder.embed_documents(sentences)]
+    """Cosine of the claim (as a query) and each sentence (as a document)."""
+    return cosines(embedder.embed_query(claim), embedder.embed_documents(sentences))
 
 
 @lru_cache(maxsize=2)
