@@ -310,8 +310,7 @@ class AnswerService:
         take the source's sentence as it stands."""
         if not prepared.passages:
             return False
-        lead = prepared.passages[0].text
-        return detect_language(lead, default=prepared.question_lang) == prepared.question_lang
+        return _written_in(prepared.passages[0].text, prepared.question_lang)
 
     def _verdict_word(self, prepared: Prepared, backend: LLMBackend, messages: list[ChatMessage]) -> str | None:
         """A yes/no answer's first word, decided in code from the first word's calibrated log-odds (the
@@ -459,8 +458,7 @@ class AnswerService:
 
     def _no_answer_threshold(self, prepared: Prepared) -> float:
         # Asked across languages, the model leans to the no-answer word on answerable questions too.
-        sources = detect_language(" ".join(p.text for p in prepared.passages), default=prepared.question_lang)
-        if sources != prepared.question_lang:
+        if not _written_in(" ".join(p.text for p in prepared.passages), prepared.question_lang):
             return self.settings.no_answer_threshold_cross_lingual
         if prepared.question_lang == "de":
             return self.settings.no_answer_threshold_de
@@ -471,9 +469,7 @@ class AnswerService:
         sentence that says what the answer says (shared words pick nearly at random across languages)."""
         if self.settings.quote_across_languages != "meaning":
             return None
-        if detect_language(passage.text, default=answer_lang) == answer_lang:
-            return None
-        return self._sentence_similarity
+        return None if _written_in(passage.text, answer_lang) else self._sentence_similarity
 
     def _sentence_similarity(self, claim: str, sentences: list[str]) -> list[float]:
         return sentence_similarities(self.embedder, claim, sentences)
@@ -501,6 +497,12 @@ class AnswerService:
             answer.timings.ttft_ms,
             answer.timings.total_ms,
         )
+
+
+def _written_in(text: str, lang: str) -> bool:
+    """Whether text is in lang; text too short to tell counts as lang. Which text is judged is the caller's:
+    all passages for the no-answer threshold, the lead passage for the verbatim hint, a cited one for its quote."""
+    return detect_language(text, default=lang) == lang
 
 
 def _labelled(chunk: StoredChunk, text: str) -> str:
