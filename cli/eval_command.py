@@ -50,7 +50,8 @@ def eval_command(
             help="Run several configurations side by side (repeatable): 'ours', 'baseline' (llama-index "
             "defaults), 'extractive' (ours without an LLM) or NAME:key=value,... with keys llm, model, base_url, "
             "top_k, context_budget, format, yesno, yesno_threshold, windows, list_windows, neighbours, "
-            "chunk_states_mb, numbers, question_numbers, parts, lead, statement, quote, pipeline. "
+            "chunk_states_mb, numbers, question_numbers, parts, lead, statement, quote, quote_by_question, "
+            "pipeline. "
             "Ratios in the report are to 'baseline'.",
         ),
     ] = None,

@@ -63,6 +63,7 @@ SPEC_KEYS = {
     "lead": "lead_chunk",
     "statement": "statement_hint",
     "quote": "quote_across_languages",
+    "quote_by_question": "quote_by_question",
     "windows": "focus_windows",
     "list_windows": "list_windows",
     "neighbours": "focus_neighbours",
@@ -153,6 +154,7 @@ def fingerprint(spec: ConfigSpec, settings: Settings) -> dict[str, Any]:
         keys += ["answer_format", "yesno_verdict", "yesno_threshold", "focus_windows", "focus_neighbours"]
         keys += ["list_windows", "refuse_unsupported_numbers", "split_two_part_questions"]
         keys += ["refuse_unheld_question_numbers", "lead_chunk", "statement_hint", "quote_across_languages"]
+        keys += ["quote_by_question"]
     data = settings.model_dump(include=set(keys), mode="json")
     return {"pipeline": spec.pipeline, **dict(sorted(data.items()))}
 

@@ -49,6 +49,8 @@ from rag.types import (
 # Logs carry sizes, modes and timings only: no question, passage or answer text.
 logger = logging.getLogger("newsrag.answer")
 MAX_SEARCHED_TITLES = 3
+# Kinds whose quote is chosen by the question: the deciding sentence, the sentence naming the items.
+_KINDS_QUOTED_BY_QUESTION = frozenset({QuestionKind.YESNO, QuestionKind.LIST})
 
 
 class InvalidQuestionError(ValueError):
@@ -361,9 +363,7 @@ class AnswerService:
             )
         citations: dict[int, Citation] = {}
         for new, old in enumerate(repaired.used, 1):
-            passage = prepared.passages[old - 1]
-            similarity = self._similarity(passage, prepared.answer_lang)
-            citations[new] = _cite(new, passage, _claims_for(repaired.text, new), prepared.question, similarity)
+            citations[new] = self._cite(new, prepared.passages[old - 1], prepared, repaired.text)
         return Answer(
             question=prepared.question,
             text=_with_quote(repaired.text, citations),
@@ -464,12 +464,23 @@ class AnswerService:
             return self.settings.no_answer_threshold_de
         return self.settings.no_answer_threshold
 
-    def _similarity(self, passage: Passage, answer_lang: str) -> SentenceSimilarity | None:
-        """For an answer in another language than its passage, the embedding's similarity, to quote the
-        sentence that says what the answer says (shared words pick nearly at random across languages)."""
+    def _cite(self, n: int, passage: Passage, prepared: Prepared, text: str) -> Citation:
+        """Citation n with its passage's sentence that best supports the answer's claims. The quote under a
+        yes/no answer or a list (citation 1) is the sentence that best matches the question instead: the one
+        that decides it or names the items, which the model's own sentence often misses."""
+        if n == 1 and self.settings.quote_by_question and prepared.kind in _KINDS_QUOTED_BY_QUESTION:
+            claim, lang = prepared.question, prepared.question_lang
+        else:
+            claim, lang = _claims_for(text, n), prepared.answer_lang
+        start, end, quote = best_sentence(claim, passage.chunk, prepared.question, self._similarity(passage, lang))
+        return Citation.of(n, passage.chunk, quote, start, end)
+
+    def _similarity(self, passage: Passage, lang: str) -> SentenceSimilarity | None:
+        """For a claim in another language than its passage, the embedding's similarity, to quote the
+        sentence that says what the claim says (shared words pick nearly at random across languages)."""
         if self.settings.quote_across_languages != "meaning":
             return None
-        return None if _written_in(passage.text, answer_lang) else self._sentence_similarity
+        return None if _written_in(passage.text, lang) else self._sentence_similarity
 
     def _sentence_similarity(self, claim: str, sentences: list[str]) -> list[float]:
         return sentence_similarities(self.embedder, claim, sentences)
@@ -519,11 +530,6 @@ def _timings(prepared: Prepared, first_delta_at: float | None) -> Timings:
         ttft_ms=round((first - prepared.started) * 1000, 1),
         total_ms=round((now - prepared.started) * 1000, 1),
     )
-
-
-def _cite(n: int, passage: Passage, claim: str, question: str, similarity: SentenceSimilarity | None) -> Citation:
-    start, end, quote = best_sentence(claim, passage.chunk, question, similarity)
-    return Citation.of(n, passage.chunk, quote, start, end)
 
 
 def _with_quote(short: str, citations: dict[int, Citation]) -> str:

@@ -151,6 +151,13 @@ class Settings(BaseSettings):
         "when no sentence shares enough of its words; words: the sentence sharing most words, as within a "
         "language",
     )
+    quote_by_question: bool = Field(
+        True,
+        description="The source sentence quoted under a yes/no answer or a list is the one that best matches the "
+        "question (the sentence that decides it, or names the items), not the one that best matches the model's "
+        "sentence (replayed over saved answers: answer with its quote right +1 on each of tuning yes/no, "
+        "held-out yes/no, tuning lists and confirming lists; the model's words are the same)",
+    )
     lead_chunk: LeadChunk = Field(
         "sentence",
         description="The chunk the model reads whole: sentence: the retrieved chunk holding the sentence that best "

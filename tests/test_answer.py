@@ -166,6 +166,23 @@ def test_an_english_answer_over_a_german_passage_quotes_by_meaning_when_told_to(
         assert asked == []
 
 
+@pytest.mark.parametrize("by_question", [True, False])
+def test_a_yes_no_answer_quotes_the_sentence_that_decides_the_question(service, by_question):
+    service.settings = service.settings.model_copy(update={"quote_by_question": by_question})
+    service.backend.llm.replies = ["Nein. Er teilte ihnen Moskaus Besorgnis über eine schmutzige Bombe mit [1]."]
+    answer = service.answer("Hat Schoigu mit Akar und Wallace gemeinsam telefoniert?")
+    assert answer.kind == "yesno" and not answer.refused
+    quote = answer.citations[1].quote
+    # The model's sentence is about the bomb; what decides the question is "getrennt".
+    assert ("getrennt" in quote) is by_question and ("Besorgnis" in quote) is not by_question
+
+
+def test_a_statement_keeps_the_quote_that_supports_the_model_s_sentence(service):
+    service.backend.llm.replies = ["Er teilte ihnen Moskaus Besorgnis über eine schmutzige Bombe mit [1]."]
+    answer = service.answer("Was teilte Schoigu Akar und Wallace mit?")
+    assert answer.kind == "statement" and "Besorgnis" in answer.citations[1].quote
+
+
 def test_follow_up_is_condensed_before_retrieval(service):
     service.backend.llm.replies = ["Mit welchen Verteidigungsministern sprach Schoigu?", "Mit Akar und Wallace [1]."]
     history = [
