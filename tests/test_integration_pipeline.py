@@ -152,6 +152,18 @@ def test_an_english_answer_over_a_german_article_quotes_the_sentence_it_translat
     assert by_words.citations[1].quote != by_meaning.citations[1].quote, by_words.text
 
 
+def test_a_yes_no_answer_quotes_the_sentence_that_decides_it(settings):
+    """Asked this in other words (tuning t001), the model wrote "Nein." and a sentence about Zelensky's
+    ceasefire remark, and the quote chosen for that sentence was the remark. The quote chosen for the
+    question is the sentence that decides it: there is no sign that Ukraine is ready to negotiate."""
+    question = (
+        "Ist die Ukraine laut dem Artikel über das Sicherheitsforum in Halifax bereit, mit Russland zu verhandeln?"
+    )
+    answer = get_service(settings).answer(question)
+    assert answer.kind == "yesno" and not answer.refused, answer.text
+    assert "keinen Hinweis" in answer.citations[1].quote, answer.text
+
+
 def test_a_german_statement_is_answered_with_the_sources_sentence(settings):
     """Asked in German by which principle Moscow says it is guided, the model is asked for the source's
     sentence that answers it, and its words stand in the passage it cites as they are (asked for a sentence
