@@ -49,8 +49,6 @@ from rag.types import (
 # Logs carry sizes, modes and timings only: no question, passage or answer text.
 logger = logging.getLogger("newsrag.answer")
 MAX_SEARCHED_TITLES = 3
-# Kinds whose quote is chosen by the question: the deciding sentence, the sentence naming the items.
-_KINDS_QUOTED_BY_QUESTION = frozenset({QuestionKind.YESNO, QuestionKind.LIST})
 
 
 class InvalidQuestionError(ValueError):
@@ -466,9 +464,9 @@ class AnswerService:
 
     def _cite(self, n: int, passage: Passage, prepared: Prepared, text: str) -> Citation:
         """Citation n with its passage's sentence that best supports the answer's claims. The quote under a
-        yes/no answer or a list (citation 1) is the sentence that best matches the question instead: the one
-        that decides it or names the items, which the model's own sentence often misses."""
-        if n == 1 and self.settings.quote_by_question and prepared.kind in _KINDS_QUOTED_BY_QUESTION:
+        yes/no answer (citation 1) is the sentence that best matches the question instead: the one that
+        decides it, which the model's sentence after its verdict often misses."""
+        if n == 1 and self.settings.quote_by_question and prepared.kind is QuestionKind.YESNO:
             claim, lang = prepared.question, prepared.question_lang
         else:
             claim, lang = _claims_for(text, n), prepared.answer_lang

@@ -153,10 +153,10 @@ class Settings(BaseSettings):
     )
     quote_by_question: bool = Field(
         True,
-        description="The source sentence quoted under a yes/no answer or a list is the one that best matches the "
-        "question (the sentence that decides it, or names the items), not the one that best matches the model's "
-        "sentence (replayed over saved answers: answer with its quote right +1 on each of tuning yes/no, "
-        "held-out yes/no, tuning lists and confirming lists; the model's words are the same)",
+        description="The source sentence quoted under a yes/no answer is the one that best matches the question "
+        "(the sentence that decides it), not the one that best matches the model's sentence after its verdict "
+        "(replayed over saved answers: answer with its quote right +1 on tuning and on held-out yes/no "
+        "questions; the model's words are the same)",
     )
     lead_chunk: LeadChunk = Field(
         "sentence",
