@@ -153,15 +153,15 @@ def test_an_english_answer_over_a_german_article_quotes_the_sentence_it_translat
 
 
 def test_a_yes_no_answer_quotes_the_sentence_that_decides_it(settings):
-    """Asked this in other words (tuning t001), the model wrote "Nein." and a sentence about Zelensky's
-    ceasefire remark, and the quote chosen for that sentence was the remark. The quote chosen for the
-    question is the sentence that decides it: there is no sign that Ukraine is ready to negotiate."""
-    question = (
-        "Ist die Ukraine laut dem Artikel über das Sicherheitsforum in Halifax bereit, mit Russland zu verhandeln?"
-    )
-    answer = get_service(settings).answer(question)
-    assert answer.kind == "yesno" and not answer.refused, answer.text
-    assert "keinen Hinweis" in answer.citations[1].quote, answer.text
+    """Asked whether Ukraine is ready to negotiate (tuning t001), the model writes "Nein." and a sentence
+    about Zelensky's ceasefire remark; the quote chosen for that sentence was the remark. The quote chosen for
+    the question is the sentence that decides it: there is no sign that Ukraine is ready to negotiate."""
+    question = "Ist die Ukraine laut dem Bericht aus Halifax zu Verhandlungen mit Russland bereit?"
+    by_question = get_service(settings).answer(question)
+    by_answer = get_service(settings.model_copy(update={"quote_by_question": False})).answer(question)
+    assert by_question.kind == "yesno" and by_question.verdict == "no", by_question.text
+    assert "keinen Hinweis" in by_question.citations[1].quote, by_question.text
+    assert by_answer.citations[1].quote != by_question.citations[1].quote, by_answer.text
 
 
 def test_a_german_statement_is_answered_with_the_sources_sentence(settings):
