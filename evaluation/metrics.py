@@ -215,9 +215,14 @@ def _ndcg(gains: Sequence[bool], n_relevant: int, k: int) -> float:
     return dcg / ideal if ideal else 0.0
 
 
+def _evidence_spans(evidence: Iterable[str]) -> list[str]:
+    """The evidence spans, whitespace-normalised, without empty ones: as chunks and quotes are matched."""
+    return [span for span in (normalize_whitespace(e) for e in evidence) if span]
+
+
 def evidence_hits(chunk_texts: Sequence[str], evidence: Iterable[str]) -> list[bool]:
     """Per retrieved chunk (in rank order): does it contain any evidence span?"""
-    spans = [span for span in (normalize_whitespace(e) for e in evidence) if span]
+    spans = _evidence_spans(evidence)
     texts = [normalize_whitespace(text) for text in chunk_texts]
     return [any(span in text for span in spans) for text in texts]
 
@@ -230,7 +235,7 @@ def evidence_ndcg_at_k(chunk_texts: Sequence[str], evidence: Iterable[str], k: i
     removing repeated doc ids). The ideal ranking puts the gaining chunks found anywhere in
     the retrieved list first: how many chunks the evidence spans in the index is unknown.
     """
-    spans = [span for span in (normalize_whitespace(e) for e in evidence) if span]
+    spans = _evidence_spans(evidence)
     seen: set[str] = set()
     gains = []
     for text in (normalize_whitespace(t) for t in chunk_texts):
@@ -356,7 +361,7 @@ def _text_scores(question: Question, text: str, lang: str | None) -> dict[str, f
 def quote_evidence(quote: str, evidence: Iterable[str]) -> bool:
     """Whether a quoted sentence holds an evidence span, or is part of one (spans may cross sentences)."""
     text = normalize_whitespace(quote)
-    spans = [span for span in (normalize_whitespace(e) for e in evidence) if span]
+    spans = _evidence_spans(evidence)
     return bool(text) and any(span in text or text in span for span in spans)
 
 
