@@ -153,8 +153,8 @@ def fingerprint(spec: ConfigSpec, settings: Settings) -> dict[str, Any]:
         keys += ["top_k", "min_relevance", "context_budget_tokens", "answer_language", "chunk_max_chars"]
         keys += ["answer_format", "yesno_verdict", "yesno_threshold", "focus_windows", "focus_neighbours"]
         keys += ["list_windows", "refuse_unsupported_numbers", "split_two_part_questions"]
-        keys += ["refuse_unheld_question_numbers", "lead_chunk", "statement_hint", "quote_across_languages"]
-        keys += ["quote_by_question"]
+        keys += ["refuse_unheld_question_numbers", "lead_chunk", "statement_hint"]
+        keys += ["quote_across_languages", "quote_by_question"]
     data = settings.model_dump(include=set(keys), mode="json")
     return {"pipeline": spec.pipeline, **dict(sorted(data.items()))}
 

@@ -359,9 +359,10 @@ class AnswerService:
             return self._refusal(
                 prepared, "unsupported", first_delta_at=first_delta_at, no_answer_probability=no_answer
             )
-        citations: dict[int, Citation] = {}
-        for new, old in enumerate(repaired.used, 1):
-            citations[new] = self._cite(new, prepared.passages[old - 1], prepared, repaired.text)
+        citations = {
+            new: self._cite(new, prepared.passages[old - 1], prepared, repaired.text)
+            for new, old in enumerate(repaired.used, 1)
+        }
         return Answer(
             question=prepared.question,
             text=_with_quote(repaired.text, citations),
