@@ -51,7 +51,7 @@ def eval_command(
             "defaults), 'extractive' (ours without an LLM) or NAME:key=value,... with keys llm, model, base_url, "
             "top_k, context_budget, format, yesno, yesno_threshold, windows, list_windows, neighbours, "
             "chunk_states_mb, numbers, question_numbers, parts, lead, statement, quote, quote_by_question, "
-            "pipeline. "
+            "follow_up, pipeline. "
             "Ratios in the report are to 'baseline'.",
         ),
     ] = None,

@@ -64,6 +64,7 @@ SPEC_KEYS = {
     "statement": "statement_hint",
     "quote": "quote_across_languages",
     "quote_by_question": "quote_by_question",
+    "follow_up": "follow_up_search",
     "windows": "focus_windows",
     "list_windows": "list_windows",
     "neighbours": "focus_neighbours",
@@ -154,7 +155,7 @@ def fingerprint(spec: ConfigSpec, settings: Settings) -> dict[str, Any]:
         keys += ["answer_format", "yesno_verdict", "yesno_threshold", "focus_windows", "focus_neighbours"]
         keys += ["list_windows", "refuse_unsupported_numbers", "split_two_part_questions"]
         keys += ["refuse_unheld_question_numbers", "lead_chunk", "statement_hint"]
-        keys += ["quote_across_languages", "quote_by_question"]
+        keys += ["quote_across_languages", "quote_by_question", "follow_up_search"]
     data = settings.model_dump(include=set(keys), mode="json")
     return {"pipeline": spec.pipeline, **dict(sorted(data.items()))}
 

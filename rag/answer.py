@@ -19,6 +19,7 @@ from rag.citations import QUOTE_SEPARATOR, Repaired, SemanticScorer, repair
 from rag.embedding import Embedder, cosines, sentence_similarities
 from rag.extractive import SentenceSimilarity, best_sentence, pick_sentences
 from rag.focus import best_chunk_and_focus, lead_by_best_sentence
+from rag.follow_up import earlier_turn
 from rag.joined_answer import PART_BREAK, join_answers
 from rag.language import detect_language, untranslated_words
 from rag.llm import LLMBackend, LLMUnavailableError
@@ -194,10 +195,11 @@ class AnswerService:
         return chunks
 
     def _condense(self, question: str, history: list[dict[str, str]]) -> str:
-        """A standalone question for retrieval; without an LLM, the last user turn gives the context."""
-        last_user = next((t["content"] for t in reversed(history) if t["role"] == "user"), "")
-        joined = f"{last_user} {question}".strip()
-        if self.backend is None:
+        """What a follow-up is searched with: the earlier turn joined to it, or (`condense`, with an LLM) a
+        standalone question the LLM writes, which it often leaves unresolved ("Was stellte er klar?")."""
+        earlier = earlier_turn(history)
+        joined = earlier.search_text(question) if earlier is not None else question
+        if self.backend is None or self.settings.follow_up_search == "turn":
             return joined
         transcript = "\n".join(f"{t['role']}: {t['content'][:500]}" for t in history[-4:])
         prompt = CONDENSE_PROMPT.format(history=transcript, question=question)

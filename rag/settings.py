@@ -24,6 +24,7 @@ YesNoVerdict = Literal["calibrated", "model"]
 LeadChunk = Literal["retrieval", "sentence"]
 StatementHint = Literal["own", "verbatim"]
 QuoteAcrossLanguages = Literal["meaning", "words"]
+FollowUpSearch = Literal["turn", "condense"]
 KVCacheType = Literal["f16", "q8_0"]
 LLM_BACKENDS: tuple[str, ...] = get_args(LLMBackend)
 ANSWER_LANGUAGES: tuple[str, ...] = get_args(AnswerLanguage)
@@ -157,6 +158,12 @@ class Settings(BaseSettings):
         "(the sentence that decides it), not the one that best matches the model's sentence after its verdict "
         "(replayed over saved answers: answer with its quote right +1 on tuning and on held-out yes/no "
         "questions; the model's words are the same)",
+    )
+    follow_up_search: FollowUpSearch = Field(
+        "turn",
+        description="What a follow-up question is searched with: turn: the previous question, its answer and the "
+        "follow-up, joined (tuned on 23 follow-ups: 17 vs 10 right, first token 0.9 vs 2.1 s); condense: a "
+        "standalone question the LLM writes from the conversation first",
     )
     lead_chunk: LeadChunk = Field(
         "sentence",

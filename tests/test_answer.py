@@ -183,15 +183,28 @@ def test_a_statement_keeps_the_quote_that_supports_the_model_s_sentence(service)
     assert answer.kind == "statement" and "Besorgnis" in answer.citations[1].quote
 
 
-def test_follow_up_is_condensed_before_retrieval(service):
+FOLLOW_UP_HISTORY = [
+    {"role": "user", "content": "Welchen türkischen Minister rief Schoigu an?"},
+    {"role": "assistant", "content": "Hulusi Akar [1]\n\n„Shoigu sprach getrennt mit Akar.“ [1]"},
+]
+
+
+def test_a_follow_up_is_searched_with_the_earlier_question_and_answer_without_asking_the_llm(service):
+    service.backend.llm.replies = ["Mit Ben Wallace [1]."]
+    answer = service.answer("Und mit wem sprach er noch?", FOLLOW_UP_HISTORY)
+    assert answer.condensed_question == (
+        "Welchen türkischen Minister rief Schoigu an? Hulusi Akar Und mit wem sprach er noch?"
+    )
+    assert len(service.backend.llm.prompts) == 1  # the answer's prompt only: no rewriting call
+    assert answer.retrieved[0].doc_id == "003_862f45dcae2f1a19"
+
+
+def test_a_follow_up_is_condensed_by_the_llm_when_so_set(service):
+    service.settings = service.settings.model_copy(update={"follow_up_search": "condense"})
     service.backend.llm.replies = ["Mit welchen Verteidigungsministern sprach Schoigu?", "Mit Akar und Wallace [1]."]
-    history = [
-        {"role": "user", "content": "Wer ist Schoigu?"},
-        {"role": "assistant", "content": "Der russische Verteidigungsminister [1]."},
-    ]
-    answer = service.answer("Und mit wem sprach er noch?", history)
+    answer = service.answer("Und mit wem sprach er noch?", FOLLOW_UP_HISTORY)
     assert answer.condensed_question == "Mit welchen Verteidigungsministern sprach Schoigu?"
-    assert "Wer ist Schoigu?" in service.backend.llm.prompts[0]
+    assert "Welchen türkischen Minister rief Schoigu an?" in service.backend.llm.prompts[0]
     assert answer.retrieved[0].doc_id == "003_862f45dcae2f1a19"
 
 

@@ -176,3 +176,22 @@ def test_a_german_statement_is_answered_with_the_sources_sentence(settings):
     own_words = " ".join(strip_markers(answer.text.split(QUOTE_SEPARATOR)[0]).split()).rstrip(" .")
     passages = " ".join(" ".join(c.passage for c in answer.citations.values()).split())
     assert len(own_words) > 40 and own_words in passages, answer.text
+
+
+def test_a_follow_up_is_answered_from_the_passage_its_earlier_turn_points_to(settings):
+    """Asked which newspaper reported the generals' meeting, then "Wann soll das Treffen stattgefunden
+    haben?" (tuning f010): the model, asked to rewrite the follow-up as a standalone question, returned it
+    unchanged, the search found no meeting and the answer was a refusal. Searched with the earlier turn, it
+    finds the New York Times passage, which dates the meeting to mid-October."""
+    history = [
+        {
+            "role": "user",
+            "content": "Welche Zeitung berichtete, dass die russische Militärführung über einen Atomwaffeneinsatz "
+            "gesprochen habe?",
+        },
+        {"role": "assistant", "content": "Die New York Times [1]"},
+    ]
+    answer = get_service(settings).answer("Wann soll das Treffen stattgefunden haben?", history)
+    assert answer.condensed_question is not None and "New York Times" in answer.condensed_question
+    assert not answer.refused and "Oktober" in answer.text.split(QUOTE_SEPARATOR)[0], answer.text
+    assert answer.citations[1].doc_id == "002_eb5c34b194544d8a"
