@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 EVAL = ROOT / "eval"
-SET_FILES = ["dev.jsonl", "questions.jsonl", "tuning.jsonl"]
+SET_FILES = ["dev.jsonl", "questions.jsonl", "tuning.jsonl", "followups.jsonl"]
 LANGS = {"de", "en"}
 KINDS = {"entity", "number", "statement", "yesno", "list", "none"}
 VERDICTS = {"de": {"Ja", "Nein"}, "en": {"Yes", "No"}}
@@ -220,3 +220,16 @@ def test_tuning_questions_are_new():
     tuning = {_norm(i["question"]).lower() for i in _items("tuning.jsonl")}
     others = {_norm(i["question"]).lower() for name in ("dev.jsonl", "questions.jsonl") for i in _items(name)}
     assert not tuning & others
+
+
+def test_every_follow_up_has_an_earlier_question_and_answer_and_is_new():
+    items = _items("followups.jsonl")
+    assert len(items) >= 20
+    for item in items:
+        roles = [turn["role"] for turn in item["history"]]
+        assert roles[-2:] == ["user", "assistant"], item["id"]
+    followups = {_norm(i["question"]).lower() for i in items}
+    others = {
+        _norm(i["question"]).lower() for name in ("dev.jsonl", "questions.jsonl", "tuning.jsonl") for i in _items(name)
+    }
+    assert not followups & others
