@@ -12,8 +12,11 @@ and its default English QA prompt). Only what a fair comparison needs is fixed:
   embedding and LLM as metadata, the doc id is kept out of both (it is a meaningless hash);
 - streaming=True, only so time to first token can be measured; it does not change the answer.
 
-It has no conversation memory: a follow-up question is asked on its own. Its "citations" are the
-source nodes it answered from; a refusal (rag.refusal.is_refusal) cites nothing, as in our pipeline.
+A follow-up question (one with `history`) goes to llama-index's default chat engine over the same index,
+`index.as_chat_engine()` (CondensePlusContextChatEngine: the LLM condenses the question with the
+conversation, then answers from the retrieved nodes), given the earlier turns as its chat history; its
+retrieval time then includes the condensing. Its "citations" are the source nodes it answered from; a
+refusal (rag.refusal.is_refusal) cites nothing, as in our pipeline.
 """
 
 from __future__ import annotations
@@ -90,19 +93,30 @@ class BaselinePipeline:
         self.documents = llama_documents(documents_dir or settings.seeds_dir)
         self.index = VectorStoreIndex.from_documents(self.documents, embed_model=embed_model)
         self.engine = self.index.as_query_engine(llm=llm, streaming=True)
+        self.chat_engine = self.index.as_chat_engine(llm=llm)
         self.build_s = time.perf_counter() - started
 
     def __call__(self, question: Question) -> dict[str, Any]:
         from llama_index.core import QueryBundle
 
         started = time.perf_counter()
-        bundle = QueryBundle(question.question)
-        # engine.query() is exactly retrieve() then synthesize(); split to time the retrieval.
-        nodes = self.engine.retrieve(bundle)
-        retrieval_ms = (time.perf_counter() - started) * 1000
-        response = self.engine.synthesize(bundle, nodes)
+        if question.history:
+            from llama_index.core.llms import ChatMessage
+
+            history = [ChatMessage(role=turn.role, content=turn.content) for turn in question.history]
+            # The chat history given replaces the engine's memory, so no question sees another's turns.
+            response = self.chat_engine.stream_chat(question.question, chat_history=history)
+            retrieval_ms = (time.perf_counter() - started) * 1000
+            deltas = response.response_gen
+        else:
+            bundle = QueryBundle(question.question)
+            # engine.query() is exactly retrieve() then synthesize(); split to time the retrieval.
+            nodes = self.engine.retrieve(bundle)
+            retrieval_ms = (time.perf_counter() - started) * 1000
+            response = self.engine.synthesize(bundle, nodes)
+            deltas = response.response_gen
         text, ttft_ms = "", None
-        for delta in response.response_gen:
+        for delta in deltas:
             if delta and ttft_ms is None:
                 ttft_ms = round((time.perf_counter() - started) * 1000, 1)
             text += delta

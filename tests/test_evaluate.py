@@ -505,6 +505,28 @@ def test_baseline_pipeline_records(seeds_copy, tmp_settings):
     assert refused["refused"] and refused["citations"] == []
 
 
+def test_baseline_answers_a_follow_up_with_llama_index_s_default_chat_engine(seeds_copy, tmp_settings):
+    """A question with history goes to `index.as_chat_engine()`: the LLM condenses it with the earlier turns
+    (the first prompt holds them), then answers from the retrieved nodes."""
+    from llama_index.core.embeddings import MockEmbedding
+
+    from evaluation.baseline import BaselinePipeline
+    from tests.fakes import ScriptedLLM
+
+    llm = ScriptedLLM()
+    llm.replies, llm.prompts, llm.fail_with = (["Whom did Shoigu call first?", "Lecornu."], [], None)
+    baseline = BaselinePipeline(tmp_settings, documents_dir=seeds_copy, embed_model=MockEmbedding(embed_dim=8), llm=llm)
+    follow_up = parse_question_set(write_set(seeds_copy.parent / "s.jsonl", QUESTIONS[:3]))[1]
+    record = baseline(follow_up)
+    assert record["answer"] == "Lecornu." and not record["refused"]
+    assert "Who did Shoigu call?" in llm.prompts[0] and "And whom did he call first?" in llm.prompts[0]
+    assert len(llm.prompts) == 2 and record["citations"]
+    # The next follow-up starts from its own history, not from this conversation.
+    llm.replies = ["Whom did Shoigu call first?", "Lecornu."]
+    baseline(follow_up)
+    assert llm.prompts[2].count("Akar and Wallace") == 1
+
+
 def test_baseline_needs_an_llm(tmp_settings, seeds_copy):
     from llama_index.core.embeddings import MockEmbedding
 
