@@ -205,7 +205,8 @@ def bench_follow_ups(
     chunk_states_mb: int,
 ) -> dict[str, Any]:
     """A conversation's next question: its first question is asked, then the follow-up with the history
-    (condensed by the model into a standalone question, then answered); the follow-up is timed."""
+    (searched as `follow_up_search` says: with the earlier turn, or condensed by the model first); the
+    follow-up is timed."""
     from evaluation.runner import question_history
 
     service, label = _service_with_chunk_states(

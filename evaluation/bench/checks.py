@@ -138,7 +138,7 @@ def build_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
                ours.get("prompt_tokens_evaluated_p50"), "tokens"),
         _check("prompt_tokens_evaluated_off_p50", "  of which evaluated, chunk cache off (the prefix is kept)",
                off.get("prompt_tokens_evaluated_p50"), "tokens"),
-        _check("follow_up_ttft_p50_s", "Follow-up time to first token p50 (condensing included), cache on",
+        _check("follow_up_ttft_p50_s", "Follow-up time to first token p50 (its search included), cache on",
                _sec(follow.get("ttft_p50_ms")), "s"),
         _check("follow_up_ttft_off_p50_s", "  the same, chunk cache off", _sec(follow_off.get("ttft_p50_ms")), "s"),
         _check("follow_up_evaluated_p50", "  tokens evaluated p50, cache on / off",
