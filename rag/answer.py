@@ -126,7 +126,7 @@ class AnswerService:
         turns = [t for t in (history or []) if t.get("role") in ("user", "assistant") and t.get("content")]
         question_lang = detect_language(question)
         answer_lang = question_lang if self.settings.answer_language == "auto" else self.settings.answer_language
-        condensed = self._condense(question, turns) if turns else None
+        condensed = self._follow_up_search(question, turns) if turns else None
         prepared = self._retrieve(question, condensed or question, question_lang, answer_lang, started, condensed)
         if self._splits(prepared, turns):
             prepared = replace(prepared, parts=question_parts(question, question_lang))
@@ -194,7 +194,7 @@ class AnswerService:
             return lead_by_best_sentence(search_query, question_lang, chunks)
         return chunks
 
-    def _condense(self, question: str, history: list[dict[str, str]]) -> str:
+    def _follow_up_search(self, question: str, history: list[dict[str, str]]) -> str:
         """What a follow-up is searched with: the earlier turn joined to it, or (`condense`, with an LLM) a
         standalone question the LLM writes, which it often leaves unresolved ("Was stellte er klar?")."""
         earlier = earlier_turn(history)
