@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 EVAL = ROOT / "eval"
-SET_FILES = ["dev.jsonl", "questions.jsonl", "tuning.jsonl", "followups.jsonl"]
+SET_FILES = ["dev.jsonl", "questions.jsonl", "tuning.jsonl", "followups.jsonl", "chains.jsonl"]
 LANGS = {"de", "en"}
 KINDS = {"entity", "number", "statement", "yesno", "list", "none"}
 VERDICTS = {"de": {"Ja", "Nein"}, "en": {"Yes", "No"}}
