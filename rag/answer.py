@@ -195,11 +195,15 @@ class AnswerService:
         return chunks
 
     def _follow_up_search(self, question: str, history: list[dict[str, str]]) -> str:
-        """What a follow-up is searched with: the earlier turn joined to it, or (`condense`, with an LLM) a
-        standalone question the LLM writes, which it often leaves unresolved ("Was stellte er klar?")."""
+        """What a follow-up is searched with: the earlier turn joined to it, or (with an LLM) a standalone
+        question the LLM writes from the last turns. `auto` joins the turn after one exchange, where the
+        rewrite often leaves the question unresolved ("Was stellte er klar?"), and rewrites after more, where
+        the referent may lie further back than the last exchange."""
         earlier = earlier_turn(history)
         joined = earlier.search_text(question) if earlier is not None else question
-        if self.backend is None or self.settings.follow_up_search == "turn":
+        mode = self.settings.follow_up_search
+        exchanges = sum(1 for turn in history if turn["role"] == "user")
+        if self.backend is None or mode == "turn" or (mode == "auto" and exchanges <= 1):
             return joined
         transcript = "\n".join(f"{t['role']}: {t['content'][:500]}" for t in history[-4:])
         prompt = CONDENSE_PROMPT.format(history=transcript, question=question)

@@ -199,6 +199,25 @@ def test_a_follow_up_is_searched_with_the_earlier_question_and_answer_without_as
     assert answer.retrieved[0].doc_id == "003_862f45dcae2f1a19"
 
 
+def test_a_second_follow_up_is_rewritten_by_the_llm_which_sees_the_whole_conversation(service):
+    """After two exchanges the referent may lie before the last one: `auto` has the LLM rewrite it."""
+    history = [
+        {"role": "user", "content": "Wer ist der russische Verteidigungsminister?"},
+        {"role": "assistant", "content": "Sergei Shoigu [1]"},
+        *FOLLOW_UP_HISTORY,
+    ]
+    service.backend.llm.replies = ["Mit wem sprach Schoigu außer Akar?", "Mit Ben Wallace [1]."]
+    answer = service.answer("Und mit wem sprach er noch?", history)
+    assert answer.condensed_question == "Mit wem sprach Schoigu außer Akar?"
+    assert "Wer ist der russische Verteidigungsminister?" in service.backend.llm.prompts[0]
+    service.settings = service.settings.model_copy(update={"follow_up_search": "turn"})
+    service.backend.llm.replies = ["Mit Ben Wallace [1]."]
+    joined = service.answer("Und mit wem sprach er noch?", history)
+    assert joined.condensed_question == (
+        "Welchen türkischen Minister rief Schoigu an? Hulusi Akar Und mit wem sprach er noch?"
+    )
+
+
 def test_a_follow_up_is_condensed_by_the_llm_when_so_set(service):
     service.settings = service.settings.model_copy(update={"follow_up_search": "condense"})
     service.backend.llm.replies = ["Mit welchen Verteidigungsministern sprach Schoigu?", "Mit Akar und Wallace [1]."]
