@@ -107,16 +107,14 @@ class BaselinePipeline:
             # The chat history given replaces the engine's memory, so no question sees another's turns.
             response = self.chat_engine.stream_chat(question.question, chat_history=history)
             retrieval_ms = (time.perf_counter() - started) * 1000
-            deltas = response.response_gen
         else:
             bundle = QueryBundle(question.question)
             # engine.query() is exactly retrieve() then synthesize(); split to time the retrieval.
             nodes = self.engine.retrieve(bundle)
             retrieval_ms = (time.perf_counter() - started) * 1000
             response = self.engine.synthesize(bundle, nodes)
-            deltas = response.response_gen
         text, ttft_ms = "", None
-        for delta in deltas:
+        for delta in response.response_gen:
             if delta and ttft_ms is None:
                 ttft_ms = round((time.perf_counter() - started) * 1000, 1)
             text += delta

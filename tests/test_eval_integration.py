@@ -108,3 +108,22 @@ def test_eval_compares_with_the_llama_index_default_baseline(tmp_path, env, two_
     assert all(r["mode"] == "baseline" and len(r["retrieved"]) == 2 for r in records)  # similarity_top_k=2
     assert records[0]["retrieved"][0]["doc_id"] == "000_343a3810acd3a032"
     assert summary["baseline"]["overall"]["retrieval_doc_hit@1"] == 1.0
+
+
+def test_the_baseline_answers_a_follow_up_through_llama_index_s_chat_engine(tmp_path, env, two_articles):
+    """The real LLM behind `index.as_chat_engine()`, given the question's history (tuning f002: Bauer, then
+    "Mit wem hat er Briefe ausgetauscht?"). Whether the history is used is checked in tests/test_evaluate.py
+    with a scripted LLM; here the real path runs and answers from the Halifax article."""
+    line = next(
+        line
+        for line in (ROOT / "eval" / "followups.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip() and json.loads(line)["id"] == "f002"
+    )
+    qset = tmp_path / "followup.jsonl"
+    qset.write_text(line + "\n", encoding="utf-8")
+    out = tmp_path / "compare"
+    rag("eval", str(qset), "--out", str(out), "--compare", "baseline", env={**env, "RAG_SEEDS_DIR": str(two_articles)})
+    assert_report(out, ["baseline"], 1)
+    record = json.loads((out / "baseline" / "results.jsonl").read_text(encoding="utf-8"))
+    assert record["retrieved"][0]["doc_id"] == "000_343a3810acd3a032"
+    assert "Gerasimov" in record["answer"] and not record["refused"], record["answer"]
