@@ -23,13 +23,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from evaluation.questionset import Question
 from rag.documents import SUPPORTED_SUFFIXES, load_document
 from rag.language import detect_language
 from rag.refusal import is_refusal
 from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from llama_index.core.base.response.schema import StreamingResponse
+    from llama_index.core.chat_engine.types import StreamingAgentChatResponse
 
 
 class BaselineError(RuntimeError):
@@ -105,14 +109,17 @@ class BaselinePipeline:
 
             history = [ChatMessage(role=turn.role, content=turn.content) for turn in question.history]
             # The chat history given replaces the engine's memory, so no question sees another's turns.
-            response = self.chat_engine.stream_chat(question.question, chat_history=history)
+            response: StreamingAgentChatResponse | StreamingResponse = self.chat_engine.stream_chat(
+                question.question, chat_history=history
+            )
             retrieval_ms = (time.perf_counter() - started) * 1000
         else:
             bundle = QueryBundle(question.question)
             # engine.query() is exactly retrieve() then synthesize(); split to time the retrieval.
             nodes = self.engine.retrieve(bundle)
             retrieval_ms = (time.perf_counter() - started) * 1000
-            response = self.engine.synthesize(bundle, nodes)
+            # A streaming engine's synthesize() returns a StreamingResponse; its type names every response.
+            response = cast("StreamingResponse", self.engine.synthesize(bundle, nodes))
         text, ttft_ms = "", None
         for delta in response.response_gen:
             if delta and ttft_ms is None:

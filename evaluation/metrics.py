@@ -121,8 +121,8 @@ def normalize_whitespace(text: str) -> str:
 def token_f1(prediction: str, references: Iterable[str], lang: str | None) -> float | None:
     """Best token-level F1 over the references; None when no reference has any token."""
     predicted = normalize(prediction, lang).split()
-    scores = [_f1(predicted, normalize(ref, lang).split()) for ref in references]
-    scores = [score for score in scores if score is not None]
+    scored = (_f1(predicted, normalize(ref, lang).split()) for ref in references)
+    scores = [score for score in scored if score is not None]
     return max(scores) if scores else None
 
 
@@ -416,6 +416,11 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     lower = math.floor(position)
     upper = min(lower + 1, len(ordered) - 1)
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+def rounded(value: float | None, digits: int = 1) -> float | None:
+    """`value` rounded to `digits`; None, for a figure with no samples, stays None."""
+    return None if value is None else round(value, digits)
 
 
 def summary_names(key: str) -> tuple[str, ...]:

@@ -131,7 +131,8 @@ def _comparison_table(summaries: Mapping[str, Mapping[str, Any]], baseline: str 
     for metric in ("n", "n_errors", *GROUP_METRICS[1:]):
         values = {name: _overall(summaries[name], metric) for name in names}
         row = [metric, *(format_value(metric, values[name]) for name in names)]
-        row += [format_ratio(values[name], values[baseline]) for name in others]
+        if baseline is not None:
+            row += [format_ratio(values[name], values[baseline]) for name in others]
         rows.append(row)
     return _table(header, rows)
 

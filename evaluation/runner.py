@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -431,7 +432,7 @@ def run_evaluation(
         prepare_folder(folder, expected, restart)
         records = run_questions(
             questions,
-            lambda spec=spec, settings=settings: build_pipeline(spec, settings),
+            partial(build_pipeline, spec, settings),
             folder / RESULTS_FILE,
             desc=spec.name,
             progress=progress,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
 
 from llama_index.core.llms import ChatMessage, MessageRole
@@ -107,7 +107,7 @@ class AnswerService:
         self.chunk_states = ChunkStates.from_settings(settings)
 
     # -- public -----------------------------------------------------------------------------------
-    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[StreamEvent]:
+    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Generator[StreamEvent, None, None]:
         """At most one Preview, any Deltas, then always one Final; an invalid question raises at once."""
         prepared = self.prepare(question, history)
         events = self._events_in_parts(prepared) if prepared.parts else self._events(prepared)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
@@ -34,7 +34,9 @@ class AnswerSource(Protocol):
     @property
     def embedder(self) -> Embedder: ...
 
-    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[StreamEvent]: ...
+    def stream(
+        self, question: str, history: list[dict[str, str]] | None = None
+    ) -> Generator[StreamEvent, None, None]: ...
 
     def answer(self, question: str, history: list[dict[str, str]] | None = None) -> Answer: ...
 
@@ -75,7 +77,7 @@ def answer(question: str, history: list[dict[str, str]] | None = None, settings:
 
 def stream_answer(
     question: str, history: list[dict[str, str]] | None = None, settings: Settings | None = None
-) -> Iterator[StreamEvent]:
+) -> Generator[StreamEvent, None, None]:
     return get_service(settings).stream(question, history)
 
 
@@ -139,7 +141,7 @@ class BackgroundService:
     def embedder(self) -> Embedder:
         return self.wait().embedder
 
-    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[StreamEvent]:
+    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Generator[StreamEvent, None, None]:
         return self.wait().stream(question, history)
 
     def answer(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:

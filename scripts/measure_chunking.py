@@ -11,10 +11,12 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from evaluation.metrics import retrieval_scores
-from evaluation.questionset import parse_question_set
+from evaluation.questionset import Question, parse_question_set
 from rag.embedding import get_embedder
 from rag.ingest import index_paths
 from rag.offline import enforce_offline
@@ -33,7 +35,7 @@ KEYS = [
 ]
 
 
-def measure(max_chars: int, overlap: int, questions, top_k: int = 4) -> dict:
+def measure(max_chars: int, overlap: int, questions: Sequence[Question], top_k: int = 4) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(index_dir=Path(tmp), chunk_max_chars=max_chars, chunk_overlap_sentences=overlap)
         embedder = get_embedder(settings)
@@ -50,7 +52,7 @@ def measure(max_chars: int, overlap: int, questions, top_k: int = 4) -> dict:
             ]
             rows.append(retrieval_scores(q, retrieved))
         sizes = [len(c.text) for d in store.documents() for c in store.chunks_of(d.doc_id)]
-    result = {
+    result: dict[str, Any] = {
         "max_chars": max_chars,
         "overlap": overlap,
         "chunks": report.chunks_total,
@@ -59,7 +61,7 @@ def measure(max_chars: int, overlap: int, questions, top_k: int = 4) -> dict:
         "prompt_tokens_top4": round(4 * statistics.mean(sizes) / 3.0),
     }
     for key in KEYS:
-        values = [r[key] for r in rows if r.get(key) is not None]
+        values = [value for r in rows if (value := r.get(key)) is not None]
         result[key] = round(statistics.mean(values), 3) if values else None
     return result
 

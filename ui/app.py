@@ -386,7 +386,7 @@ def build_app(settings: Settings, service: AnswerSource | None = None) -> gr.Blo
         # -- events --------------------------------------------------------------------
         chat_inputs = [question, turns, backend, model, top_k, language, details]
         chat_outputs = [chat_log, turns, question]
-        common = {
+        common: dict[str, Any] = {
             "concurrency_id": "llm",
             "api_visibility": "private",
             "show_progress": "full",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -308,7 +308,7 @@ def render_turn(turn: Mapping[str, Any], index: int, show_details: bool = False)
     return f'{question}<div class="msg bot {esc(status)}" data-turn="{index}"><div class="bubble">{body}</div></div>'
 
 
-def render_chat(turns: list[Mapping[str, Any]], show_details: bool = False, placeholder: str = "") -> str:
+def render_chat(turns: Sequence[Mapping[str, Any]], show_details: bool = False, placeholder: str = "") -> str:
     if not turns:
         return f'<div class="chat-log empty"><div class="placeholder">{esc(placeholder)}</div></div>'
     inner = "".join(render_turn(t, i, show_details) for i, t in enumerate(turns))

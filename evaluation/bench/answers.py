@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evaluation.bench.config import BenchConfig
 from evaluation.bench.figures import latency_summary
 from evaluation.bench.harness import timed
-from evaluation.metrics import percentile
+from evaluation.metrics import percentile, rounded
 
 if TYPE_CHECKING:
     from evaluation.questionset import Question
@@ -44,7 +45,7 @@ def bench_extractive(
     for _ in range(cfg.repeat):
         times = []
         for q in questions:
-            seconds, answer = timed(lambda q=q: service.answer(q.question))
+            seconds, answer = timed(partial(service.answer, q.question))
             times.append(seconds * 1000)
             cited += bool(answer.citations)
         runs.append(times)
@@ -77,7 +78,7 @@ def bench_quote_by_meaning(
     sentence_similarities(embedder, *cases[0])  # warm-up
     runs = []
     for _ in range(cfg.repeat):
-        runs.append([timed(lambda c=c: sentence_similarities(embedder, *c))[0] * 1000 for c in cases])
+        runs.append([timed(partial(sentence_similarities, embedder, *c))[0] * 1000 for c in cases])
     summary = latency_summary(runs)
     return {
         "p50_ms": summary["p50"],
@@ -125,11 +126,13 @@ def bench_local_answers(
     # As rag.service does when it starts.
     warm_prefix(backend, prefix_messages(service.settings.answer_format), service.settings.cache_dir / "prefix-state")
     counter = _PromptCounter(backend)
-    ttft, total, records = [], [], []
+    ttft: list[float] = []
+    total: list[float] = []
+    records: list[dict[str, Any]] = []
     for _ in range(cfg.llm_repeat):
         for q in questions:
             with counter:
-                seconds, answer = timed(lambda q=q: service.answer(q.question))
+                seconds, answer = timed(partial(service.answer, q.question))
             ttft.append(answer.timings.ttft_ms)
             total.append(seconds * 1000)
             records.append(
@@ -213,12 +216,14 @@ def bench_follow_ups(
         settings, embedder, backend, index_dir, chunk_states_dir, chunk_states_mb
     )
     counter = _PromptCounter(backend)
-    ttft, total, records = [], [], []
+    ttft: list[float] = []
+    total: list[float] = []
+    records: list[dict[str, Any]] = []
     for q in questions:
         history = question_history(q)
         service.answer(next(t["content"] for t in history if t["role"] == "user"))  # the conversation so far
         with counter:
-            seconds, answer = timed(lambda q=q, history=history: service.answer(q.question, history))
+            seconds, answer = timed(partial(service.answer, q.question, history))
         ttft.append(answer.timings.ttft_ms)
         total.append(seconds * 1000)
         records.append(
@@ -248,16 +253,17 @@ class _PromptCounter:
 
     def __enter__(self) -> _PromptCounter:
         self.prompt_tokens = self.evaluated = 0
-        if self.model is not None:
-            original = self.model.eval
+        model = self.model
+        if model is not None:
+            original = model.eval
 
             def counting_eval(tokens: Sequence[int]) -> None:
                 if len(tokens) > 1:
                     self.evaluated += len(tokens)
-                    self.prompt_tokens = max(self.prompt_tokens, self.model.n_tokens + len(tokens))
+                    self.prompt_tokens = max(self.prompt_tokens, model.n_tokens + len(tokens))
                 original(tokens)
 
-            self.model.eval = counting_eval
+            model.eval = counting_eval
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -268,10 +274,10 @@ class _PromptCounter:
 def _answer_summary(ttft: list[float], total: list[float], records: list[dict[str, Any]]) -> dict[str, Any]:
     """p50/p95 over all answers (each question × llm_repeat), not per run: there is usually one LLM run."""
     return {
-        "ttft_p50_ms": round(percentile(ttft, 50), 1) if ttft else None,
-        "ttft_p95_ms": round(percentile(ttft, 95), 1) if ttft else None,
-        "total_p50_ms": round(percentile(total, 50), 1) if total else None,
-        "total_p95_ms": round(percentile(total, 95), 1) if total else None,
+        "ttft_p50_ms": rounded(percentile(ttft, 50)),
+        "ttft_p95_ms": rounded(percentile(ttft, 95)),
+        "total_p50_ms": rounded(percentile(total, 50)),
+        "total_p95_ms": rounded(percentile(total, 95)),
         "answers": records,
     }
 
@@ -283,7 +289,9 @@ def bench_baseline(
     from evaluation.baseline import BaselinePipeline
 
     pipeline = BaselinePipeline(settings, documents_dir=seeds, llm=backend.llm)
-    ttft, total, records = [], [], []
+    ttft: list[float] = []
+    total: list[float] = []
+    records: list[dict[str, Any]] = []
     for _ in range(cfg.llm_repeat):
         for q in questions:
             result = pipeline(q)
@@ -330,7 +338,8 @@ def bench_context_budget(
         service = AnswerService(s, open_store(s), embedder, backend)
         # The baseline's prompts displaced it.
         warm_prefix(backend, prefix_messages(s.answer_format), s.cache_dir / "prefix-state")
-        ttft, prompt_tokens = [], []
+        ttft: list[float] = []
+        prompt_tokens: list[int] = []
         for q in questions:
             prompt_tokens.append(sum(estimate_tokens(p.text) for p in service.prepare(q.question).passages))
             started = time.perf_counter()
@@ -342,8 +351,8 @@ def bench_context_budget(
                 stream.close()
         row = {
             "context_budget_tokens": budget,
-            "passage_tokens_p50": round(percentile(prompt_tokens, 50)),
-            "ttft_p50_ms": round(percentile(ttft, 50), 1) if ttft else None,
+            "passage_tokens_p50": rounded(percentile(prompt_tokens, 50), 0),
+            "ttft_p50_ms": rounded(percentile(ttft, 50)),
             "questions": len(questions),
         }
         rows.append(row)

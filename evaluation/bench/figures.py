@@ -10,6 +10,7 @@ import shutil
 import statistics
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -45,8 +46,8 @@ def latency_summary(runs: list[list[float]]) -> dict[str, Any]:
     if not runs:
         return {"p50": None, "p95": None, "runs": 0, "samples_per_run": 0}
     return {
-        "p50": round(statistics.median(percentile(r, 50) for r in runs), 2),
-        "p95": round(statistics.median(percentile(r, 95) for r in runs), 2),
+        "p50": round(statistics.median(p for r in runs if (p := percentile(r, 50)) is not None), 2),
+        "p95": round(statistics.median(p for r in runs if (p := percentile(r, 95)) is not None), 2),
         "runs": len(runs),
         "samples_per_run": len(runs[0]),
     }
@@ -213,13 +214,13 @@ def synthetic_child(args: dict[str, Any]) -> dict[str, Any]:
         store = open_store(settings)
         generation = store.begin(Signature("synthetic-unit-vectors", dim, "synthetic"))
         step = 2_000
-        for first in range(0, size, step):
-            n = min(step, size - first)
+        for start in range(0, size, step):
+            n = min(step, size - start)
             vectors = _unit_vectors(rng, n, dim)
             picks = rng.integers(0, len(words), size=(n, SYNTHETIC_TEXT_CHARS // 6))
             records = []
             for j in range(n):
-                i = first + j
+                i = start + j
                 text = " ".join(words[w] for w in picks[j])[:SYNTHETIC_TEXT_CHARS]
                 doc = Document(f"doc{i // 10:06d}", f"Synthetic {i // 10}", None, "synthetic", text, ())  # 10 chunks
                 meta = chunk_metadata(doc, "0", i % 10, 0, len(text), [(0, len(text))])
@@ -318,9 +319,9 @@ def bench_seed_retrieval(
         f, e, s = [], [], []
         for text in texts:
             f.append(retrieve(text, store, embedder, settings.top_k).ms)
-            seconds, vector = timed(lambda t=text: embedder.embed_query(t))
+            seconds, vector = timed(partial(embedder.embed_query, text))
             e.append(seconds * 1000)
-            seconds, _ = timed(lambda v=vector: store.query(v, settings.top_k))
+            seconds, _ = timed(partial(store.query, vector, settings.top_k))
             s.append(seconds * 1000)
         full.append(f)
         embed.append(e)

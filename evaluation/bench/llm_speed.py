@@ -116,7 +116,7 @@ def speed_child(args: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _answer_times(fields: dict[str, str], questions: list[str]) -> dict[str, Any]:
+def _answer_times(fields: dict[str, Any], questions: list[str]) -> dict[str, Any]:
     from rag.service import get_service
     from rag.settings import Settings
 
@@ -154,7 +154,7 @@ def bench_portable_speed(cfg: BenchConfig, settings: Settings, questions: list[s
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(tmp)  # a wheel is a zip: importable from where it is unpacked
         args = {
-            "gguf": str(resolve_gguf_path("local", None, settings.models_dir)),
+            "gguf": str(resolve_gguf_path("local", "", settings.models_dir)),
             "threads": settings.llm_threads,
             "runs": 1 if cfg.quick else cfg.repeat,
             "questions": questions,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from evaluation.bench.config import ROOT, BenchConfig
 from evaluation.bench.harness import ASK_ENDPOINT, ChatServer, ServerProcess, free_port
-from evaluation.metrics import percentile
+from evaluation.metrics import percentile, rounded
 
 if TYPE_CHECKING:
     from rag.settings import Settings
@@ -75,7 +75,7 @@ def load_figures(results: list[dict[str, Any]], wall_s: float) -> dict[str, Any]
         "wall_s": round(wall_s, 2),
         "throughput_answers_per_s": round(len(answered) / wall_s, 3) if wall_s else None,
         "latency_p50_s": round(statistics.median(latencies), 2) if latencies else None,
-        "latency_p95_s": round(percentile(latencies, 95), 2) if latencies else None,
+        "latency_p95_s": rounded(percentile(latencies, 95), 2),
         "refused": sum(bool(r["payload"]["refused"]) for r in answered),
         "sessions_told_their_queue_place": sum(r["max_rank"] >= 1 for r in answered),
     }
@@ -144,7 +144,7 @@ def bench_load(
     if binary is None:
         out["llama_server"] = {"available": False, "reason": why}
         return out
-    gguf = resolve_gguf_path("local", None, settings.models_dir)
+    gguf = resolve_gguf_path("local", "", settings.models_dir)
     cfg.report(f"  llama-server, {cfg.server_slots} slots (openai backend)")
     server = LlamaServer(binary, gguf, cfg.server_slots, settings.llm_threads, settings.llm_context_window,
                          work / "llama-server.log")  # fmt: skip

@@ -7,6 +7,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -194,7 +195,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
                     results,
                     key.replace("_", " "),
                     cfg,
-                    lambda mb=mb: bench_follow_ups(cfg, settings, embedder, backend, index_dir, follow_ups, states, mb),
+                    partial(bench_follow_ups, cfg, settings, embedder, backend, index_dir, follow_ups, states, mb),
                 )
             answers["baseline"] = _section(
                 results,
