@@ -418,8 +418,9 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
 
 
-def rounded(value: float | None, digits: int = 1) -> float | None:
-    """`value` rounded to `digits`; None, for a figure with no samples, stays None."""
+def rounded(value: float | None, digits: int | None = 1) -> float | None:
+    """`value` rounded to `digits` (None: to a whole number, as round() does); None, for a figure with no
+    samples, stays None."""
     return None if value is None else round(value, digits)
 
 

@@ -164,7 +164,7 @@ def bench_local_answers(
         "kept": stats.kept,
         "loaded": stats.loaded,
         "evaluated": stats.evaluated,
-        "hit_rate": None if stats.hit_rate is None else round(stats.hit_rate, 3),
+        "hit_rate": rounded(stats.hit_rate, 3),
         "size_mb": round(service.chunk_states.size_bytes() / 2**20, 1),
     }
     return summary
@@ -351,7 +351,7 @@ def bench_context_budget(
                 stream.close()
         row = {
             "context_budget_tokens": budget,
-            "passage_tokens_p50": rounded(percentile(prompt_tokens, 50), 0),
+            "passage_tokens_p50": rounded(percentile(prompt_tokens, 50), None),
             "ttft_p50_ms": rounded(percentile(ttft, 50)),
             "questions": len(questions),
         }
