@@ -23,6 +23,7 @@ SUPPORTED_SUFFIXES: tuple[str, ...] = (".txt", ".md", ".html", ".htm", ".pdf", "
 
 _ISO_DATE_RE = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?")
 _PDF_MAGIC = b"%PDF-"
+MAX_UNPACKED_HTML_BYTES = 20_000_000  # a gzipped saved page unpacks to at most this
 # Stand-in for trafilatura's <lb/> (a <br> in the page) while whitespace is collapsed.
 _LINE_BREAK = "\ue000"
 _PARAGRAPH_BREAK_RE = re.compile(rf"\s*{_LINE_BREAK}\s*(?:{_LINE_BREAK}\s*)+")
@@ -68,16 +69,17 @@ class Extracted:
     site: str | None = None  # web pages: the site's name (og:site_name), when the page gives one
 
 
-def extract(data: bytes, suffix: str, url: str | None = None) -> Extracted:
+def extract(data: bytes, suffix: str, url: str | None = None, charset: str | None = None) -> Extracted:
     """Text and metadata of a file with the given suffix (".pdf", "PDF" and "pdf" all work).
 
     `url` is where a web page was fetched from; trafilatura then also reports its canonical URL and site.
+    `charset` is the one its server declared (rag.decoding weighs it against the page's own).
     """
     suffix = suffix.lower() if suffix.startswith(".") or not suffix else f".{suffix.lower()}"
     if suffix in (".txt", ".md"):
         return Extracted(_decode_text(data), None, None, None, "text" if suffix == ".txt" else "markdown")
     if suffix in (".html", ".htm"):
-        return _extract_html(data, url)
+        return _extract_html(data, url, charset)
     if suffix == ".pdf":
         return _extract_pdf(data)
     if suffix == ".docx":
@@ -181,14 +183,19 @@ def _blocks(container: Any) -> Iterator[str]:
         yield from _collapse(child.tail or "")
 
 
-def _extract_html(data: bytes, url: str | None = None) -> Extracted:
+def _extract_html(data: bytes, url: str | None = None, charset: str | None = None) -> Extracted:
     try:
         import trafilatura
     except ImportError as exc:
         raise _missing("trafilatura", "HTML", exc) from exc
-    from trafilatura.utils import decode_file
+    from rag.decoding import TooLargeError, decode_markup, unpack
 
-    page = decode_file(data).removeprefix("\ufeff")  # BOMs, gzip, and the declared (or else a guessed) charset
+    try:  # a saved page may be gzipped; it is unpacked only up to a limit
+        page = decode_markup(unpack(data, MAX_UNPACKED_HTML_BYTES), charset)
+    except TooLargeError as exc:
+        raise FormatError(f"{exc} (a compressed page; the limit is for pages unpacked)") from exc
+    except ValueError as exc:
+        raise FormatError(str(exc)) from exc
     if "\x00" in page:
         raise FormatError("looks like a binary file, not a web page (it contains NUL bytes)")
     date_params = {"original_date": True, "extensive_search": False, "max_date": date.today().isoformat()}
