@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,11 +16,14 @@ from cli.common import (
     LlmOption,
     ModelOption,
     TopKOption,
+    fail,
     friendly_errors,
     make_settings,
     use_config_file,
 )
 from cli.eval_command import eval_command
+
+EXIT_ALL_SOURCES_FAILED = 3  # `rag index`: every named file, folder and URL failed (documented in --help)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -103,8 +107,9 @@ def index_command(
     prune: Annotated[
         bool,
         typer.Option(
-            help="Remove indexed documents that are not among the sources any more (web articles only "
-            "when URLs are given)."
+            help="Remove indexed documents whose source this run checked and found gone: files missing from the "
+            "folders named, articles a named feed or sitemap no longer lists. Nothing that could not be read is "
+            "removed (an unreachable feed, a failed article, a folder not named)."
         ),
     ] = False,
     wait: Annotated[bool, typer.Option(help="Wait for another running `rag index` instead of stopping.")] = False,
@@ -121,14 +126,17 @@ def index_command(
         bool,
         typer.Option(
             "--dry-run",
-            help="List the files and the articles that would be fetched (reads the named URLs, their feeds, "
-            "sitemaps and robots.txt, but no article) and change nothing.",
+            help="Show each source (what it was read as, how many articles it lists) and each file or article as "
+            "new, changed, unchanged, known (the site is asked whether it changed) or skipped with its reason; "
+            "with --prune, what would be removed. Reads the named URLs, their feeds, sitemaps and robots.txt, but "
+            "no article, and changes nothing.",
         ),
     ] = False,
 ) -> None:
     """Index articles (default: seeds/). Unchanged documents are skipped; changed ones are replaced.
 
-    Only URLs named here are fetched; everything else stays offline.
+    Only URLs named here are fetched; everything else stays offline. Exit codes: 0 when the run did what it could
+    (failed files and URLs are listed), 3 when every named source failed, 1 on an error, 2 on bad usage or settings.
     """
     from rag.web import is_url
 
@@ -137,7 +145,7 @@ def index_command(
     urls = [s for s in named if is_url(s)]
     paths = [Path(s) for s in named if not is_url(s)]
     if dry_run:
-        _dry_run(paths, urls, settings)
+        _dry_run(paths, urls, settings, prune)
         return
     from tqdm import tqdm
 
@@ -177,11 +185,16 @@ def index_command(
         typer.secho(note, fg=typer.colors.YELLOW, err=True)
     for doc_id, count in sorted(report.removed_lines.items()):
         typer.echo(f"{doc_id}: {count} boilerplate or date line(s) dropped (`rag docs --removed {doc_id}` shows them)")
+    if report.not_modified:
+        typer.echo(f"{len(report.not_modified)} web article(s) unchanged by the site's word (HTTP 304), not downloaded")
     typer.echo(
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
         f"{len(report.removed)} removed; {report.chunks_embedded} chunks embedded, "
         f"{report.chunks_total} in the index ({report.seconds:.1f} s)"
     )
+    if report.every_source_failed:
+        failed = ", ".join(s.name for s in report.sources)
+        fail(f"nothing could be indexed: every named source failed ({failed})", EXIT_ALL_SOURCES_FAILED)
     if warm:
         _warm(settings)
 
@@ -217,22 +230,31 @@ def _warm(settings: Settings) -> None:
         )
 
 
-def _dry_run(paths: list[Path], urls: list[str], settings: Settings) -> None:
-    from rag.ingest import collect_files
-    from rag.web import Fetcher, plan
+def _dry_run(paths: list[Path], urls: list[str], settings: Settings, prune: bool) -> None:
+    from rag.index_preview import preview_index
+    from rag.store import open_store
 
-    files, skipped = collect_files(paths)
-    for file in files:
-        typer.echo(f"file  {file}")
-    result = plan(urls, Fetcher(settings)) if urls else None
-    for url, via in result.articles if result else []:
-        typer.echo(f"fetch {url}" + ("" if via == "named" else f"  (listed by {via})"))
-    for name, reason in skipped + (result.skipped if result else []):
-        typer.secho(f"skip  {name}: {reason}", fg=typer.colors.YELLOW, err=True)
-    for note in result.notes if result else []:
-        typer.secho(note, fg=typer.colors.YELLOW, err=True)
-    count = len(result.articles) if result else 0
-    typer.echo(f"Dry run: {len(files)} file(s) to read, {count} article(s) to fetch; nothing was indexed.")
+    exists = settings.store_mode == "http" or Path(settings.index_dir).exists()  # a dry run creates no index
+    preview = preview_index(paths, urls, settings, open_store(settings) if exists else None, prune)
+    for source in preview.sources:
+        if source.reason:
+            typer.secho(f"{source.name}: cannot be read: {source.reason}", fg=typer.colors.YELLOW)
+            continue
+        listed = f", {source.listed} article(s) listed" if source.kind in ("feed", "sitemap") else ""
+        typer.echo(f"{source.name}: read as a {source.kind}{listed}")
+        for item in source.items:
+            if item.status == "skipped":
+                typer.secho(f"  skipped    {item.name}: {item.reason}", fg=typer.colors.YELLOW)
+            else:
+                typer.echo(f"  {item.status:<10} {item.name}")
+        for note in source.notes:
+            typer.secho(f"  {note}", fg=typer.colors.YELLOW)
+    counts = Counter(item.status for source in preview.sources for item in source.items)
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to read"
+    if prune:
+        removed = ", ".join(preview.would_remove) or "nothing"
+        typer.echo(f"--prune would remove: {removed}")
+    typer.echo(f"Dry run: {summary}; nothing was fetched beyond the sources, nothing was indexed.")
 
 
 @app.command("docs")

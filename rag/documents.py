@@ -61,6 +61,16 @@ class DocumentError(ValueError):
 
 
 @dataclass(frozen=True)
+class WebOrigin:
+    """Where a web article was fetched from; pruning and the next run's conditional request rely on it."""
+
+    fetched_from: str  # the address fetched: a feed's link or the named URL (the canonical URL is Document.url)
+    listed_by: str | None = None  # the named feed or sitemap that listed it; None for a page named itself
+    etag: str | None = None  # the server's validators, sent back on the next run (ETag, Last-Modified)
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
 class Document:
     doc_id: str  # file stem
     title: str  # for display only: derived, never cut out of the text
@@ -72,6 +82,7 @@ class Document:
     format: str = "text"
     url: str | None = None  # articles fetched from the web: the canonical URL (files have none)
     site: str | None = None  # articles fetched from the web: the site's name, else its host
+    origin: WebOrigin | None = None  # articles fetched from the web: where from, and how to ask if it changed
 
 
 def _normalise(raw: str) -> str:

@@ -1,6 +1,8 @@
 """Ingestion service: files and web URLs -> documents -> chunks -> vectors -> a new store generation.
 
 URLs (pages, feeds, sitemaps) are fetched by rag.web before the write lock is taken; nothing else uses the network.
+Pruning removes only what this run checked (rag.pruning). Each named source is reported with what it gave, so that
+a caller can tell a run that did what it could from one whose every source failed.
 """
 
 from __future__ import annotations
@@ -12,14 +14,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.chunking import CHUNKER_VERSION, Chunk, chunk_document
-from rag.documents import SUPPORTED_SUFFIXES, Document, DocumentError, load_document
+from rag.documents import SUPPORTED_SUFFIXES, Document, DocumentError, WebOrigin, load_document
 from rag.embedding import Embedder
 from rag.locking import write_lock
+from rag.pruning import prunable
 from rag.settings import Settings
-from rag.store import ChunkRecord, ChunkStore, Signature, StoreError, chunk_metadata
-from rag.web import Fetcher, Notify, fetch_articles
+from rag.store import ChunkRecord, ChunkStore, DocumentInfo, Signature, StoreError, chunk_metadata
+from rag.web import Fetcher
+from rag.web_articles import KnownArticle, WebArticles, fetch_articles
+from rag.web_sources import Notify
 
 Progress = Callable[[int, int], None]
+
+
+@dataclass
+class SourceStatus:
+    """One source named to an index run: what it was read as and how many of its documents could be used."""
+
+    name: str  # the path or URL as named
+    kind: str  # "folder", "file", "page", "feed", "sitemap", or "unreadable"
+    used: int = 0  # documents it gave that are now in the index (new, changed, unchanged or a copy of another)
+    failed: int = 0  # its files or articles that could not be read
+    reason: str | None = None  # why it could not be read at all
+
+    @property
+    def failed_entirely(self) -> bool:
+        return self.reason is not None or (self.used == 0 and self.failed > 0)
 
 
 @dataclass
@@ -37,10 +57,16 @@ class IndexReport:
     web_sources: list[tuple[str, str, int]] = field(default_factory=list)  # (named URL, kind, articles it gave)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (URL, id of the article it repeats)
     notes: list[str] = field(default_factory=list)
+    sources: list[SourceStatus] = field(default_factory=list)
+    not_modified: list[str] = field(default_factory=list)  # web articles the server said were unchanged (304)
 
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
+
+    @property
+    def every_source_failed(self) -> bool:
+        return bool(self.sources) and all(s.failed_entirely for s in self.sources)
 
 
 def chunker_id(settings: Settings) -> str:
@@ -137,6 +163,56 @@ def lock_path(settings: Settings) -> Path:
     return Path(settings.index_dir) / f".{settings.collection}.lock"
 
 
+def _file_statuses(paths: list[Path], documents: list[Document], skipped: list[tuple[str, str]]) -> list[SourceStatus]:
+    statuses = []
+    for path in paths:
+        if not path.exists():
+            statuses.append(SourceStatus(str(path), "unreadable", reason="no such file or folder"))
+            continue
+        root = path.resolve()
+
+        def within(name: str, root: Path = root) -> bool:
+            resolved = Path(name).resolve()
+            return resolved == root or root in resolved.parents
+
+        used = sum(1 for d in documents if within(d.source))
+        failed = sum(1 for name, _reason in skipped if within(name))
+        statuses.append(SourceStatus(str(path), "folder" if path.is_dir() else "file", used, failed))
+    return statuses
+
+
+def _web_statuses(web: WebArticles) -> list[SourceStatus]:
+    statuses = []
+    for reading in web.plan.sources:
+        if reading.kind is None:
+            statuses.append(SourceStatus(reading.url, "unreadable", reason=reading.reason))
+            continue
+        outcomes = [web.outcome.get(link) for link in reading.listed[: reading.taken]]
+        used, failed = outcomes.count(True), outcomes.count(False)
+        statuses.append(SourceStatus(reading.url, reading.kind, used, failed))
+    return statuses
+
+
+def known_articles(infos: list[DocumentInfo]) -> dict[str, KnownArticle]:
+    """The stored web articles by the address they were fetched from, with the validators of that fetch."""
+    return {i.origin.fetched_from: KnownArticle(i.doc_id, i.origin) for i in infos if i.origin is not None}
+
+
+def _origins_to_refresh(
+    documents: list[Document], fingerprints: dict[str, str], infos: list[DocumentInfo]
+) -> dict[str, WebOrigin]:
+    """Unchanged web articles whose fetch origin (validators, listing feed) is newer than the stored one."""
+    stored = {i.doc_id: i for i in infos}
+    return {
+        d.doc_id: d.origin
+        for d in documents
+        if d.origin is not None
+        and d.doc_id in stored
+        and stored[d.doc_id].doc_sha == fingerprints[d.doc_id]
+        and stored[d.doc_id].origin != d.origin
+    }
+
+
 def index_paths(
     paths: list[Path],
     settings: Settings,
@@ -152,22 +228,33 @@ def index_paths(
 ) -> IndexReport:
     """Bring the store in line with `paths` and `urls`; the embedder is only loaded if something must be embedded.
 
-    An article fetched again replaces its stored version only when it changed; one whose site and text an
-    article under another URL already has is not stored again (`report.duplicates`). Pruning keeps the web
-    articles unless the run names URLs itself.
+    An article fetched again replaces its stored version only when it changed; one the server says is unchanged
+    (304) is kept as stored; one whose site and text an article under another URL already has is not stored again
+    (`report.duplicates`). Pruning removes only documents whose source this run checked (rag.pruning).
     """
     started = time.perf_counter()
     report = IndexReport()
     files, report.skipped = collect_files(paths)
     documents = load_documents(files, report.skipped)
-    if urls:
-        web = fetch_articles(urls, fetcher or Fetcher(settings), notify)
-        report.skipped += web.skipped
-        report.duplicates += web.duplicates
-        report.web_sources, report.notes = web.plan.sources, web.plan.notes
-        documents += web.documents
-    report.removed_lines = {d.doc_id: len(d.removed_lines) for d in documents if d.removed_lines}
+    report.sources = _file_statuses(paths, documents, report.skipped)
     chunker = chunker_id(settings)
+    readings = []
+    if urls:
+        current = store.signature()
+        # Validators are sent only when a 304 can keep the stored chunks: not on a rebuild or a re-chunking.
+        same_chunks = not rebuild and (current is None or current.chunker == chunker)
+        known = known_articles(store.documents()) if same_chunks else {}
+        web = fetch_articles(urls, fetcher or Fetcher(settings), notify, known)
+        report.skipped += [(r.url, r.reason) for r in web.plan.sources if r.reason is not None]
+        report.skipped += web.skipped + [s for r in web.plan.sources for s in r.skipped]
+        report.duplicates += web.duplicates
+        report.not_modified = [doc_id for _url, doc_id in web.not_modified]
+        report.notes = [note for r in web.plan.sources for note in r.notes]
+        report.web_sources = [(r.url, r.kind, len(r.listed)) for r in web.plan.sources if r.kind]
+        report.sources += _web_statuses(web)
+        documents += web.documents
+        readings = web.plan.sources
+    report.removed_lines = {d.doc_id: len(d.removed_lines) for d in documents if d.removed_lines}
     with write_lock(lock_path(settings), wait=wait):
         infos = [] if rebuild else store.documents()
         stored = {d.doc_id: d.doc_sha for d in infos}
@@ -181,10 +268,13 @@ def index_paths(
         report.added = [d.doc_id for d in to_embed if d.doc_id not in stored]
         report.updated = [d.doc_id for d in to_embed if d.doc_id in stored]
         report.unchanged = [d.doc_id for d in documents if stored.get(d.doc_id) == fingerprints[d.doc_id]]
-        seen = {d.doc_id for d in documents} | {doc_id for _url, doc_id in report.duplicates}
-        kept_web = set() if urls else {d.doc_id for d in infos if d.url}
-        report.removed = sorted(set(stored) - seen - kept_web) if prune else []
+        report.unchanged += [doc_id for doc_id in report.not_modified if doc_id in stored]
+        seen = {d.doc_id for d in documents} | {doc_id for _url, doc_id in report.duplicates} | set(report.not_modified)
+        report.removed = sorted(set(prunable(infos, paths, readings)) - seen) if prune else []
         keep = (set(stored) - {d.doc_id for d in to_embed}) - set(report.removed)
+        refresh = _origins_to_refresh(documents, fingerprints, infos)
+        if refresh:
+            store.update_origins(refresh)
         if not report.changed and not rebuild:
             report.chunks_total = store.count()
             report.seconds = time.perf_counter() - started

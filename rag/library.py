@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.documents import SUPPORTED_SUFFIXES, DocumentError, parse_bytes
-from rag.ingest import IndexReport, collect_files, index_paths, load_documents
+from rag.ingest import IndexReport, index_paths
 from rag.locking import IndexLockedError
+from rag.pruning import prunable
 from rag.service import AnswerSource
 from rag.settings import Settings
 from rag.store import DocumentInfo, StoreError
@@ -160,32 +161,16 @@ def reindex(
     service: AnswerSource,
     prune: bool,
     progress: Callable[[int, int], None] | None = None,
-    keep: list[DocumentInfo] | None = None,
 ) -> IndexReport:
-    """Index seeds + uploads. With prune, documents indexed from other files that still exist are kept."""
-    paths = index_sources(settings)
-    if prune:
-        covered = {p.resolve() for p in paths}
-        for doc in keep or []:
-            source = Path(doc.source)
-            if source.is_file() and source.resolve().parent not in covered:
-                paths.append(source)
+    """Index seeds + uploads. With prune, only documents whose files are gone from those folders are removed."""
     return index_paths(
-        paths, settings, service.store, lambda: service.embedder, prune=prune, wait=False, progress=progress
+        index_sources(settings), settings, service.store, lambda: service.embedder, prune=prune, progress=progress
     )
 
 
 def would_also_remove(settings: Settings, documents: list[DocumentInfo], doc_id: str) -> list[str]:
     """Documents (besides doc_id) that a pruning re-index would drop because their files are gone."""
-    paths = index_sources(settings)
-    covered = {p.resolve() for p in paths}
-    paths += [
-        Path(d.source) for d in documents if Path(d.source).is_file() and Path(d.source).resolve().parent not in covered
-    ]
-    files, skipped = collect_files(paths)
-    found = {d.doc_id for d in load_documents(files, skipped)}
-    web = {d.doc_id for d in documents if d.url}  # a pruning re-index of files keeps web articles
-    return sorted({d.doc_id for d in documents} - found - web - {doc_id})
+    return [d for d in prunable(documents, index_sources(settings), []) if d != doc_id]
 
 
 def _restore(target: Path, replaced: dict[Path, bytes]) -> None:
@@ -280,13 +265,13 @@ def delete_upload(
         return False, f"Cannot check the index: {_failure(exc, 'checking a delete')}."
     if collateral:
         return False, (
-            "Deleting would also drop documents whose files cannot be found from the server's folder "
-            f"({', '.join(collateral[:5])}); start the chat from the project folder."
+            "Deleting would also drop documents whose files are gone from the seeds or uploads folder "
+            f"({', '.join(collateral[:5])}); restore those files first."
         )
     content = path.read_bytes()
     path.unlink()
     try:
-        reindex(settings, service, prune=True, progress=progress, keep=docs)
+        reindex(settings, service, prune=True, progress=progress)
     except Exception as exc:
         path.write_bytes(content)
         return False, f"Re-indexing failed, nothing was deleted: {_failure(exc, 're-indexing after a delete')}."

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from rag.documents import Document
+from rag.documents import Document, WebOrigin
 from rag.settings import Settings
 from rag.types import StoredChunk
 
@@ -68,6 +68,7 @@ class DocumentInfo:
     doc_sha: str
     url: str | None = None
     site: str | None = None
+    origin: WebOrigin | None = None  # web articles fetched since fetch origins are stored
 
 
 @dataclass
@@ -104,9 +105,32 @@ def chunk_metadata(
     }
     if doc.url:  # web articles only, so that the metadata of files stays as it was
         meta.update(url=doc.url, site=doc.site or "")
+    if doc.origin:
+        meta.update(origin_metadata(doc.origin))
     if chunk_index == 0:
         meta["removed"] = json.dumps(list(doc.removed_lines), ensure_ascii=False)
     return meta
+
+
+def origin_metadata(origin: WebOrigin) -> dict[str, str]:
+    """The chunk metadata of a web article's origin (Chroma takes no None: "" stands for none)."""
+    return {
+        "fetched_from": origin.fetched_from,
+        "listed_by": origin.listed_by or "",
+        "etag": origin.etag or "",
+        "last_modified": origin.last_modified or "",
+    }
+
+
+def _origin(meta: dict[str, Any]) -> WebOrigin | None:
+    if not meta.get("fetched_from"):
+        return None
+    return WebOrigin(
+        str(meta["fetched_from"]),
+        str(meta.get("listed_by") or "") or None,
+        str(meta.get("etag") or "") or None,
+        str(meta.get("last_modified") or "") or None,
+    )
 
 
 def web_source(meta: dict[str, Any]) -> dict[str, str | None]:
@@ -140,6 +164,10 @@ def _get(collection: Collection, **query: Any) -> dict[str, Any]:
 
 def _add(collection: Collection, **columns: Any) -> None:
     collection.add(**columns)
+
+
+def _update(collection: Collection, **columns: Any) -> None:
+    collection.update(**columns)
 
 
 def make_client(settings: Settings) -> ClientAPI:
@@ -305,11 +333,22 @@ class ChunkStore:
                     counts[doc_id],
                     str(m.get("doc_sha", "")),
                     **web_source(m),
+                    origin=_origin(m),
                 )
                 for doc_id, m in first.items()
             ),
             key=lambda d: d.doc_id,
         )
+
+    def update_origins(self, origins: dict[str, WebOrigin]) -> None:
+        """Record newer fetch origins (validators, listing feed) of documents whose text is unchanged, in place:
+        they are hints for the next fetch, and the text they describe is the stored one."""
+        collection = self._require_active()
+        for doc_id, origin in origins.items():
+            page = _get(collection, where={"doc_id": doc_id}, include=["metadatas"])
+            if page["ids"]:
+                metadatas = [{**meta, **origin_metadata(origin)} for meta in page["metadatas"]]
+                _update(collection, ids=page["ids"], metadatas=metadatas)
 
     def chunks_of(self, doc_id: str) -> list[StoredChunk]:
         collection = self._require_active()

@@ -82,3 +82,54 @@ def test_sigkill_mid_write_keeps_the_old_index_and_rerun_equals_clean_build(tmp_
     after = open_store(settings).chunk_ids()
     assert after == open_store(clean).chunk_ids()
     assert len(after) == len(set(after))
+
+
+URL_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from rag.ingest import index_paths
+    from rag.settings import Settings
+    from rag.store import open_store
+    from tests.fakes import HashEmbedder
+
+    class SlowEmbedder(HashEmbedder):
+        def embed_documents(self, texts, progress=False):
+            print("embedding", flush=True)
+            time.sleep(0.5)
+            return super().embed_documents(texts, progress)
+
+    settings = Settings(
+        index_dir=Path(sys.argv[1]), embedding_batch_size=1, fetch_allow_private=True, fetch_host_delay_s=0,
+        fetch_timeout_s=2, fetch_max_bytes=50_000,
+    )
+    report = index_paths([], settings, open_store(settings), SlowEmbedder, urls=sys.argv[2:])
+    print("done", len(report.added), flush=True)
+    """
+)
+
+
+def test_sigkill_mid_embedding_of_a_url_run_keeps_the_old_index_and_the_next_run_completes(tmp_path, news_site):
+    settings = Settings(index_dir=tmp_path / "index", fetch_allow_private=True, fetch_host_delay_s=0)
+    index_paths([], settings, open_store(settings), HashEmbedder, urls=[news_site.at("/de/wahl.html")])
+    before = open_store(settings).chunk_ids()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    urls = [news_site.at("/de/wahl.html"), news_site.at("/feed.xml")]
+    writer = subprocess.Popen(
+        [sys.executable, "-c", URL_WRITER, str(settings.index_dir), *urls], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert writer.stdout is not None and writer.stdout.readline().strip() == "embedding"
+    time.sleep(0.3)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(10)
+    assert open_store(settings).chunk_ids() == before, "the previous index changed"
+    finished = subprocess.run(
+        [sys.executable, "-c", URL_WRITER, str(settings.index_dir), *urls],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert finished.stdout.splitlines()[-1] == "done 2"  # the feed's other two articles; wahl was there
+    assert len(open_store(settings).documents()) == 3

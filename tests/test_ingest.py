@@ -255,6 +255,87 @@ def test_files_and_urls_in_one_run_and_a_pruning_file_run_keeps_web_articles(web
     assert any(d.url == news_site.at("/de/wahl.html") for d in store.documents())
 
 
+def test_prune_with_an_unreachable_feed_removes_nothing(web_settings, news_site, seeds_copy):
+    store = open_store(web_settings)
+    index_paths([seeds_copy], web_settings, store, HashEmbedder, urls=[news_site.at("/atom.xml")])
+    before = [d.doc_id for d in store.documents()]
+    assert len(before) == 7
+
+    def no_model():
+        raise AssertionError("nothing to embed")
+
+    dead = index_paths([], web_settings, store, no_model, urls=["http://127.0.0.1:1/feed.xml"], prune=True)
+    assert dead.removed == [] and [d.doc_id for d in store.documents()] == before
+    assert dead.every_source_failed and dead.sources[0].reason.startswith("the site was not contacted")
+
+
+def test_prune_keeps_an_article_whose_fetch_failed_and_removes_one_the_feed_dropped(web_settings, news_site):
+    store = open_store(web_settings)
+    feed = news_site.at("/atom.xml")
+    index_paths([], web_settings, store, HashEmbedder, urls=[feed])
+    ids = {d.url.removeprefix(news_site.url): d.doc_id for d in store.documents()}
+    assert ids.keys() == {"/en/bridge-reopens.html", "/de/nato-gipfel.html"}
+    (news_site.root / "en" / "bridge-reopens.html").unlink()  # the article fails (404), the feed still lists it
+    failed = index_paths([], web_settings, store, HashEmbedder, urls=[feed], prune=True)
+    assert failed.removed == [] and len(store.documents()) == 2
+    assert not failed.every_source_failed and [(s.used, s.failed) for s in failed.sources] == [(1, 1)]
+    atom = news_site.root / "atom.xml"
+    atom.write_text(re.sub(r"<entry><title>Harbour.*?</entry>", "", atom.read_text()), encoding="utf-8")
+    dropped = index_paths([], web_settings, store, HashEmbedder, urls=[feed], prune=True)
+    assert dropped.removed == [ids["/en/bridge-reopens.html"]]
+    assert [d.doc_id for d in store.documents()] == [ids["/de/nato-gipfel.html"]]
+
+
+def test_prune_checks_files_only_against_the_folders_named(web_settings, news_site, seeds_copy, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notiz.txt").write_text("Notiz\n\nEin Satz über Berlin. Noch ein Satz über Hamburg.\n")
+    store = open_store(web_settings)
+    index_paths([seeds_copy, other], web_settings, store, HashEmbedder, urls=[news_site.at("/de/wahl.html")])
+    (other / "notiz.txt").unlink()
+    (seeds_copy / "002_eb5c34b194544d8a.txt").unlink()
+    pruned = index_paths([seeds_copy], web_settings, store, HashEmbedder, prune=True)
+    assert pruned.removed == ["002_eb5c34b194544d8a"]  # notiz is gone too, but its folder was not named
+    assert "notiz" in {d.doc_id for d in store.documents()}
+    assert any(d.url == news_site.at("/de/wahl.html") for d in store.documents())
+    assert index_paths([other], web_settings, store, HashEmbedder, prune=True).removed == ["notiz"]
+
+
+def test_a_refresh_answered_with_304_downloads_and_embeds_nothing(web_settings, news_site):
+    store = open_store(web_settings)
+    feed = news_site.at("/atom.xml")
+    index_paths([], web_settings, store, HashEmbedder, urls=[feed])
+    stored = {d.doc_id: d.origin for d in store.documents()}
+    assert all(o is not None and o.etag and o.listed_by == feed for o in stored.values())
+    news_site.log.clear()
+
+    def no_model():
+        raise AssertionError("a 304 needs no embedding")
+
+    again = index_paths([], web_settings, store, no_model, urls=[feed])
+    assert sorted(again.not_modified) == sorted(stored) and sorted(again.unchanged) == sorted(stored)
+    assert news_site.requested() == ["/robots.txt", "/atom.xml", "/en/bridge-reopens.html", "/de/nato-gipfel.html"]
+    assert {d.doc_id: d.origin for d in store.documents()} == stored
+
+
+def test_an_unchanged_article_with_new_validators_keeps_its_chunks_and_stores_the_validators(web_settings, news_site):
+    store = open_store(web_settings)
+    url = news_site.at("/de/wahl.html")
+    index_paths([], web_settings, store, HashEmbedder, urls=[url])
+    [before] = store.documents()
+    chunk_ids = store.chunk_ids()
+    page = news_site.root / "de" / "wahl.html"
+    page.write_text(page.read_text(encoding="utf-8") + "\n<!-- a comment changes the ETag, not the text -->\n")
+
+    def no_model():
+        raise AssertionError("the text is unchanged")
+
+    again = index_paths([], web_settings, store, no_model, urls=[url])
+    [after] = store.documents()
+    assert again.unchanged == [before.doc_id] and again.not_modified == [] and store.chunk_ids() == chunk_ids
+    assert after.origin is not None and before.origin is not None and after.origin.etag != before.origin.etag
+
+
 def test_nothing_is_fetched_unless_urls_are_given(tmp_settings, seeds_copy, monkeypatch):
     def no_network(*args, **kwargs):
         raise AssertionError("index_paths must not touch the network for files")

@@ -69,13 +69,16 @@ def test_docs_removed_shows_the_dropped_lines_and_names_a_missing_document(tmp_s
     assert missing.exit_code == 1 and "no document 'nope'" in missing.output
 
 
-def test_dry_run_lists_what_would_be_fetched_and_changes_nothing(news_site, monkeypatch, tmp_path):
+def test_dry_run_lists_each_source_and_article_and_changes_nothing(news_site, monkeypatch, tmp_path):
     web_env(monkeypatch, tmp_path)
     result = runner.invoke(app, ["index", "--dry-run", news_site.at("/sitemap.xml"), news_site.at("/gone.html")])
     assert result.exit_code == 0, result.output
-    assert f"fetch {news_site.at('/de/wahl.html')}  (listed by {news_site.at('/sitemap.xml')})" in result.output
-    assert f"skip  {news_site.at('/gone.html')}: HTTP 404" in result.output
-    assert "3 article(s) to fetch; nothing was indexed" in result.output
+    lines = result.output.splitlines()
+    assert f"{news_site.at('/sitemap.xml')}: read as a sitemap, 3 article(s) listed" in lines
+    assert f"  new        {news_site.at('/de/wahl.html')}" in lines
+    assert f"  skipped    {news_site.at('/private/secret.html')}: forbidden by the site's robots.txt" in lines
+    assert f"{news_site.at('/gone.html')}: cannot be read: HTTP 404" in lines
+    assert lines[-1] == "Dry run: 2 new, 1 skipped; nothing was fetched beyond the sources, nothing was indexed."
     assert news_site.requested() == ["/robots.txt", "/sitemap.xml", "/gone.html"]  # no article was fetched
     assert not (tmp_path / "index").exists()
 
@@ -141,3 +144,35 @@ def test_eval_help_names_every_configuration_key():
     text = " ".join(result.output.split())
     for key in SPEC_KEYS:
         assert key in text, key
+
+
+def test_index_exits_3_when_every_named_source_failed_and_0_when_some_worked(news_site, monkeypatch, tmp_path):
+    from rag.embedding import Embedder
+
+    web_env(monkeypatch, tmp_path)
+    monkeypatch.setattr("rag.embedding.get_embedder", lambda settings: cast(Embedder, HashEmbedder()))
+    dead = runner.invoke(app, ["index", "http://127.0.0.1:1/feed.xml", news_site.at("/gone.html"), "no/such/folder"])
+    assert dead.exit_code == 3, dead.output
+    assert "nothing could be indexed: every named source failed" in dead.output
+    some = runner.invoke(app, ["index", "http://127.0.0.1:1/feed.xml", news_site.at("/atom.xml")])
+    assert some.exit_code == 0, some.output
+    assert "2 added" in some.output
+    unchanged = runner.invoke(app, ["index", news_site.at("/atom.xml")])  # nothing new is no failure
+    assert unchanged.exit_code == 0 and "2 web article(s) unchanged by the site's word (HTTP 304)" in unchanged.output
+    assert "3 when every named source failed" in runner.invoke(app, ["index", "--help"]).output
+
+
+def test_dry_run_with_prune_lists_what_would_be_removed(news_site, monkeypatch, tmp_path):
+    from rag.embedding import Embedder
+
+    web_env(monkeypatch, tmp_path)
+    monkeypatch.setattr("rag.embedding.get_embedder", lambda settings: cast(Embedder, HashEmbedder()))
+    assert runner.invoke(app, ["index", news_site.at("/atom.xml")]).exit_code == 0
+    atom = news_site.root / "atom.xml"
+    atom.write_text(atom.read_text().split("<entry><title>Nato")[0] + "</feed>", encoding="utf-8")
+    preview = runner.invoke(app, ["index", "--dry-run", "--prune", news_site.at("/atom.xml")])
+    assert preview.exit_code == 0, preview.output
+    assert f"  known      {news_site.at('/en/bridge-reopens.html')}" in preview.output.splitlines()
+    assert "--prune would remove: 127.0.0.1_nato-gipfel_" in preview.output
+    dead = runner.invoke(app, ["index", "--dry-run", "--prune", "http://127.0.0.1:1/atom.xml"])
+    assert "--prune would remove: nothing" in dead.output

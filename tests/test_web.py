@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
 
 from rag.settings import Settings
-from rag.web import (
-    Fetcher,
-    FetchError,
-    canonical_url,
-    feed_links,
-    fetch_articles,
-    is_url,
-    kind_of,
-    page_document,
-    plan,
-    web_doc_id,
-)
+from rag.web import Fetcher, FetchError, is_url
+from rag.web_articles import canonical_url, fetch_articles, page_document, web_doc_id
+from rag.web_sources import feed_links, kind_of, plan
 from tests.newsserver import SLOW_S, UNINDEXABLE_PATHS
 
 
@@ -62,8 +54,10 @@ def test_a_sitemap_index_leads_to_the_pages_of_its_sitemaps(web_settings, news_s
         news_site.at("/de/nato-gipfel.html"),
         news_site.at("/private/secret.html"),
     ]
-    assert result.sources == [(news_site.at("/sitemap_index.xml"), "sitemap", 3)]
-    assert {via for _, via in result.articles} == {news_site.at("/sitemap_index.xml")}
+    assert [(r.url, r.kind, len(r.listed)) for r in result.sources] == [
+        (news_site.at("/sitemap_index.xml"), "sitemap", 3)
+    ]
+    assert {source.url for _, source in result.articles} == {news_site.at("/sitemap_index.xml")}
 
 
 def test_robots_txt_is_read_once_and_its_forbidden_path_never_requested(web_settings, news_site):
@@ -91,14 +85,16 @@ def test_redirects_are_followed_to_http_only_and_not_forever(web_settings, news_
 
 def test_a_redirect_into_a_forbidden_path_is_not_followed(web_settings, news_site):
     (news_site.root / "robots.txt").write_text("User-agent: *\nDisallow: /en/\n")
-    assert reason(web_settings, news_site.at("/go/bridge")) == "forbidden by the site's robots.txt"
+    assert reason(web_settings, news_site.at("/go/bridge")) == (
+        f"redirected to {news_site.at('/en/bridge-reopens.html')}: forbidden by the site's robots.txt"
+    )
     assert "/en/bridge-reopens.html" not in news_site.requested()
 
 
 def test_missing_page_slow_page_and_oversized_page_fail_with_their_reason(web_settings, news_site):
     assert reason(web_settings, news_site.at("/gone.html")) == "HTTP 404"
     started = time.monotonic()
-    assert reason(web_settings, news_site.at("/slow.html")) == "timed out after 1 s"
+    assert reason(web_settings, news_site.at("/slow.html")) == "timed out after 1 s (waiting for the headers)"
     assert time.monotonic() - started < SLOW_S
     too_big = "the page is larger than the limit of 50,000 bytes (RAG_FETCH_MAX_BYTES)"
     assert reason(web_settings, news_site.at("/huge.html")).startswith(f"{too_big}: it has 200,")
@@ -108,8 +104,7 @@ def test_missing_page_slow_page_and_oversized_page_fail_with_their_reason(web_se
 def test_addresses_on_this_machine_are_refused_unless_allowed(web_settings, news_site):
     strict = web_settings.model_copy(update={"fetch_allow_private": False})
     assert reason(strict, news_site.at("/feed.xml")) == (
-        "the site was not contacted: the address is on this machine or the local network "
-        "(RAG_FETCH_ALLOW_PRIVATE=true allows it)"
+        "the site was not contacted: 127.0.0.1 is an address on this machine (RAG_FETCH_ALLOW_PRIVATE=true allows it)"
     )
     assert news_site.requested() == []
 
@@ -173,13 +168,13 @@ def test_a_feed_gives_each_article_once_and_every_failure_with_its_reason(web_se
     assert reasons.keys() == UNINDEXABLE_PATHS
     assert reasons["/private/secret.html"] == "forbidden by the site's robots.txt"
     assert reasons["/gone.html"] == "HTTP 404"
-    assert reasons["/slow.html"] == "timed out after 1 s"
+    assert reasons["/slow.html"] == "timed out after 1 s (waiting for the headers)"
     assert "larger than the limit of 50,000 bytes" in reasons["/huge.html"]
     assert reasons["/go/file"] == "redirected to a non-http(s) address (file:)"
     assert reasons["/empty.html"].startswith("the page has no article text")
     assert reasons["/report.pdf"] == "not an HTML page (content type application/pdf)"
     assert "\n" not in "".join(reasons.values()) and "Traceback" not in "".join(reasons.values())
-    assert messages[0] == f"feed {news_site.at('/feed.xml')}: 13 article(s)"
+    assert messages[0] == f"feed {news_site.at('/feed.xml')}: 13 article(s) listed"
     assert "/private/secret.html" not in news_site.requested()
 
 
@@ -191,7 +186,9 @@ def test_a_feed_brings_in_at_most_fetch_max_articles(web_settings, news_site):
         "/en/bridge-reopens.html",
         "/de/wahl.html",
     ]
-    assert result.notes == [f"{news_site.at('/feed.xml')}: 11 more articles listed than RAG_FETCH_MAX_ARTICLES=2"]
+    assert [note for r in result.sources for note in r.notes] == [
+        f"{news_site.at('/feed.xml')}: 11 more articles listed than RAG_FETCH_MAX_ARTICLES=2"
+    ]
     assert news_site.requested() == ["/robots.txt", "/feed.xml", "/de/wahl.html"]  # no article fetched by plan()
 
 
@@ -199,8 +196,160 @@ def test_a_named_url_that_fails_is_reported_and_the_others_still_planned(web_set
     result = plan(
         [news_site.at("/gone.xml"), "http://127.0.0.1:1/feed.xml", news_site.at("/atom.xml")], Fetcher(web_settings)
     )
-    assert dict(result.skipped)[news_site.at("/gone.xml")] == "HTTP 404"
-    assert dict(result.skipped)["http://127.0.0.1:1/feed.xml"] == (
+    reasons = {r.url: r.reason for r in result.sources}
+    assert reasons[news_site.at("/gone.xml")] == "HTTP 404"
+    assert reasons["http://127.0.0.1:1/feed.xml"] == (
         "the site was not contacted: the connection was refused or there is no route"
     )
     assert len(result.articles) == 2
+
+
+# -- a broken or hostile site: every fetch ends by its deadline, sizes hold after unpacking --------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "phase"),
+    [
+        ("/drip.html", "reading the page"),  # no length, Connection: close, a byte every 0.25 s
+        ("/drip-length.html", "reading the page"),  # Content-Length: 60, 30 bytes ever sent
+        ("/drip-headers.html", "waiting for the headers"),
+    ],
+)
+def test_a_dripping_page_ends_by_the_timeout(web_settings, news_site, path, phase):
+    fetcher = Fetcher(web_settings)
+    fetcher.allowed(news_site.at(path))  # robots.txt first, so that only the page is timed
+    started = time.monotonic()
+    with pytest.raises(FetchError) as caught:
+        fetcher.fetch(news_site.at(path))
+    elapsed = time.monotonic() - started
+    assert str(caught.value) == f"timed out after 1 s ({phase})"
+    assert elapsed < 1.5, f"{path} held the fetch for {elapsed:.1f} s with a 1 s timeout"
+
+
+def test_a_dripping_robots_txt_ends_by_the_timeout_and_names_the_reason(web_settings, news_site):
+    (news_site.root / "robots.drip").touch()  # the server now drips robots.txt
+    started = time.monotonic()
+    assert reason(web_settings, news_site.at("/de/wahl.html")) == (
+        "robots.txt could not be read (timed out after 1 s (reading the page))"
+    )
+    assert time.monotonic() - started < 1.5
+    assert "/de/wahl.html" not in news_site.requested()
+
+
+def test_the_feed_s_other_articles_are_read_while_pages_drip(web_settings, news_site):
+    started = time.monotonic()
+    result = fetch_articles([news_site.at("/faults.xml")], Fetcher(web_settings))
+    elapsed = time.monotonic() - started
+    assert sorted(d.url.removeprefix(news_site.url) for d in result.documents) == [
+        "/de/nato-gipfel.html",
+        "/de/preise.html",
+        "/en/bridge-reopens.html",
+    ]
+    reasons = {url.removeprefix(news_site.url): why for url, why in result.skipped}
+    assert reasons["/drip.html"] == reasons["/drip-length.html"] == "timed out after 1 s (reading the page)"
+    assert reasons["/drip-headers.html"] == "timed out after 1 s (waiting for the headers)"
+    assert elapsed < 3 * 1.5 + 2, f"the feed took {elapsed:.1f} s with three dripping pages and a 1 s timeout"
+
+
+def test_windows_1252_labelled_iso_8859_1_keeps_every_character(web_settings, news_site):
+    from tests.newsserver import PREISE_TEXT
+
+    doc = page_document(Fetcher(web_settings).fetch(news_site.at("/de/preise.html")))
+    assert PREISE_TEXT in doc.text
+    assert "Familienkarten kosten 12 € und gelten" in doc.text and "„mehr Besucher als je zuvor“" in doc.text
+
+
+@pytest.mark.parametrize("path", ["/bomb.html", "/bomb-encoded.html"])
+def test_a_gzip_bomb_is_unpacked_only_up_to_the_size_limit(web_settings, news_site, path):
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.process_time()
+    assert reason(web_settings, news_site.at(path)) == (
+        "the page is larger than the limit of 50,000 bytes (RAG_FETCH_MAX_BYTES) once unpacked"
+    )
+    assert time.process_time() - started < 2
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 10, f"unpacking grew the process by {grown_mb:.0f} MB"
+
+
+def test_ipv6_loopback_and_unspecified_addresses_are_refused_before_any_connection(web_settings):
+    import socket
+    import threading
+
+    listener = socket.socket(socket.AF_INET6)
+    listener.bind(("::1", 0))
+    listener.listen(1)
+    listener.settimeout(2)
+    accepted: list[object] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            accepted.append(listener.accept())
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    strict = web_settings.model_copy(update={"fetch_allow_private": False})
+    port = listener.getsockname()[1]
+    assert reason(strict, f"http://[::1]:{port}/feed.xml") == (
+        "the site was not contacted: ::1 is an address on this machine (RAG_FETCH_ALLOW_PRIVATE=true allows it)"
+    )
+    assert reason(strict, f"http://[::]:{port}/").startswith("the site was not contacted: :: is an address on this")
+    assert reason(strict, "http://[::ffff:127.0.0.1]:9/").startswith("the site was not contacted: ::ffff:127.0.0.1 is")
+    assert reason(strict, "http://10.1.2.3/").startswith(
+        "the site was not contacted: 10.1.2.3 is an address on the local network"
+    )
+    assert reason(strict, "http://localhost:9/").startswith("the site was not contacted: localhost resolves to")
+    thread.join(3)
+    listener.close()
+    assert accepted == [], "a connection was made to a refused address"
+
+
+def test_a_refused_redirect_names_its_target_and_does_not_suggest_turning_the_guard_off(
+    web_settings, news_site, monkeypatch
+):
+    from rag import web_http
+
+    real = web_http.address_kind
+    monkeypatch.setattr(web_http, "address_kind", lambda a: None if a == "127.0.0.1" else real(a))
+    strict = web_settings.model_copy(update={"fetch_allow_private": False})
+    message = reason(strict, news_site.at("/go/intranet"))
+    assert message == (
+        "redirected to http://192.168.1.20/admin, but 192.168.1.20 is an address on the local network or a "
+        "reserved one; not followed"
+    )
+    assert "ALLOW_PRIVATE" not in message
+
+
+def test_a_sitemap_chain_cut_after_ten_sitemaps_is_reported(web_settings, news_site):
+    from rag.web_sources import MAX_SITEMAPS
+
+    entries = "".join(f"<sitemap><loc>http://BASE/chain/{n}.xml</loc></sitemap>" for n in range(15))
+    (news_site.root / "chain.xml").write_text(
+        f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}'
+        "</sitemapindex>"
+    )
+    (news_site.root / "chain").mkdir()
+    for n in range(15):
+        (news_site.root / "chain" / f"{n}.xml").write_text(
+            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<url><loc>http://BASE/de/page-{n}.html</loc></url></urlset>"
+        )
+    [reading] = plan([news_site.at("/chain.xml")], Fetcher(web_settings)).sources
+    assert len(reading.listed) == MAX_SITEMAPS - 1
+    assert reading.notes == [
+        f"{news_site.at('/chain.xml')}: 6 more nested sitemap(s) not read; at most 10 are read for one named "
+        "sitemap (name the others to index them)"
+    ]
+
+
+def test_a_304_answer_to_the_stored_validators_costs_no_download(web_settings, news_site):
+    fetcher = Fetcher(web_settings)
+    first = fetcher.fetch(news_site.at("/de/wahl.html"))
+    assert first.etag and first.last_modified
+    again = fetcher.fetch(news_site.at("/de/wahl.html"), first.etag, first.last_modified)
+    assert again.not_modified and again.data == b""
+    page = news_site.root / "de" / "wahl.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("Wahl", "Neuwahl"), encoding="utf-8")
+    changed = fetcher.fetch(news_site.at("/de/wahl.html"), first.etag, first.last_modified)
+    assert not changed.not_modified and b"Neuwahl" in changed.data and changed.etag != first.etag
