@@ -12,11 +12,11 @@ chat: index
 
 test: setup
 	@bash scripts/ensure_chromium.sh
-	.venv/bin/ruff check rag ui cli evaluation scripts tests
+	.venv/bin/ruff check rag ui scripts tests
 	.venv/bin/mypy
 	.venv/bin/pytest -ra
 
 lint:
-	.venv/bin/ruff check rag ui cli evaluation scripts tests
-	.venv/bin/ruff format --check rag ui cli evaluation scripts tests
+	.venv/bin/ruff check rag ui scripts tests
+	.venv/bin/ruff format --check rag ui scripts tests
 	.venv/bin/mypy

@@ -9,9 +9,42 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
 from typing import Any, Literal
 
-from rag.question_kind import QuestionKind
+
+class QuestionKind(StrEnum):
+    ENTITY = "entity"  # a person, organisation, place, title or named thing
+    NUMBER = "number"  # a number, date, duration or amount
+    STATEMENT = "statement"  # what someone said, claimed or warned; how; why
+    YESNO = "yesno"
+    LIST = "list"  # several items, or the parts of a two-part question
+
+
+@dataclass(frozen=True)
+class WebOrigin:
+    """Where a web article was fetched from; pruning and the next run's conditional request rely on it."""
+
+    fetched_from: str  # the address fetched: a feed's link or the named URL (the canonical URL is Document.url)
+    listed_by: str | None = None  # the named feed or sitemap that listed it; None for a page named itself
+    etag: str | None = None  # the server's validators, sent back on the next run (ETag, Last-Modified)
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str  # file stem
+    title: str  # for display only: derived, never cut out of the text
+    date: str | None  # "2022-11" or "2022-11-20" when the file gives one
+    source: str  # the source path as given
+    text: str  # the body: every word of the file except removed_lines; all chunk offsets refer to it
+    removed_lines: tuple[str, ...]  # boilerplate and date-only lines that were dropped, reported to the user
+    author: str | None = None
+    format: str = "text"
+    url: str | None = None  # articles fetched from the web: the canonical URL (files have none)
+    site: str | None = None  # articles fetched from the web: the site's name, else its host
+    origin: WebOrigin | None = None  # articles fetched from the web: where from, and how to ask if it changed
+
 
 # How an answer was made: by the LLM; extractively (no LLM, or the LLM failed); refused before the LLM ran
 # because retrieval found nothing relevant ("gate") or because the question names a number that no retrieved

@@ -22,7 +22,7 @@ PROTOCOL = 1  # raise it when the routes or the lines change
 # Settings that do not change an answer: where and how the chat listens; `rag index` and uploads only.
 _NOT_ANSWERING = frozenset(
     {"host", "port", "auth_user", "auth_password", "upload_max_bytes", "concurrency_limit", "max_queue", "seeds_dir"}
-    # The chunk cache saves time, never changes an answer (rag.chunk_states evaluates the same split either way).
+    # The chunk cache saves time, never changes an answer (rag.models.chunk_states evaluates the same split either way).
     | {"chunk_states_mb", "chunk_states_dir"}
 )
 

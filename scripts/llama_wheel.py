@@ -9,7 +9,7 @@ that records the version, CMAKE_ARGS and the CPU flags the build needs; that rec
 cache copied from another machine never installs a build that this CPU cannot run. A failed build or smoke test
 is recorded there too, and `choose` then falls back to the portable build instead of trying again.
 
-Standard library only (plus rag.model_files, which is too): setup runs it before the pinned packages are installed.
+Standard library only (plus rag.models.files, which is too): setup runs it before the pinned packages are installed.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as `python scripts/llama_wheel.py`: rag.model_files lives in the repository
+sys.path.insert(0, str(ROOT))  # run as `python scripts/llama_wheel.py`: rag.models.files lives in the repository
 
-from rag.model_files import MODELS, QWEN_15B, sha256_file  # noqa: E402  (needs the path above)
+from rag.models.files import MODELS, QWEN_15B, sha256_file  # noqa: E402  (needs the path above)
 
 PACKAGE = "llama-cpp-python"
 BASE_ARGS = ("-DLLAVA_BUILD=OFF", "-DGGML_NATIVE=OFF")

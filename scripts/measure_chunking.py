@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evaluation.metrics import retrieval_scores
-from evaluation.questionset import Question, parse_question_set
-from rag.embedding import get_embedder
-from rag.ingest import index_paths
+from rag.answering.retrieve import retrieve
+from rag.evaluation.metrics import retrieval_scores
+from rag.evaluation.questionset import Question, parse_question_set
+from rag.ingest.pipeline import index_paths
+from rag.models.embedding import get_embedder
 from rag.offline import enforce_offline
-from rag.retrieve import retrieve
 from rag.settings import Settings
-from rag.store import open_store
+from rag.store.chroma import open_store
 
 CONFIGS = [(300, 0), (300, 1), (600, 0), (600, 1), (900, 1), (1200, 1)]
 KEYS = [

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import AnswerService
-from rag.ingest import index_paths
+from rag.answering.service import AnswerService
+from rag.ingest.pipeline import index_paths
 from rag.offline import enforce_offline
 from rag.settings import Settings
-from rag.store import open_store
+from rag.store.chroma import open_store
 from tests.fakes import HashEmbedder, scripted_backend
 from tests.newsserver import NewsSite, serve_news
 from tests.servers import UIServer, shared_server

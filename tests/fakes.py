@@ -19,11 +19,10 @@ from llama_index.core.llms import (
     LLMMetadata,
 )
 
-from rag.llm import LLMBackend
-from rag.question_kind import QuestionKind
+from rag.answering.textsim import content_words
+from rag.models.llm import LLMBackend
 from rag.settings import Settings
-from rag.textsim import content_words
-from rag.types import Answer, Citation, Delta, Final, Preview, StoredChunk, StreamEvent, Timings
+from rag.types import Answer, Citation, Delta, Final, Preview, QuestionKind, StoredChunk, StreamEvent, Timings
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from rag.llm import LlamaModel
-from rag.model_files import ModelError, resolve_gguf_path
+from rag.models.files import ModelError, resolve_gguf_path
+from rag.models.llm import LlamaModel
 from rag.settings import Settings
 
 

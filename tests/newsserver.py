@@ -81,7 +81,8 @@ def _preise_page() -> bytes:
         for text in (
             PREISE_TEXT,
             "Das Stadtfest in Beispielstadt öffnet am Samstag seine Tore – mit Musik, Märkten und Führungen.",
-            "Die Veranstalter erwarten „mehr Besucher als je zuvor“, sagte die Sprecherin der Stadt am Freitag.",
+            # Without „…“ here, trafilatura's charset guess for the page was latin-1, which drops € „ “ – ’.
+            "Die Veranstalter erwarten mehr Besucher als je zuvor, sagte die Sprecherin der Stadt am Freitag.",
             "Kinder unter zwölf Jahren zahlen nichts; Familienkarten kosten 12 € und gelten für zwei Tage.",
         )
     )

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.bench.harness import free_port, stop_process_group
+from rag.evaluation.bench.harness import free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_ENV = "NEWSRAG_UI_TEST_SERVER"  # lets every test module reuse the server the first one started
@@ -82,7 +82,7 @@ def chat_server(tmp: Path, **env_overrides: str) -> Iterator[UIServer]:
     server = UIServer(f"http://127.0.0.1:{port}/", str(tmp))
     with server.log.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "chat"],
+            [sys.executable, "-m", "rag.cli.main", "chat"],
             cwd=ROOT,
             env=env,
             stdout=log,

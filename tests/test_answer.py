@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import InvalidQuestionError
-from rag.citations import QUOTE_SEPARATOR
-from rag.llm import LLMUnavailableError
-from rag.refusal import REFUSAL
+from rag.answering.citations import QUOTE_SEPARATOR
+from rag.answering.refusal import REFUSAL
+from rag.answering.service import InvalidQuestionError
+from rag.models.llm import LLMUnavailableError
 from rag.types import Delta, Final, Preview, final_answer
 
 QUESTION_DE = "Mit welchen Verteidigungsministern sprach Schoigu, Akar und Wallace?"
@@ -132,8 +132,8 @@ def test_an_english_answer_without_german_words_is_not_retried(service):
 
 
 def test_a_statement_asked_in_the_sources_language_asks_for_their_sentence(service):
-    from rag.prompting import SHAPE_HINTS, VERBATIM_STATEMENT_HINT
-    from rag.question_kind import QuestionKind
+    from rag.answering.prompt import SHAPE_HINTS, VERBATIM_STATEMENT_HINT
+    from rag.types import QuestionKind
 
     service.backend.llm.replies = ["Er sprach mit Akar und Wallace [1].", "He spoke with Akar and Wallace [1]."]
     german = service.answer("Was sagte Schoigu seinen Amtskollegen?")

@@ -23,7 +23,7 @@ QUESTION = "Mit welchen Verteidigungsministern telefonierte Schoigu?"
 def rag_ask(server: UIServer, *args: str, **env_overrides: str) -> subprocess.CompletedProcess[str]:
     """`rag ask QUESTION ARGS` with the settings `server` runs (plus env_overrides)."""
     env = rag_env(Path(server.tmp), server.port, **env_overrides)
-    command = [sys.executable, "-m", "cli.main", "ask", QUESTION, "--llm", "none", *args]
+    command = [sys.executable, "-m", "rag.cli.main", "ask", QUESTION, "--llm", "none", *args]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
 
 

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.bench import BenchConfig, format_table
-from evaluation.bench.answers import _PromptCounter
-from evaluation.bench.checks import build_checks
-from evaluation.bench.config import ROOT as BENCH_ROOT
-from evaluation.bench.figures import latency_summary
-from evaluation.bench.harness import dir_size_mb, free_port, proc_status, run_in_fresh_process, sub_env
-from evaluation.bench.llm_speed import bench_llm_speed, llama_build, measure_speed, portable_wheel
-from evaluation.bench.run import _section
+from rag.evaluation.bench import BenchConfig, format_table
+from rag.evaluation.bench.answers import _PromptCounter
+from rag.evaluation.bench.checks import build_checks
+from rag.evaluation.bench.config import ROOT as BENCH_ROOT
+from rag.evaluation.bench.figures import latency_summary
+from rag.evaluation.bench.harness import dir_size_mb, free_port, proc_status, run_in_fresh_process, sub_env
+from rag.evaluation.bench.llm_speed import bench_llm_speed, llama_build, measure_speed, portable_wheel
+from rag.evaluation.bench.run import _section
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +37,7 @@ def test_quick_bench_writes_json_with_numeric_figures(tmp_path: Path):
     out = tmp_path / "bench"
     env = dict(os.environ, RAG_INDEX_DIR=str(tmp_path / "unused-index"))
     result = subprocess.run(
-        [sys.executable, "-m", "cli.main", "bench", "--quick", "--skip-llm", "--out", str(out)],
+        [sys.executable, "-m", "rag.cli.main", "bench", "--quick", "--skip-llm", "--out", str(out)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -217,7 +217,7 @@ def test_simultaneous_user_figures_are_checked_against_30_s_and_say_why_one_is_m
 
 
 def test_load_figures_count_errors_and_take_percentiles_over_the_answered_sessions():
-    from evaluation.bench.load import load_figures
+    from rag.evaluation.bench.load import load_figures
 
     answered = [{"payload": {"refused": i == 0}, "seconds": float(i + 1), "max_rank": i} for i in range(4)]
     figures = load_figures([*answered, {"error": "TimeoutError: x"}], wall_s=8.0)
@@ -323,7 +323,7 @@ def test_llm_speed_evaluates_the_whole_prompt_from_an_empty_context_then_single_
 def test_bench_llm_speed_resets_the_context_after_measuring_and_skips_other_backends():
     from types import SimpleNamespace
 
-    from rag.llm import LlamaModel
+    from rag.models.llm import LlamaModel
     from tests.fakes import scripted_backend
 
     raw = FakeLlama()
@@ -365,7 +365,7 @@ def test_the_portable_build_gives_ratio_rows_or_says_how_to_build_it():
 def test_prompt_counter_separates_the_kept_prefix_from_the_evaluated_tokens():
     from types import SimpleNamespace
 
-    from rag.llm import LlamaModel
+    from rag.models.llm import LlamaModel
 
     model = FakeLlama()
     counter = _PromptCounter(SimpleNamespace(llama=LlamaModel(model)))

@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import pytest
 from llama_index.core.llms import ChatMessage
 
-from rag.chunk_states import ChunkStates
-from rag.llm import messages_to_chatml
-from rag.prompting import best_chunk_chars, build_messages, prefix_messages
+from rag.answering.prompt import best_chunk_chars, build_messages, prefix_messages
+from rag.models.chunk_states import ChunkStates
+from rag.models.llm import messages_to_chatml
 from rag.types import Passage
 from tests.fakes import make_chunk, scripted_backend
 from tests.models import fresh_local_model
@@ -235,9 +235,9 @@ def test_rag_index_warm_then_the_same_answer_from_a_saved_state_as_without_the_c
     and the same answer, word for word, as the same question with the cache off."""
     from typer.testing import CliRunner
 
-    from cli.main import app
-    from rag.service import get_service
+    from rag.cli.main import app
     from rag.settings import Settings
+    from rag.wiring import get_service
 
     articles, states = tmp_path / "articles", tmp_path / "states"
     articles.mkdir()

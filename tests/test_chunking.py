@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import CHUNKER_VERSION, Chunk, chunk_document, chunk_text
-from rag.documents import load_document
+from rag.ingest.chunking import CHUNKER_VERSION, Chunk, chunk_document, chunk_text
+from rag.ingest.documents import load_document
 from rag.sentences import split_sentences
 
 SEEDS = sorted((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt"))

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.citations import marker_numbers, repair
+from rag.answering.citations import marker_numbers, repair
 
 PASSAGES = [
     "Schoigu sprach mit dem türkischen Verteidigungsminister Hulusi Akar und dem Briten Ben Wallace.",

@@ -30,8 +30,8 @@ def imported_after(code: str, tmp_path: Path) -> set[str]:
 
 def test_asking_a_running_chat_imports_no_answer_path_and_no_model_library(tmp_path):
     modules = imported_after(
-        "import cli.main\n"
-        "from cli.remote import ask_running_chat\n"
+        "import rag.cli.main\n"
+        "from rag.cli.remote import ask_running_chat\n"
         "from rag.settings import Settings\n"
         "import socket\n"
         "with socket.socket() as s:\n    s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]\n"
@@ -41,20 +41,20 @@ def test_asking_a_running_chat_imports_no_answer_path_and_no_model_library(tmp_p
     )
     heavy = {"llama_index", "torch", "chromadb", "gradio", "sentence_transformers", "transformers", "numpy"}
     assert {m.split(".")[0] for m in modules} & heavy == set()
-    assert "rag.answer" not in modules and "httpx" in modules
+    assert "rag.answering.service" not in modules and "httpx" in modules
 
 
 def test_answering_in_process_without_an_llm_loads_no_llm_library(tmp_path):
     modules = imported_after(
-        "import cli.main\n"
-        "import rag.embedding\n"
-        "from rag.service import get_service\n"
+        "import rag.cli.main\n"
+        "import rag.models.embedding\n"
+        "from rag.wiring import get_service\n"
         "from rag.settings import Settings\n"
-        "rag.embedding.get_embedder = lambda settings: None  # the embedding model is not what this test is about\n"
+        "rag.models.embedding.get_embedder = lambda settings: None  # not what this test is about\n"
         f"settings = Settings(llm_backend='none', index_dir={str(tmp_path / 'index')!r}, "
         f"cache_dir={str(tmp_path / 'cache')!r})\n"
         "assert get_service(settings).backend is None",
         tmp_path,
     )
-    assert "rag.answer" in modules and "chromadb" in modules  # the path did run
+    assert "rag.answering.service" in modules and "chromadb" in modules  # the path did run
     assert sorted(m for m in modules if m.startswith(LLM_STACK)) == []

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.corpus import CORPUS_CHUNK_STATES, CorpusError, corpus_key, corpus_settings
-from rag.chunk_states import ChunkStates
+from rag.evaluation.corpus import CORPUS_CHUNK_STATES, CorpusError, corpus_key, corpus_settings
+from rag.models.chunk_states import ChunkStates
 from rag.settings import Settings
 
 

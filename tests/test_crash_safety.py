@@ -10,18 +10,18 @@ import textwrap
 import time
 from pathlib import Path
 
-from rag.ingest import index_paths
+from rag.ingest.pipeline import index_paths
 from rag.settings import Settings
-from rag.store import open_store
+from rag.store.chroma import open_store
 from tests.fakes import HashEmbedder
 
 WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from rag.ingest import index_paths
+    from rag.ingest.pipeline import index_paths
     from rag.settings import Settings
-    from rag.store import open_store
+    from rag.store.chroma import open_store
     from tests.fakes import HashEmbedder
 
     class SlowEmbedder(HashEmbedder):
@@ -88,9 +88,9 @@ URL_WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from rag.ingest import index_paths
+    from rag.ingest.pipeline import index_paths
     from rag.settings import Settings
-    from rag.store import open_store
+    from rag.store.chroma import open_store
     from tests.fakes import HashEmbedder
 
     class SlowEmbedder(HashEmbedder):

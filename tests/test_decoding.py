@@ -1,4 +1,4 @@
-"""rag.decoding: text as browsers decode it, and unpacking within a limit."""
+"""rag.ingest.decoding: text as browsers decode it, and unpacking within a limit."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import zlib
 
 import pytest
 
-from rag.decoding import TooLargeError, charset_of, codec_for, decode_markup, sniff_codec, unpack
-from rag.formats import MAX_UNPACKED_HTML_BYTES, FormatError, extract
+from rag.ingest.decoding import TooLargeError, charset_of, codec_for, decode_markup, sniff_codec, unpack
+from rag.ingest.formats import MAX_UNPACKED_HTML_BYTES, FormatError, extract
 
 WINDOWS_1252 = "„Größer geht’s nicht“ – 5 €"
 

@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from rag.chunking import chunk_document
-from rag.documents import SUPPORTED_SUFFIXES, DocumentError, is_boilerplate, load_document, parse_document
+from rag.ingest.chunking import chunk_document
+from rag.ingest.documents import SUPPORTED_SUFFIXES, DocumentError, is_boilerplate, load_document, parse_document
 
 SEEDS = sorted((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt"))
 DATE_MARKER = re.compile(r"^\s*date \d{4}-\d{2}\s*")

@@ -28,7 +28,7 @@ def dev_questions(tmp_path: Path, ids: list[str]) -> Path:
 
 def rag(*args: str, env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
+        [sys.executable, "-m", "rag.cli.main", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from evaluation import runner as evaluate
-from evaluation.metrics import SCORE_KEYS, score_question
-from evaluation.questionset import parse_question_lines, parse_question_set
-from rag.answer import AnswerService
+from rag.answering.service import AnswerService
+from rag.cli.main import app
+from rag.evaluation import runner as evaluate
+from rag.evaluation.metrics import SCORE_KEYS, score_question
+from rag.evaluation.questionset import parse_question_lines, parse_question_set
 from rag.types import Answer, Citation, Delta, Final, Timings
 from tests.fakes import make_chunk
 
@@ -205,7 +205,7 @@ def test_records_have_the_shape_the_metrics_expect(tmp_path, fakes):
         {"role": "assistant", "content": "Akar and Wallace [1]."},
     ]
 
-    # Every record scores cleanly with evaluation.metrics.
+    # Every record scores cleanly with rag.evaluation.metrics.
     questions = {q.id: q for q in parse_question_set(qset)}
     scores = score_question(questions["q1"], records[0])
     assert set(scores) == set(SCORE_KEYS)
@@ -458,8 +458,8 @@ def test_config_specs_parse():
 
 def test_service_pipeline_drives_the_real_answer_service(tmp_settings, seeds_copy):
     """ServicePipeline against AnswerService itself (hash embedder, scripted LLM, real Chroma)."""
-    from rag.ingest import index_paths
-    from rag.store import open_store
+    from rag.ingest.pipeline import index_paths
+    from rag.store.chroma import open_store
     from tests.fakes import HashEmbedder, scripted_backend
 
     embedder = HashEmbedder()
@@ -483,7 +483,7 @@ def test_service_pipeline_drives_the_real_answer_service(tmp_settings, seeds_cop
 def test_baseline_pipeline_records(seeds_copy, tmp_settings):
     from llama_index.core.embeddings import MockEmbedding
 
-    from evaluation.baseline import BaselinePipeline
+    from rag.evaluation.baseline import BaselinePipeline
     from tests.fakes import ScriptedLLM
 
     llm = ScriptedLLM()
@@ -510,7 +510,7 @@ def test_baseline_answers_a_follow_up_with_llama_index_s_default_chat_engine(see
     (the first prompt holds them), then answers from the retrieved nodes."""
     from llama_index.core.embeddings import MockEmbedding
 
-    from evaluation.baseline import BaselinePipeline
+    from rag.evaluation.baseline import BaselinePipeline
     from tests.fakes import ScriptedLLM
 
     llm = ScriptedLLM()
@@ -530,7 +530,7 @@ def test_baseline_answers_a_follow_up_with_llama_index_s_default_chat_engine(see
 def test_baseline_needs_an_llm(tmp_settings, seeds_copy):
     from llama_index.core.embeddings import MockEmbedding
 
-    from evaluation.baseline import BaselineError, BaselinePipeline
+    from rag.evaluation.baseline import BaselineError, BaselinePipeline
 
     with pytest.raises(BaselineError, match="needs an LLM"):
         BaselinePipeline(tmp_settings, documents_dir=seeds_copy, embed_model=MockEmbedding(embed_dim=8))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.chunking import chunk_text
-from rag.extractive import MAX_SENTENCES, best_sentence, chunk_sentences, pick_sentences
+from rag.answering.extractive import MAX_SENTENCES, best_sentence, chunk_sentences, pick_sentences
+from rag.ingest.chunking import chunk_text
 from rag.types import StoredChunk
 from tests.fakes import make_chunk
 

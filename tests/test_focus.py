@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.focus import addresses_the_model, best_chunk_and_focus, focus, lead_by_best_sentence
+from rag.answering.focus import addresses_the_model, best_chunk_and_focus, focus, lead_by_best_sentence
 from rag.types import StoredChunk
 from tests.fakes import make_chunk
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.follow_up import EARLIER_ANSWER_CHARS, EarlierTurn, earlier_turn
+from rag.answering.follow_up import EARLIER_ANSWER_CHARS, EarlierTurn, earlier_turn
 
 
 def test_the_last_question_and_the_first_paragraph_of_its_answer_without_markers():

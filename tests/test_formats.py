@@ -1,4 +1,4 @@
-"""rag.formats: bytes of .txt/.md/.html/.pdf/.docx files to text plus the metadata the format carries."""
+"""rag.ingest.formats: bytes of .txt/.md/.html/.pdf/.docx files to text plus the metadata the format carries."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.formats import SUPPORTED_SUFFIXES, Extracted, FormatError, extract
+from rag.ingest.formats import SUPPORTED_SUFFIXES, Extracted, FormatError, extract
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "formats"
@@ -616,6 +616,6 @@ def test_missing_library_is_a_clear_error(monkeypatch, suffix, module, package):
 def test_heavy_libraries_are_not_imported_with_the_module():
     import subprocess
 
-    code = "import sys, rag.formats; print(sorted({'trafilatura', 'pypdf', 'docx', 'lxml'} & set(sys.modules)))"
+    code = "import sys, rag.ingest.formats; print(sorted({'trafilatura', 'pypdf', 'docx', 'lxml'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert result.stdout.strip() == "[]"

@@ -7,7 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evaluation.questionset import QuestionSetError, parse_question_lines
+from rag.evaluation.questionset import QuestionSetError, parse_question_lines
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),

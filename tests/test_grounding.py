@@ -1,6 +1,6 @@
 import pytest
 
-from evaluation.grounding import invented_numbers, repeats_question, says_passage
+from rag.evaluation.grounding import invented_numbers, repeats_question, says_passage
 
 
 def test_invented_numbers_agree_across_formats() -> None:

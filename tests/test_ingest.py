@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.ingest import index_paths, lock_path
-from rag.locking import IndexLockedError
+from rag.ingest.pipeline import index_paths, lock_path
 from rag.settings import Settings
-from rag.store import StoreError, StoreMismatchError, open_store
+from rag.store.chroma import StoreError, StoreMismatchError, open_store
+from rag.store.locking import IndexLockedError
 from tests.fakes import HashEmbedder
 from tests.newsserver import UNINDEXABLE_PATHS, web_env
 
@@ -116,7 +116,7 @@ def test_failed_run_leaves_the_previous_index_intact(tmp_settings, seeds_copy):
 
 
 HOLDER = (
-    "import sys, time; from pathlib import Path; from rag.locking import write_lock\n"
+    "import sys, time; from pathlib import Path; from rag.store.locking import write_lock\n"
     "with write_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)\n"
 )
 
@@ -171,7 +171,7 @@ def test_saved_news_pages_are_indexed_with_their_title_date_and_author(tmp_setti
 def test_changed_parser_version_rebuilds_and_says_why(tmp_settings, seeds_copy, monkeypatch):
     store = open_store(tmp_settings)
     index_paths([seeds_copy], tmp_settings, store, HashEmbedder)
-    monkeypatch.setattr("rag.ingest.CHUNKER_VERSION", "999")
+    monkeypatch.setattr("rag.ingest.pipeline.CHUNKER_VERSION", "999")
     report = index_paths([seeds_copy], tmp_settings, store, HashEmbedder)
     assert len(report.updated) == 5
     assert report.rechunk_reason and "v999" in report.rechunk_reason
@@ -340,8 +340,8 @@ def test_nothing_is_fetched_unless_urls_are_given(tmp_settings, seeds_copy, monk
     def no_network(*args, **kwargs):
         raise AssertionError("index_paths must not touch the network for files")
 
-    monkeypatch.setattr("rag.ingest.fetch_articles", no_network)
-    monkeypatch.setattr("rag.ingest.Fetcher", no_network)
+    monkeypatch.setattr("rag.ingest.pipeline.fetch_articles", no_network)
+    monkeypatch.setattr("rag.ingest.pipeline.Fetcher", no_network)
     report = run(tmp_settings, [seeds_copy])
     assert len(report.added) == 5 and report.web_sources == [] and report.duplicates == []
 
@@ -351,7 +351,7 @@ def test_a_feed_through_the_real_command_model_and_store(news_site, tmp_path, mo
     """`rag index FEED` with EmbeddingGemma into a real Chroma store; again (nothing new); after an edit; then ask."""
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from rag.cli.main import app
 
     web_env(monkeypatch, tmp_path)
     runner = CliRunner()

@@ -33,10 +33,10 @@ QUESTIONS = [
 
 
 def test_injected_instructions_are_not_followed_by_the_real_model(tmp_path):
-    from rag.embedding import get_embedder
-    from rag.ingest import index_paths
-    from rag.service import get_service
-    from rag.store import open_store
+    from rag.ingest.pipeline import index_paths
+    from rag.models.embedding import get_embedder
+    from rag.store.chroma import open_store
+    from rag.wiring import get_service
 
     hostile = tmp_path / "hostile"
     hostile.mkdir()

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from rag.citations import QUOTE_SEPARATOR
-from rag.ingest import index_paths
-from rag.service import get_service
+from rag.answering.citations import QUOTE_SEPARATOR
+from rag.ingest.pipeline import index_paths
 from rag.settings import Settings
+from rag.wiring import get_service
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory) -> Settings:
-    from rag.embedding import get_embedder
-    from rag.store import open_store
+    from rag.models.embedding import get_embedder
+    from rag.store.chroma import open_store
 
     settings = Settings(index_dir=tmp_path_factory.mktemp("index"), llm_backend="local")
     report = index_paths([settings.seeds_dir], settings, open_store(settings), lambda: get_embedder(settings))
@@ -24,7 +24,7 @@ def settings(tmp_path_factory) -> Settings:
 
 
 def _top_docs(service, question: str, k: int = 3) -> list[str]:
-    from rag.retrieve import retrieve
+    from rag.answering.retrieve import retrieve
 
     return [c.doc_id for c in retrieve(question, service.store, service.embedder, k).chunks]
 
@@ -129,7 +129,7 @@ def test_the_chunk_holding_the_best_sentence_leads_the_passages(settings):
 def test_an_english_answer_keeps_no_german_source_word(settings):
     """Asked in English about the German North Korea article, the model first wrote "No. Pjöngjang returned
     the claim …" on this machine's build; the answer is asked for once more and keeps no German word."""
-    from rag.language import untranslated_words
+    from rag.question.language import untranslated_words
 
     service = get_service(settings)
     question = "Has North Korea admitted exporting weapons to Russia?"
@@ -168,7 +168,7 @@ def test_a_german_statement_is_answered_with_the_sources_sentence(settings):
     """Asked in German by which principle Moscow says it is guided, the model is asked for the source's
     sentence that answers it, and its words stand in the passage it cites as they are (asked for a sentence
     in the sources' words, it wrote "Der Atomkrieg kann nicht gewonnen werden und …" on this build)."""
-    from rag.citations import strip_markers
+    from rag.answering.citations import strip_markers
 
     service = get_service(settings)
     answer = service.answer("Von welchem Grundsatz lässt sich Russland laut Moskau strikt leiten?")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rag.citations import QUOTE_SEPARATOR
-from rag.joined_answer import join_answers
+from rag.answering.citations import QUOTE_SEPARATOR
+from rag.answering.joined import join_answers
 from rag.types import Answer, Citation
 from tests.fakes import full_answer, make_chunk
 

@@ -1,7 +1,7 @@
 import pytest
 
-from rag.language import detect_language, untranslated_words
-from rag.refusal import REFUSAL, is_refusal, refusal_text
+from rag.answering.refusal import REFUSAL, is_refusal, refusal_text
+from rag.question.language import detect_language, untranslated_words
 
 
 @pytest.mark.parametrize(

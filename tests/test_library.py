@@ -1,4 +1,4 @@
-"""The document library (rag/library.py): upload checks, the uploads folder and re-indexing; no models."""
+"""The document library (rag/ingest/library.py): upload checks, the uploads folder and re-indexing; no models."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from rag import library
-from rag.library import UploadError, check_upload, safe_stem
+from rag.ingest import library
+from rag.ingest.library import UploadError, check_upload, safe_stem
 from rag.settings import Settings
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from llama_index.core.llms import ChatMessage
 
-from evaluation.bench.harness import free_port
-from rag.llm import LLMUnavailableError, build_backend, llama_build_info
-from rag.model_files import QWEN_15B, model_path
+from rag.evaluation.bench.harness import free_port
+from rag.models.files import QWEN_15B, model_path
+from rag.models.llm import LLMUnavailableError, build_backend, llama_build_info
 from rag.settings import Settings
 
 MESSAGES = [ChatMessage(role="user", content="Antworte nur mit dem Wort: Hallo")]
@@ -145,10 +145,10 @@ def test_openai_backend_answers_and_streams_from_a_real_llama_cpp_server(llama_c
 
 @pytest.mark.integration
 def test_full_answer_through_the_openai_backend(llama_cpp_server, tmp_path):
-    from rag.embedding import get_embedder
-    from rag.ingest import index_paths
-    from rag.service import get_service
-    from rag.store import open_store
+    from rag.ingest.pipeline import index_paths
+    from rag.models.embedding import get_embedder
+    from rag.store.chroma import open_store
+    from rag.wiring import get_service
 
     settings = Settings(
         llm_backend="openai", llm_base_url=llama_cpp_server, llm_model="qwen", index_dir=tmp_path / "index"
@@ -160,9 +160,9 @@ def test_full_answer_through_the_openai_backend(llama_cpp_server, tmp_path):
 
 
 def test_server_dying_mid_answer_falls_back_to_extractive(tmp_path):
-    from rag.answer import AnswerService
-    from rag.ingest import index_paths
-    from rag.store import open_store
+    from rag.answering.service import AnswerService
+    from rag.ingest.pipeline import index_paths
+    from rag.store.chroma import open_store
     from tests.fakes import HashEmbedder
 
     class DyingHandler(BaseHTTPRequestHandler):
@@ -212,7 +212,7 @@ def test_llama_build_info_lists_the_cpu_features_of_the_installed_build():
 
 
 def _verdict_messages(question: str):
-    from rag.prompting import build_messages
+    from rag.answering.prompt import build_messages
     from rag.types import Passage
     from tests.fakes import make_chunk
 

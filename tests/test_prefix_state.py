@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.llm import LlamaModel
-from rag.prefix_state import read_state, warm_prefix
-from rag.prompting import build_messages, prefix_messages
+from rag.answering.prompt import build_messages, prefix_messages
+from rag.models.llm import LlamaModel
+from rag.models.prefix_state import read_state, warm_prefix
 from rag.types import Passage
 from tests.fakes import make_chunk, scripted_backend
 from tests.models import fresh_local_model

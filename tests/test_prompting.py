@@ -8,8 +8,7 @@ from dataclasses import replace
 import pytest
 from llama_index.core.llms import MessageRole
 
-from rag.language import detect_language
-from rag.prompting import (
+from rag.answering.prompt import (
     CHARS_PER_TOKEN,
     CONDENSE_PROMPT,
     DEMONSTRATIONS,
@@ -20,7 +19,8 @@ from rag.prompting import (
     prefix_messages,
     select_passages,
 )
-from rag.refusal import NO_ANSWER
+from rag.models.llm import NO_ANSWER
+from rag.question.language import detect_language
 from rag.types import Passage, StoredChunk
 
 
@@ -191,8 +191,9 @@ def test_condense_prompt_takes_history_and_question():
 
 # -- the shaped format -------------------------------------------------------------------------------------
 def test_shaped_prefix_demonstrates_every_shape_with_its_hint():
-    from rag.prompting import SHAPE_HINTS, SHAPED_DEMONSTRATIONS, SHAPED_SYSTEM_PROMPT
-    from rag.question_kind import QuestionKind, classify_question
+    from rag.answering.prompt import SHAPE_HINTS, SHAPED_DEMONSTRATIONS, SHAPED_SYSTEM_PROMPT
+    from rag.question.kind import classify_question
+    from rag.types import QuestionKind
 
     messages = prefix_messages("shaped")
     assert messages[0].content == SHAPED_SYSTEM_PROMPT and SHAPED_SYSTEM_PROMPT != SYSTEM_PROMPT
@@ -209,8 +210,8 @@ def test_shaped_prefix_demonstrates_every_shape_with_its_hint():
 
 
 def test_shaped_question_carries_the_hint_for_its_kind_and_short_carries_none():
-    from rag.prompting import SHAPE_HINTS
-    from rag.question_kind import QuestionKind
+    from rag.answering.prompt import SHAPE_HINTS
+    from rag.types import QuestionKind
 
     passages = select_passages([chunk("Die Bahn lehnte ab.")], 700)
     shaped = build_messages("Hat die Bahn zugestimmt?", passages, "de", "shaped", QuestionKind.YESNO)
@@ -222,8 +223,8 @@ def test_shaped_question_carries_the_hint_for_its_kind_and_short_carries_none():
 
 
 def test_a_statement_asks_for_the_sources_sentence_only_when_told_to():
-    from rag.prompting import SHAPE_HINTS, VERBATIM_STATEMENT_HINT
-    from rag.question_kind import QuestionKind
+    from rag.answering.prompt import SHAPE_HINTS, VERBATIM_STATEMENT_HINT
+    from rag.types import QuestionKind
 
     passages = select_passages([chunk("Die Bahn lehnte die Forderung ab.")], 700)
     question = "Wie reagierte die Bahn auf die Forderung?"

@@ -1,11 +1,11 @@
-"""rag.pruning: a pruning run removes only what it checked and found gone."""
+"""rag.ingest.pruning: a pruning run removes only what it checked and found gone."""
 
 from __future__ import annotations
 
-from rag.documents import WebOrigin
-from rag.pruning import prunable
-from rag.store import DocumentInfo
-from rag.web_sources import SourceReading
+from rag.ingest.pruning import prunable
+from rag.ingest.web.sources import SourceReading
+from rag.store.chroma import DocumentInfo
+from rag.types import WebOrigin
 
 FEED = "https://news.example/feed.xml"
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.question_kinds import accuracy, kind_confusion, report
-from evaluation.questionset import parse_question_set
-from rag.question_kind import QuestionKind, classify_question
+from rag.evaluation.question_kinds import accuracy, kind_confusion, report
+from rag.evaluation.questionset import parse_question_set
+from rag.question.kind import classify_question
+from rag.types import QuestionKind
 
 EVAL = Path(__file__).resolve().parents[1] / "eval"
 SETS = ["dev.jsonl", "questions.jsonl", "tuning.jsonl"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.question_parts import question_parts, search_text
+from rag.question.parts import question_parts, search_text
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.question_text import last_question, question_words
+from rag.question.text import last_question, question_words
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.questionset import Question, QuestionSetError, Turn, parse_question_lines, parse_question_set
+from rag.evaluation.questionset import Question, QuestionSetError, Turn, parse_question_lines, parse_question_set
 
 MINIMAL = {"id": "q1", "question": "Wer ist Schoigu?", "relevant_docs": ["003_862f45dcae2f1a19"]}
 

@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from cli import remote
-from cli.main import app as cli_app
-from rag.answer import InvalidQuestionError
+from rag.answering.service import InvalidQuestionError
+from rag.cli import remote
+from rag.cli.main import app as cli_app
 from rag.settings import Settings
 from rag.types import Delta, Final, StreamEvent
 from rag.wire import INFO_PATH, RemoteAnswerError
@@ -134,7 +134,7 @@ def test_rag_ask_prints_the_same_through_the_chat_as_in_process(settings, monkey
     source = ScriptedSource(settings, answer_events())
     monkeypatch.setenv("RAG_INDEX_DIR", str(settings.index_dir))
     monkeypatch.setenv("RAG_CACHE_DIR", str(settings.cache_dir))
-    monkeypatch.setattr("rag.service.get_service", lambda s: source)
+    monkeypatch.setattr("rag.wiring.get_service", lambda s: source)
     ask = remote.ask_running_chat  # the real client, talking to the route in a TestClient
     monkeypatch.setattr(remote, "ask_running_chat", lambda *a, **k: ask(*a, **k, client=chat(settings, source)))
     for as_json in ([], ["--json"]):
@@ -153,7 +153,7 @@ def test_local_never_probes_for_a_chat(settings, monkeypatch):
         raise AssertionError("--local must not look for a running chat")
 
     monkeypatch.setattr(remote, "ask_running_chat", probe)
-    monkeypatch.setattr("rag.service.get_service", lambda s: ScriptedSource(s, answer_events()))
+    monkeypatch.setattr("rag.wiring.get_service", lambda s: ScriptedSource(s, answer_events()))
     monkeypatch.setenv("RAG_INDEX_DIR", str(settings.index_dir))
     result = runner.invoke(cli_app, ["ask", "Mit wem?", "--llm", "none", "--local"])
     assert result.exit_code == 0, result.output

@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from evaluation.metrics import summarize
-from evaluation.questionset import Question
-from evaluation.report import (
+from rag.evaluation.metrics import summarize
+from rag.evaluation.questionset import Question
+from rag.evaluation.report import (
     GROUP_METRICS,
     KEY_METRICS,
     PLOT_METRICS,

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from rag.documents import load_document
-from rag.ingest import index_paths
-from rag.retrieve import Retrieval, retrieve
+from rag.answering.retrieve import Retrieval, retrieve
+from rag.ingest.documents import load_document
+from rag.ingest.pipeline import index_paths
 from rag.settings import Settings
-from rag.store import ChunkRecord, ChunkStore, Signature, StoreError, StoreMismatchError, open_store
+from rag.store.chroma import ChunkRecord, ChunkStore, Signature, StoreError, StoreMismatchError, open_store
 from tests.fakes import HashEmbedder
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"

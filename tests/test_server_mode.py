@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.bench.harness import free_port, stop_process_group
-from rag.embedding import get_embedder
-from rag.ingest import index_paths
-from rag.retrieve import retrieve
-from rag.service import get_service
+from rag.answering.retrieve import retrieve
+from rag.evaluation.bench.harness import free_port, stop_process_group
+from rag.ingest.pipeline import index_paths
+from rag.models.embedding import get_embedder
 from rag.settings import Settings
-from rag.store import StoreError, open_store
+from rag.store.chroma import StoreError, open_store
+from rag.wiring import get_service
 
 pytestmark = pytest.mark.integration
 
@@ -128,7 +128,7 @@ def test_index_answer_restart_keeps_everything(chroma_server, http_settings, tmp
     assert not (tmp_path / "must-not-be-used").exists(), "http mode must not create a local index"
     # The CLI reads the same server from the same environment.
     docs = subprocess.run(
-        [sys.executable, "-m", "cli.main", "docs", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "rag.cli.main", "docs", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert docs.returncode == 0, docs.stderr
     assert sorted(d["doc_id"] for d in json.loads(docs.stdout)) == sorted(p.stem for p in SEEDS.glob("*.txt"))
@@ -158,7 +158,7 @@ def test_index_answer_restart_keeps_everything(chroma_server, http_settings, tmp
 
 
 def test_local_llm_answer_through_the_server(http_settings):
-    from rag.model_files import ModelError
+    from rag.models.files import ModelError
 
     settings = http_settings.model_copy(update={"llm_backend": "local"})
     try:

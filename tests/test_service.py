@@ -9,10 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
-import rag.service as service_module
-from rag.model_files import ModelError
-from rag.service import BackgroundService, check_models
+import rag.wiring as service_module
+from rag.models.files import ModelError
 from rag.settings import Settings
+from rag.wiring import BackgroundService, check_models
 
 
 @pytest.fixture
@@ -62,10 +62,10 @@ def test_loading_waits_for_start_and_a_failed_load_is_raised_to_every_caller(mon
 @pytest.fixture
 def fake_loaders(monkeypatch, settings: Settings) -> SimpleNamespace:
     """get_service's components replaced: each loader records that it started and waits for a signal."""
-    import rag.embedding
-    import rag.llm
-    import rag.prefix_state
-    import rag.store
+    import rag.models.embedding
+    import rag.models.llm
+    import rag.models.prefix_state
+    import rag.store.chroma
 
     state = SimpleNamespace(
         embedder_started=threading.Event(), backend_started=threading.Event(), release=threading.Event(), error=None
@@ -82,10 +82,10 @@ def fake_loaders(monkeypatch, settings: Settings) -> SimpleNamespace:
             raise state.error
         state.embedder_started.wait(10)  # returns at once only when the embedder loads beside the LLM
 
-    monkeypatch.setattr(rag.embedding, "get_embedder", get_embedder)
-    monkeypatch.setattr(rag.llm, "build_backend", build_backend)
-    monkeypatch.setattr(rag.store, "open_store", lambda s: "store")
-    monkeypatch.setattr(rag.prefix_state, "warm_prefix", lambda *a: SimpleNamespace(outcome="unsupported"))
+    monkeypatch.setattr(rag.models.embedding, "get_embedder", get_embedder)
+    monkeypatch.setattr(rag.models.llm, "build_backend", build_backend)
+    monkeypatch.setattr(rag.store.chroma, "open_store", lambda s: "store")
+    monkeypatch.setattr(rag.models.prefix_state, "warm_prefix", lambda *a: SimpleNamespace(outcome="unsupported"))
     monkeypatch.setattr(service_module, "AnswerService", lambda *args: SimpleNamespace(args=args))
     monkeypatch.setattr(service_module, "_services", {})
     return state

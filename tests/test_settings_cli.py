@@ -8,7 +8,7 @@ from typing import cast
 
 from typer.testing import CliRunner
 
-from cli.main import app
+from rag.cli.main import app
 from rag.settings import Settings
 from tests.fakes import HashEmbedder
 from tests.newsserver import web_env
@@ -49,7 +49,7 @@ def test_missing_config_file_is_reported(tmp_path):
 def test_empty_question_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
     result = subprocess.run(
-        [sys.executable, "-m", "cli.main", "search", "   "], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "rag.cli.main", "search", "   "], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 1
     assert "question is empty" in result.stderr
@@ -57,8 +57,8 @@ def test_empty_question_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_docs_removed_shows_the_dropped_lines_and_names_a_missing_document(tmp_settings, seeds_copy, monkeypatch):
-    from rag.ingest import index_paths
-    from rag.store import open_store
+    from rag.ingest.pipeline import index_paths
+    from rag.store.chroma import open_store
     from tests.fakes import HashEmbedder
 
     index_paths([seeds_copy], tmp_settings, open_store(tmp_settings), HashEmbedder)
@@ -84,10 +84,10 @@ def test_dry_run_lists_each_source_and_article_and_changes_nothing(news_site, mo
 
 
 def test_index_prints_each_failed_url_with_its_reason_and_docs_shows_the_source(news_site, monkeypatch, tmp_path):
-    from rag.embedding import Embedder
+    from rag.models.embedding import Embedder
 
     web_env(monkeypatch, tmp_path)
-    monkeypatch.setattr("rag.embedding.get_embedder", lambda settings: cast(Embedder, HashEmbedder()))
+    monkeypatch.setattr("rag.models.embedding.get_embedder", lambda settings: cast(Embedder, HashEmbedder()))
     result = runner.invoke(app, ["index", news_site.at("/de/nato-gipfel.html"), news_site.at("/private/secret.html")])
     assert result.exit_code == 0, result.output
     assert f"skipped {news_site.at('/private/secret.html')}: forbidden by the site's robots.txt" in result.output
@@ -97,7 +97,7 @@ def test_index_prints_each_failed_url_with_its_reason_and_docs_shows_the_source(
 
 
 def test_a_citation_of_a_web_article_shows_site_and_url():
-    from cli.main import citation_text
+    from rag.cli.main import citation_text
     from rag.types import Citation
 
     base = {"n": 1, "chunk_id": "c", "doc_id": "news.example_wahl_1a2b", "title": "Stichwahl", "date": "2024-06-10"}
@@ -113,9 +113,8 @@ def test_a_citation_of_a_web_article_shows_site_and_url():
 def test_rag_ask_shows_the_verdict_of_a_yes_no_answer_and_the_items_of_a_list():
     from dataclasses import replace
 
-    from cli.main import shape_lines
-    from rag.question_kind import QuestionKind
-    from rag.types import Answer, Timings
+    from rag.cli.main import shape_lines
+    from rag.types import Answer, QuestionKind, Timings
 
     plain = Answer(
         question="Q?",
@@ -137,7 +136,7 @@ def test_rag_ask_shows_the_verdict_of_a_yes_no_answer_and_the_items_of_a_list():
 
 
 def test_eval_help_names_every_configuration_key():
-    from evaluation.runner import SPEC_KEYS
+    from rag.evaluation.runner import SPEC_KEYS
 
     result = runner.invoke(app, ["eval", "--help"], terminal_width=400)
     assert result.exit_code == 0
@@ -147,10 +146,10 @@ def test_eval_help_names_every_configuration_key():
 
 
 def test_index_exits_3_when_every_named_source_failed_and_0_when_some_worked(news_site, monkeypatch, tmp_path):
-    from rag.embedding import Embedder
+    from rag.models.embedding import Embedder
 
     web_env(monkeypatch, tmp_path)
-    monkeypatch.setattr("rag.embedding.get_embedder", lambda settings: cast(Embedder, HashEmbedder()))
+    monkeypatch.setattr("rag.models.embedding.get_embedder", lambda settings: cast(Embedder, HashEmbedder()))
     dead = runner.invoke(app, ["index", "http://127.0.0.1:1/feed.xml", news_site.at("/gone.html"), "no/such/folder"])
     assert dead.exit_code == 3, dead.output
     assert "nothing could be indexed: every named source failed" in dead.output
@@ -163,10 +162,10 @@ def test_index_exits_3_when_every_named_source_failed_and_0_when_some_worked(new
 
 
 def test_dry_run_with_prune_lists_what_would_be_removed(news_site, monkeypatch, tmp_path):
-    from rag.embedding import Embedder
+    from rag.models.embedding import Embedder
 
     web_env(monkeypatch, tmp_path)
-    monkeypatch.setattr("rag.embedding.get_embedder", lambda settings: cast(Embedder, HashEmbedder()))
+    monkeypatch.setattr("rag.models.embedding.get_embedder", lambda settings: cast(Embedder, HashEmbedder()))
     assert runner.invoke(app, ["index", news_site.at("/atom.xml")]).exit_code == 0
     atom = news_site.root / "atom.xml"
     atom.write_text(atom.read_text().split("<entry><title>Nato")[0] + "</feed>", encoding="utf-8")

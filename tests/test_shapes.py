@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.question_kind import QuestionKind
-from rag.shapes import calibrated_verdict, items_of, verdict_of, verdict_words
+from rag.answering.shape import calibrated_verdict, items_of, verdict_of, verdict_words
+from rag.types import QuestionKind
 
 
 @pytest.mark.parametrize(

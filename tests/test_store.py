@@ -10,9 +10,8 @@ import json
 
 import pytest
 
-import rag.store
-from rag.documents import Document
-from rag.store import (
+import rag.store.chroma
+from rag.store.chroma import (
     ChunkRecord,
     ChunkStore,
     Signature,
@@ -22,6 +21,7 @@ from rag.store import (
     make_client,
     open_store,
 )
+from rag.types import Document
 from tests.fakes import HashEmbedder
 
 EMBEDDER = HashEmbedder()
@@ -170,7 +170,7 @@ def test_documents_count_chunks_and_sort_by_id(store):
 
 
 def test_reads_page_through_large_collections(store, monkeypatch):
-    monkeypatch.setattr(rag.store, "BATCH", 2)  # pages of 8 when reading, batches of 2 when writing
+    monkeypatch.setattr(rag.store.chroma, "BATCH", 2)  # pages of 8 when reading, batches of 2 when writing
     write(store, records(document("a"), [f"Satz {i}." for i in range(13)]), records(document("b"), ["B."] * 8))
     assert [(d.doc_id, d.chunks) for d in store.documents()] == [("a", 13), ("b", 8)]
     assert store.chunk_ids() == sorted({f"a#{i}" for i in range(13)} | {f"b#{i}" for i in range(8)})

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import fields, replace
 
-from rag.question_kind import QuestionKind
-from rag.types import Answer
+from rag.types import Answer, QuestionKind
 from tests.fakes import full_answer
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.answer import InvalidQuestionError
+from rag.answering.service import InvalidQuestionError
 from rag.settings import Settings
 from rag.types import Delta, Final
 from rag.wire import ASK_PATH, INFO_PATH, RemoteAnswerError, read_event, server_info, settings_fingerprint

@@ -117,7 +117,7 @@ def test_invalid_question_changes_nothing(services):
 
 
 def test_store_and_unexpected_errors_become_messages(services, monkeypatch):
-    from rag.store import StoreError
+    from rag.store.chroma import StoreError
 
     def broken(*args, **kwargs):
         raise StoreError("No index at /tmp/x yet. Run `rag index` first.")

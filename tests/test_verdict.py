@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from llama_index.core.llms import ChatMessage
 
-from rag.llm import LocalBackend, build_backend
-from rag.prompting import build_messages, prefix_messages
+from rag.answering.prompt import build_messages, prefix_messages
+from rag.models.llm import LocalBackend, build_backend
 from rag.settings import Settings
 from rag.types import Passage
 from tests.fakes import make_chunk, scripted_backend

@@ -1,4 +1,4 @@
-"""rag.web_http against raw sockets on 127.0.0.1: the deadline holds in every phase; addresses are checked first."""
+"""rag.ingest.web.transport against raw sockets on 127.0.0.1: the deadline holds in every phase; addresses first."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from rag.web_http import AddressRefusedError, DeadlineError, address_kind, get, resolve
+from rag.ingest.web.transport import AddressRefusedError, DeadlineError, address_kind, get, resolve
 
 
 def serve_raw(reply: bytes | None, hold_s: float = 5.0) -> tuple[str, threading.Event]:

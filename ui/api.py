@@ -1,7 +1,7 @@
 """The chat's JSON route for `rag ask` (protocol in rag/wire.py): GET /newsrag/info tells what answers here,
 POST /newsrag/ask streams one answer's events as NDJSON. Both sit behind the chat's login when one is set.
 
-They bypass Gradio's queue; the in-process model's lock (rag/llm.py) still lets one answer generate at a time.
+They bypass Gradio's queue; the in-process model's lock (rag/models/llm.py) still lets one answer generate at a time.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
-from rag.service import AnswerSource
 from rag.settings import Settings
 from rag.wire import ASK_PATH, INFO_PATH, error_line, event_line, server_info
+from rag.wiring import AnswerSource
 from ui.errors import KNOWN_ERRORS, error_text
 
 log = logging.getLogger("newsrag.api")

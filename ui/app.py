@@ -18,14 +18,14 @@ from typing import Any
 
 import gradio as gr
 
-from rag import library
-from rag.answer import InvalidQuestionError
-from rag.citations import strip_markers
-from rag.llm import LLMUnavailableError
-from rag.service import AnswerSource, BackgroundService, check_models, get_service
+from rag.answering.citations import strip_markers
+from rag.answering.service import InvalidQuestionError
+from rag.ingest import library
+from rag.models.llm import LLMUnavailableError
 from rag.settings import ANSWER_LANGUAGES, LLM_BACKENDS, Settings, get_settings, top_k_bounds
-from rag.store import StoreError
+from rag.store.chroma import StoreError
 from rag.types import Answer, Delta, Preview
+from rag.wiring import AnswerSource, BackgroundService, check_models, get_service
 from ui.api import api_routes
 from ui.errors import FriendlyError, error_text
 from ui.render import (

@@ -3,10 +3,10 @@ anything else as a pointer to the server log (its details are for the operator, 
 
 from __future__ import annotations
 
-from rag.answer import InvalidQuestionError
-from rag.llm import LLMUnavailableError
-from rag.locking import IndexLockedError
-from rag.store import StoreError
+from rag.answering.service import InvalidQuestionError
+from rag.models.llm import LLMUnavailableError
+from rag.store.chroma import StoreError
+from rag.store.locking import IndexLockedError
 
 
 class FriendlyError(Exception):

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from rag.citations import MARKER, QUOTE_SEPARATOR, marker_group_numbers
+from rag.answering.citations import MARKER, QUOTE_SEPARATOR, marker_group_numbers
 
 _TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
 

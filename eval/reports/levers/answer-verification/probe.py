@@ -7,10 +7,10 @@ import sys
 
 from llama_index.core.llms import ChatMessage, MessageRole
 
-from evaluation.metrics import score_question
-from evaluation.questionset import parse_question_set
-from rag.citations import QUOTE_SEPARATOR, strip_markers
-from rag.service import get_service
+from rag.evaluation.metrics import score_question
+from rag.evaluation.questionset import parse_question_set
+from rag.answering.citations import QUOTE_SEPARATOR, strip_markers
+from rag.wiring import get_service
 from rag.settings import get_settings
 
 SYSTEM = "You check whether a source supports an answer. Reply with Yes or No only."

@@ -6,11 +6,11 @@ import json
 import sys
 from pathlib import Path
 
-from evaluation.corpus import corpus_key, corpus_settings, index_corpus
-from evaluation.questionset import parse_question_set
-from rag.focus import focus
-from rag.prompting import build_messages, select_passages
-from rag.service import get_service
+from rag.evaluation.corpus import corpus_key, corpus_settings, index_corpus
+from rag.evaluation.questionset import parse_question_set
+from rag.answering.focus import focus
+from rag.answering.prompt import build_messages, select_passages
+from rag.wiring import get_service
 from rag.settings import get_settings
 from rag.types import Passage
 

@@ -1,0 +1,1 @@
+"""Answering: retrieve, focus the passages, prompt the LLM, check its citations, shape the answer."""

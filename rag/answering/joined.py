@@ -1,0 +1,58 @@
+"""The answers to the parts of a two-part question, joined into one answer with one numbering of sources."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from rag.answering.citations import QUOTE_SEPARATOR
+from rag.types import Answer, Citation
+
+PART_BREAK = "\n"  # between the parts' answers: each on its own line, as they were streamed
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def join_answers(answers: Sequence[Answer], refusal_sentence: str) -> Answer:
+    """One answer: the parts' own words, a line each (a refused part says so), then the quoted source
+    sentences; sources renumbered in order, so [1] of the second part becomes [n + 1] after n sources.
+    Question, languages, kind and timings are the caller's to set."""
+    words: list[str] = []
+    quotes: list[str] = []
+    citations: dict[int, Citation] = {}
+    unsupported: list[str] = []
+    for answer in answers:
+        offset = len(citations)
+        if answer.refused:
+            words.append(refusal_sentence)
+            continue
+        own, _, quote = answer.text.partition(QUOTE_SEPARATOR)
+        words.append(_renumbered(own.strip(), offset))
+        if quote:
+            quotes.append(QUOTE_SEPARATOR + _renumbered(quote, offset))
+        for n, citation in sorted(answer.citations.items()):
+            citations[n + offset] = replace(citation, n=n + offset)
+        unsupported += [_renumbered(sentence, offset) for sentence in answer.unsupported_sentences]
+    answered = [a for a in answers if not a.refused]
+    first = answered[0]
+    return replace(
+        first,
+        text=PART_BREAK.join(words) + "".join(quotes),
+        citations=citations,
+        refused=False,
+        retrieved=tuple({c.chunk_id: c for a in answers for c in a.retrieved}.values()),  # first part's first
+        verdict=None,
+        items=tuple(words),
+        markers_total=sum(a.markers_total for a in answered),
+        markers_invalid=sum(a.markers_invalid for a in answered),
+        markers_added=sum(a.markers_added for a in answered),
+        markers_moved=sum(a.markers_moved for a in answered),
+        unsupported_sentences=tuple(unsupported),
+        language_retry=any(a.language_retry for a in answered),
+        no_answer_probability=None,
+        parts=tuple(a.question for a in answers),
+    )
+
+
+def _renumbered(text: str, offset: int) -> str:
+    return _MARKER.sub(lambda m: f"[{int(m.group(1)) + offset}]", text) if offset else text

@@ -1,0 +1,60 @@
+"""`rag bench`: the command function; rag.cli.main registers it. Heavy imports stay inside the function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rag.cli.common import debug_enabled, friendly_errors
+
+
+def _sizes(text: str | None) -> tuple[int, ...] | None:
+    if not text:
+        return None
+    try:
+        sizes = tuple(int(s.strip().lower().replace("k", "000")) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise typer.BadParameter(f"--sizes takes chunk counts like 1k,10k,100k, not {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise typer.BadParameter("--sizes needs at least one positive chunk count")
+    return sizes
+
+
+@friendly_errors
+def bench_command(
+    quick: Annotated[bool, typer.Option("--quick", help="Small sizes and one run each (a smoke run).")] = False,
+    skip_llm: Annotated[bool, typer.Option("--skip-llm", help="Skip the LLM answers and the LLM cold start.")] = False,
+    repeat: Annotated[int | None, typer.Option("--repeat", min=1, help="Runs per figure (median).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for <timestamp>.json and latest.json.")] = Path(
+        "eval/bench"
+    ),
+    sizes: Annotated[str | None, typer.Option("--sizes", help="Synthetic store sizes, e.g. 1k,10k,100k.")] = None,
+    questions: Annotated[int | None, typer.Option("--questions", min=1, help="Seed questions to answer.")] = None,
+    llm_repeat: Annotated[int | None, typer.Option("--llm-repeat", min=1, help="LLM runs per question.")] = None,
+    no_chat: Annotated[bool, typer.Option("--no-chat", help="Skip the chat-server start-up and RSS.")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the table as Markdown.")] = False,
+) -> None:
+    """Benchmark indexing, retrieval, answering, cold start and memory; write JSON and print a table."""
+    from rag.evaluation.bench import BenchConfig, format_table, run_bench, write_results
+
+    cfg = BenchConfig.make(
+        quick=quick,
+        skip_llm=skip_llm,
+        repeat=repeat,
+        sizes=_sizes(sizes),
+        n_questions=questions,
+        llm_repeat=llm_repeat,
+        chat=False if no_chat else None,
+        debug=debug_enabled(),
+        report=lambda line: typer.echo(line, err=True),
+    )
+    results = run_bench(cfg)
+    path, latest = write_results(results, out)
+    build = results["meta"]["llama_cpp"]
+    typer.echo(f"llama.cpp build ({build['flavour'] or 'flavour not recorded'}): {build['system_info']}\n")
+    typer.echo(format_table(results, markdown=markdown))
+    for section, error in results["errors"].items():
+        typer.secho(f"{section} failed: {error}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(f"\nWrote {path} and {latest}")

@@ -1,0 +1,507 @@
+"""Evaluation metrics: answer quality and grounding, retrieval, citations, refusals, language and latency.
+
+`score_question` turns one question and the runner's result record into a flat dict of
+metrics (None where a metric does not apply); `summarize` averages those per group.
+
+Conventions:
+- Document-level retrieval works on the ranked doc ids with repeats removed (a document's
+  rank is its position among distinct documents, first occurrence wins).
+- Evidence-level retrieval works on chunk ranks; a chunk is a hit when its whitespace-
+  normalised text contains a whitespace-normalised evidence span (case-sensitive, verbatim).
+- Answer metrics ignore the citation markers ([1], [2, 3]) in the answer.
+- citation_validity is None when the model wrote no citation markers (nothing to judge);
+  an answer without citations is penalised by citation_recall instead.
+- citation_precision is None when nothing was cited; citation_recall is None when the
+  question has no relevant docs (unanswerable questions).
+- quote_evidence (answered questions with evidence spans): 1 when the source sentence quoted under the
+  answer (citation [1]) contains an evidence span or lies within one, as evidence hits are matched.
+- answer_correct (answerable questions only): 1 when every keyword group matched or, for a
+  question without keywords, a reference answer matched; a refusal scores 0.
+- invented_numbers, unsupported_sentences and untranslated_words are counts per answer (None for
+  refusals, unsupported_sentences for records without that key, untranslated_words for questions
+  not in English); summarised as `_mean` and as `_any`, the share of answers with at least one.
+  untranslated_words counts German source words left in an English answer; passage_word is 1 when
+  the model's words use "Passage" (as in "Passage states …"); repeats_question is 1 when the model's
+  words add no content word to the question (a statement may add its verb). They judge the model's words
+  only, not the source sentence the pipeline quotes under them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from statistics import fmean
+from typing import Any
+
+from rag.answering.citations import strip_markers
+from rag.evaluation.grounding import invented_numbers, model_words, repeats_question, says_passage
+from rag.evaluation.questionset import KINDS, Question
+from rag.question.kind import classify_question
+from rag.question.language import untranslated_words
+
+SCORE_KEYS: tuple[str, ...] = (
+    "retrieval_doc_hit@1",
+    "retrieval_doc_hit@3",
+    "retrieval_doc_hit@5",
+    "retrieval_doc_mrr",
+    "retrieval_doc_ndcg@5",
+    "retrieval_ev_hit@1",
+    "retrieval_ev_hit@3",
+    "retrieval_ev_hit@5",
+    "retrieval_ev_mrr",
+    "retrieval_ev_ndcg@5",
+    "answer_match",
+    "answer_f1",
+    "keyword_recall",
+    "answer_correct",
+    "answer_correct_own_words",
+    "answer_f1_own_words",
+    "citation_validity",
+    "citation_precision",
+    "citation_recall",
+    "quote_evidence",
+    "invented_numbers",
+    "unsupported_sentences",
+    "untranslated_words",
+    "passage_word",
+    "repeats_question",
+    "correct_refusal",
+    "false_refusal",
+    "language_accuracy",
+    "ttft_ms",
+    "total_ms",
+    "error",
+)
+LATENCY_KEYS = ("ttft_ms", "total_ms")
+LATENCY_PERCENTILES = (50, 95)
+COUNT_KEYS = ("invented_numbers", "unsupported_sentences", "untranslated_words")
+
+ARTICLES = {
+    "de": frozenset({"der", "die", "das", "den", "dem", "des", "ein", "eine", "einer", "einen", "einem", "eines"}),
+    "en": frozenset({"a", "an", "the"}),
+}
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+# Thousands/decimal separators inside numbers are dropped so "1.000" and "1000" agree.
+_NUMBER_SEPARATOR = re.compile(r"(?<=\d)[.,'’](?=\d)")
+_APOSTROPHE = re.compile(r"['’`´]")
+
+
+# ---------------------------------------------------------------- text normalisation
+
+
+def fold(text: str) -> str:
+    """NFKC, lowercase, umlaut folding, punctuation to spaces, collapsed whitespace."""
+    text = unicodedata.normalize("NFKC", text).lower().translate(_UMLAUTS)
+    text = _APOSTROPHE.sub("", _NUMBER_SEPARATOR.sub("", text))
+    # Symbols count as punctuation too (quotes, dashes, currency), so they split words.
+    chars = (" " if unicodedata.category(ch)[0] in "PS" else ch for ch in text)
+    return " ".join("".join(chars).split())
+
+
+def normalize(text: str, lang: str | None) -> str:
+    """Fold `text` and drop articles of `lang` (both languages' articles when lang is None)."""
+    articles = ARTICLES[lang] if lang in ARTICLES else ARTICLES["de"] | ARTICLES["en"]
+    return " ".join(token for token in fold(text).split() if token not in articles)
+
+
+def strip_citation_markers(text: str) -> str:
+    return strip_markers(text)  # markers are not part of the wording
+
+
+def normalize_whitespace(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+# ---------------------------------------------------------------- answer metrics
+
+
+def token_f1(prediction: str, references: Iterable[str], lang: str | None) -> float | None:
+    """Best token-level F1 over the references; None when no reference has any token."""
+    predicted = normalize(prediction, lang).split()
+    scored = (_f1(predicted, normalize(ref, lang).split()) for ref in references)
+    scores = [score for score in scored if score is not None]
+    return max(scores) if scores else None
+
+
+def _f1(predicted: list[str], reference: list[str]) -> float | None:
+    if not reference:
+        return None
+    overlap = sum((Counter(predicted) & Counter(reference)).values())
+    if overlap == 0:
+        return 0.0
+    precision, recall = overlap / len(predicted), overlap / len(reference)
+    return 2 * precision * recall / (precision + recall)
+
+
+def answer_match(prediction: str, references: Iterable[str], lang: str | None) -> float | None:
+    """1.0 when the normalised prediction contains a normalised reference as whole tokens."""
+    # Padding with spaces keeps "akar" from matching inside "akars" or "makar".
+    padded = f" {normalize(prediction, lang)} "
+    normalized_refs = [normalize(ref, lang) for ref in references]
+    normalized_refs = [ref for ref in normalized_refs if ref]
+    if not normalized_refs:
+        return None
+    return 1.0 if any(f" {ref} " in padded for ref in normalized_refs) else 0.0
+
+
+def keyword_recall(prediction: str, groups: Sequence[Sequence[str]]) -> float | None:
+    """Fraction of keyword groups with at least one alternative in the prediction."""
+    if not groups:
+        return None
+    folded = fold(prediction)
+    matched = sum(1 for group in groups if any(_contains_keyword(folded, kw) for kw in group))
+    return matched / len(groups)
+
+
+def _contains_keyword(folded_text: str, keyword: str) -> bool:
+    # Plain substring so inflected forms ("Frankreichs") still count, as the format says.
+    folded_keyword = fold(keyword)
+    return bool(folded_keyword) and folded_keyword in folded_text
+
+
+def answer_correct(keyword_score: float | None, match: float | None) -> float | None:
+    """1.0 when every keyword group matched or, without keyword groups, a reference answer matched.
+
+    Takes keyword_recall and answer_match of the same answer; None when the question has neither.
+    """
+    # Keywords win: they name every part of the answer, a reference is one accepted wording.
+    judged = keyword_score if keyword_score is not None else match
+    if judged is None:
+        return None
+    return 1.0 if judged == 1.0 else 0.0
+
+
+# ---------------------------------------------------------------- retrieval metrics
+
+
+def dedupe(items: Iterable[str]) -> list[str]:
+    """Distinct items in first-occurrence order."""
+    return list(dict.fromkeys(items))
+
+
+def hit_at_k(ranked_doc_ids: Sequence[str], relevant: Iterable[str], k: int) -> float:
+    return _flags_hit_at_k(_doc_flags(ranked_doc_ids, relevant), k)
+
+
+def mrr(ranked_doc_ids: Sequence[str], relevant: Iterable[str]) -> float:
+    return _flags_mrr(_doc_flags(ranked_doc_ids, relevant))
+
+
+def ndcg_at_k(ranked_doc_ids: Sequence[str], relevant: Iterable[str], k: int = 5) -> float:
+    """Binary-relevance nDCG over distinct documents; the ideal ranks every relevant doc first."""
+    relevant = set(relevant)
+    return _ndcg(_doc_flags(ranked_doc_ids, relevant), len(relevant), k)
+
+
+def _doc_flags(ranked_doc_ids: Sequence[str], relevant: Iterable[str]) -> list[bool]:
+    relevant = set(relevant)
+    return [doc_id in relevant for doc_id in dedupe(ranked_doc_ids)]
+
+
+def _flags_hit_at_k(flags: Sequence[bool], k: int) -> float:
+    return 1.0 if any(flags[:k]) else 0.0
+
+
+def _flags_mrr(flags: Sequence[bool]) -> float:
+    return next((1.0 / rank for rank, flag in enumerate(flags, start=1) if flag), 0.0)
+
+
+def _ndcg(gains: Sequence[bool], n_relevant: int, k: int) -> float:
+    dcg = sum(1.0 / math.log2(rank + 1) for rank, gain in enumerate(gains[:k], start=1) if gain)
+    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(n_relevant, k) + 1))
+    return dcg / ideal if ideal else 0.0
+
+
+def _evidence_spans(evidence: Iterable[str]) -> list[str]:
+    """The evidence spans, whitespace-normalised, without empty ones: as chunks and quotes are matched."""
+    return [span for span in (normalize_whitespace(e) for e in evidence) if span]
+
+
+def evidence_hits(chunk_texts: Sequence[str], evidence: Iterable[str]) -> list[bool]:
+    """Per retrieved chunk (in rank order): does it contain any evidence span?"""
+    spans = _evidence_spans(evidence)
+    texts = [normalize_whitespace(text) for text in chunk_texts]
+    return [any(span in text for span in spans) for text in texts]
+
+
+def evidence_ndcg_at_k(chunk_texts: Sequence[str], evidence: Iterable[str], k: int = 5) -> float:
+    """nDCG on chunk ranks with evidence spans as the relevance judgements.
+
+    A chunk gains only when it contains a span no higher-ranked chunk contained, so
+    overlapping chunks repeating one span are not rewarded twice (the chunk analogue of
+    removing repeated doc ids). The ideal ranking puts the gaining chunks found anywhere in
+    the retrieved list first: how many chunks the evidence spans in the index is unknown.
+    """
+    spans = _evidence_spans(evidence)
+    seen: set[str] = set()
+    gains = []
+    for text in (normalize_whitespace(t) for t in chunk_texts):
+        new = {span for span in spans if span in text} - seen
+        seen |= new
+        gains.append(bool(new))
+    return _ndcg(gains, max(1, sum(gains)), k)
+
+
+# ---------------------------------------------------------------- citation metrics
+
+
+def citation_validity(markers_total: int, markers_invalid: int) -> float | None:
+    """Share of written markers that point at a passage; None when no markers were written."""
+    if markers_total <= 0:
+        return None
+    return 1.0 - markers_invalid / markers_total
+
+
+def citation_precision(cited_doc_ids: Iterable[str], relevant: Iterable[str]) -> float | None:
+    cited = set(cited_doc_ids)
+    if not cited:
+        return None
+    return len(cited & set(relevant)) / len(cited)
+
+
+def citation_recall(cited_doc_ids: Iterable[str], relevant: Iterable[str]) -> float | None:
+    relevant = set(relevant)
+    if not relevant:
+        return None
+    return len(relevant & set(cited_doc_ids)) / len(relevant)
+
+
+# ---------------------------------------------------------------- per question
+
+
+def question_lang(question: Question, record: Mapping[str, Any]) -> str | None:
+    """The question's language: as given in the set, else as detected by the runner."""
+    return question.lang or record.get("question_lang")
+
+
+_SHAPES = frozenset(KINDS) - {"none"}  # the kinds that name a shape of answer
+
+
+def score_question(question: Question, record: Mapping[str, Any]) -> dict[str, float | None]:
+    """All metrics of SCORE_KEYS for one question; None where a metric does not apply."""
+    scores: dict[str, float | None] = dict.fromkeys(SCORE_KEYS)
+    if record.get("error"):
+        scores["error"] = 1.0
+        return scores
+    scores["error"] = 0.0
+    refused = bool(record.get("refused"))
+    lang = question_lang(question, record)
+    if question.answerable:
+        scores.update(retrieval_scores(question, record.get("retrieved") or []))
+        scores.update(_answer_scores(question, record, refused))
+        scores["false_refusal"] = 1.0 if refused else 0.0
+    else:
+        scores["correct_refusal"] = 1.0 if refused else 0.0
+    scores.update(_citation_scores(question, record))
+    if not refused:
+        scores.update(_quote_scores(question, record))
+        scores.update(_grounding_scores(record, question.question if lang == "en" else None))
+        # The tagged kind, else the recognised one: the same for every pipeline, the baseline included.
+        kind = question.kind if question.kind in _SHAPES else classify_question(question.question, lang).value
+        echo = repeats_question(record.get("answer") or "", question.question, kind)
+        scores["repeats_question"] = 1.0 if echo else 0.0
+    if lang is not None:
+        scores["language_accuracy"] = 1.0 if record.get("answer_lang") == lang else 0.0
+    timings = record.get("timings") or {}
+    scores["ttft_ms"] = timings.get("ttft_ms")
+    scores["total_ms"] = timings.get("total_ms")
+    return scores
+
+
+def retrieval_scores(question: Question, retrieved: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
+    ranked = sorted(retrieved, key=lambda item: item.get("rank", 0))
+    doc_flags = _doc_flags([item["doc_id"] for item in ranked], question.relevant_docs)
+    scores: dict[str, float | None] = {
+        "retrieval_doc_mrr": _flags_mrr(doc_flags),
+        "retrieval_doc_ndcg@5": _ndcg(doc_flags, len(set(question.relevant_docs)), 5),
+    }
+    for k in (1, 3, 5):
+        scores[f"retrieval_doc_hit@{k}"] = _flags_hit_at_k(doc_flags, k)
+    if question.evidence:
+        texts = [item.get("text", "") for item in ranked]
+        ev_flags = evidence_hits(texts, question.evidence)
+        scores["retrieval_ev_mrr"] = _flags_mrr(ev_flags)
+        scores["retrieval_ev_ndcg@5"] = evidence_ndcg_at_k(texts, question.evidence, 5)
+        for k in (1, 3, 5):
+            scores[f"retrieval_ev_hit@{k}"] = _flags_hit_at_k(ev_flags, k)
+    return scores
+
+
+def _answer_scores(question: Question, record: Mapping[str, Any], refused: bool) -> dict[str, float | None]:
+    lang = question_lang(question, record)
+    text = record.get("answer") or ""
+    # A refusal of an answerable question scores 0 (as an empty answer), whatever its wording.
+    answer = _text_scores(question, "" if refused else text, lang)
+    # The model's words alone, without the source sentence the code quotes under them: the quote must
+    # support the answer, not carry it.
+    own = _text_scores(question, "" if refused else model_words(text), lang)
+    return {
+        **answer,
+        "answer_correct_own_words": own["answer_correct"],
+        "answer_f1_own_words": own["answer_f1"],
+    }
+
+
+def _text_scores(question: Question, text: str, lang: str | None) -> dict[str, float | None]:
+    """Match, token F1, keyword recall and correctness of one answer text (citation markers ignored)."""
+    answer = strip_citation_markers(text)
+    match = answer_match(answer, question.answers, lang)
+    recall = keyword_recall(answer, question.keywords)
+    return {
+        "answer_match": match,
+        "answer_f1": token_f1(answer, question.answers, lang),
+        "keyword_recall": recall,
+        "answer_correct": answer_correct(recall, match),
+    }
+
+
+def quote_evidence(quote: str, evidence: Iterable[str]) -> bool:
+    """Whether a quoted sentence holds an evidence span, or is part of one (spans may cross sentences)."""
+    text = normalize_whitespace(quote)
+    spans = _evidence_spans(evidence)
+    return bool(text) and any(span in text or text in span for span in spans)
+
+
+def _quote_scores(question: Question, record: Mapping[str, Any]) -> dict[str, float | None]:
+    first = next((c for c in record.get("citations") or [] if c.get("n") == 1 and c.get("quote")), None)
+    if not question.answerable or not question.evidence or first is None:
+        return {"quote_evidence": None}
+    return {"quote_evidence": 1.0 if quote_evidence(first["quote"], question.evidence) else 0.0}
+
+
+def _citation_scores(question: Question, record: Mapping[str, Any]) -> dict[str, float | None]:
+    cited = {citation["doc_id"] for citation in record.get("citations") or []}
+    scores = {
+        "citation_validity": citation_validity(
+            int(record.get("markers_total") or 0), int(record.get("markers_invalid") or 0)
+        ),
+        "citation_precision": None,
+        "citation_recall": None,
+    }
+    if question.answerable:
+        scores["citation_precision"] = citation_precision(cited, question.relevant_docs)
+        scores["citation_recall"] = citation_recall(cited, question.relevant_docs)
+    return scores
+
+
+def _grounding_scores(record: Mapping[str, Any], english_question: str | None) -> dict[str, float | None]:
+    """Counts of what in an answer no passage backs or a reader should not see; the retrieved chunks include
+    every passage shown. `english_question` is the question when it is in English, else None."""
+    passages = [item.get("text", "") for item in record.get("retrieved") or []]
+    answer = record.get("answer") or ""
+    unsupported = record.get("unsupported_sentences")  # absent in records of older runs and the baseline
+    untranslated = (
+        None if english_question is None else len(untranslated_words(model_words(answer), english_question, passages))
+    )
+    return {
+        "invented_numbers": len(invented_numbers(answer, passages)),
+        "unsupported_sentences": None if unsupported is None else len(unsupported),
+        "untranslated_words": untranslated,
+        "passage_word": 1.0 if says_passage(answer) else 0.0,
+    }
+
+
+# ---------------------------------------------------------------- aggregation
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolation percentile (numpy's default method); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    lower = math.floor(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+def rounded(value: float | None, digits: int | None = 1) -> float | None:
+    """`value` rounded to `digits` (None: to a whole number, as round() does); None, for a figure with no
+    samples, stays None."""
+    return None if value is None else round(value, digits)
+
+
+def summary_names(key: str) -> tuple[str, ...]:
+    """The names `aggregate` reports a score key under, in order."""
+    if key in LATENCY_KEYS:
+        return tuple(f"{key}_p{q}" for q in LATENCY_PERCENTILES)
+    if key in COUNT_KEYS:
+        return (f"{key}_mean", f"{key}_any")
+    return (key,)
+
+
+def aggregate(scores: Sequence[Mapping[str, float | None]]) -> dict[str, float | None]:
+    """Each metric over the questions where it applies, under its summary_names; plus n.
+
+    Rates as the mean, latency as p50/p95, counts as the mean and the share of at least one.
+    """
+    group: dict[str, float | None] = {"n": len(scores)}
+    for key in SCORE_KEYS:
+        values = [value for s in scores if (value := s.get(key)) is not None]
+        group.update(zip(summary_names(key), _statistics(key, values), strict=True))
+    return group
+
+
+def _statistics(key: str, values: Sequence[float]) -> list[float | None]:
+    if not values:
+        return [None] * len(summary_names(key))
+    if key in LATENCY_KEYS:
+        return [percentile(values, q) for q in LATENCY_PERCENTILES]
+    if key in COUNT_KEYS:
+        return [fmean(values), fmean(1.0 if value >= 1 else 0.0 for value in values)]
+    return [fmean(values)]
+
+
+def summarize(questions: Sequence[Question], records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Score every question against its record (matched by id) and aggregate.
+
+    Returns {"overall", "by_lang", "by_tag", "by_kind", "n", "n_errors"}; by_lang has a group for each
+    language that occurs (question.lang, else the detected question_lang); by_kind one for each kind of
+    answer asked for (see question_kind).
+    """
+    by_id = _records_by_id(questions, records)
+    scored = [(q, by_id[q.id], score_question(q, by_id[q.id])) for q in questions]
+    langs: dict[str, list[dict[str, float | None]]] = {}
+    tags: dict[str, list[dict[str, float | None]]] = {}
+    kinds: dict[str, list[dict[str, float | None]]] = {}
+    for question, record, scores in scored:
+        kinds.setdefault(question_kind(question), []).append(scores)
+        lang = question_lang(question, record)
+        if lang is not None:
+            langs.setdefault(lang, []).append(scores)
+        for tag in dict.fromkeys(question.tags):
+            tags.setdefault(tag, []).append(scores)
+    all_scores = [scores for _, _, scores in scored]
+    return {
+        "overall": aggregate(all_scores),
+        "by_lang": {lang: aggregate(group) for lang, group in sorted(langs.items())},
+        "by_tag": {tag: aggregate(group) for tag, group in sorted(tags.items())},
+        "by_kind": {kind: aggregate(kinds[kind]) for kind in KINDS if kind in kinds},
+        "n": len(all_scores),
+        "n_errors": sum(1 for scores in all_scores if scores["error"]),
+    }
+
+
+def question_kind(question: Question) -> str:
+    """The kind of answer a question asks for: its `kind` field, else `none` for an unanswerable question,
+    else what rag.question.kind recognises in its wording (so sets without the field are broken down too)."""
+    if question.kind is not None:
+        return question.kind
+    if not question.answerable:
+        return "none"
+    return classify_question(question.question, question.lang).value
+
+
+def _records_by_id(questions: Sequence[Question], records: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    by_id = {record["id"]: record for record in records}
+    missing = [q.id for q in questions if q.id not in by_id]
+    unknown = sorted(set(by_id) - {q.id for q in questions})
+    if missing or unknown or len(by_id) != len(records):
+        raise ValueError(
+            f"records do not match the questions: missing {missing}, unknown {unknown}, "
+            f"{len(records) - len(by_id)} duplicate record id(s)"
+        )
+    return by_id

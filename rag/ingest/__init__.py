@@ -1,0 +1,1 @@
+"""Ingestion: files and web pages -> clean documents -> sentence-aligned chunks -> vectors in the store."""
