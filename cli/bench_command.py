@@ -37,6 +37,9 @@ def bench_command(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the table as Markdown.")] = False,
 ) -> None:
     """Benchmark indexing, retrieval, answering, cold start and memory; write JSON and print a table."""
+    from evaluation.extras import require
+
+    require("rag bench")  # the `eval` extra: one clear line when it is missing
     from evaluation.bench import BenchConfig, format_table, run_bench, write_results
 
     cfg = BenchConfig.make(

@@ -93,6 +93,9 @@ def _run(
     restart: bool,
     corpus_dir: Path | None,
 ) -> None:
+    from evaluation.extras import require
+
+    require("rag eval")  # the `eval` extra: one clear line when it is missing
     from evaluation import runner as evaluate
     from evaluation.corpus import CorpusError, corpus_key
     from evaluation.questionset import QuestionSetError

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from evaluation.extras import require
 from evaluation.questionset import Question
 from rag.documents import SUPPORTED_SUFFIXES, load_document
 from rag.language import detect_language
@@ -41,6 +42,7 @@ class BaselineError(RuntimeError):
 
 
 def embedding_model(settings: Settings) -> Any:
+    require("the llama-index baseline", ("llama_index.embeddings.huggingface",))
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
     from rag.model_files import resolve_embedding_path

@@ -41,7 +41,7 @@ STAMP="$VENV/.installed"
 WANT=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   step "Installing pinned packages (constraints.txt)"
-  "$PY" -m pip install -q --find-links "$(dirname "$LLAMA_WHEEL")" -c constraints.txt -e ".[dev]" \
+  "$PY" -m pip install -q --find-links "$(dirname "$LLAMA_WHEEL")" -c constraints.txt -e ".[dev,eval]" \
     || die "installing the pinned packages failed; see the pip output above."
   echo "$WANT" > "$STAMP"
 fi
