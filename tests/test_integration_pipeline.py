@@ -9,7 +9,7 @@ from rag.ingest import index_paths
 from rag.service import get_service
 from rag.settings import Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from rag.service import get_service
 from rag.settings import Settings
 from rag.store import StoreError, open_store
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.model
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
