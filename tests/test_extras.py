@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
 from evaluation import extras
+
+DEV = str(Path(__file__).resolve().parent.parent / "eval" / "dev.jsonl")
 
 
 def test_a_missing_module_is_named_with_the_install_command():
@@ -19,7 +23,7 @@ def test_installed_modules_pass():
     extras.require("this", ("json",))
 
 
-@pytest.mark.parametrize("command", [["eval", "eval/dev.jsonl", "--llm", "none"], ["bench", "--quick"]])
+@pytest.mark.parametrize("command", [["eval", DEV, "--llm", "none"], ["bench", "--quick"]])
 def test_eval_and_bench_without_the_extra_fail_in_one_line(monkeypatch, command):
     monkeypatch.setattr(extras, "missing", lambda modules=(): ["matplotlib"])
     result = CliRunner().invoke(app, command)
