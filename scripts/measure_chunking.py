@@ -1,7 +1,7 @@
 """Choose chunk size and overlap by measurement: retrieval quality on eval/dev.jsonl per configuration.
 
 Each configuration is indexed into its own temporary Chroma store with the real embedding model.
-Usage: .venv/bin/python scripts/measure_chunking.py [--out eval/reports/chunking.json]
+Usage: .venv/bin/python scripts/measure_chunking.py [--out eval/runs/chunking.json]
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def measure(max_chars: int, overlap: int, questions: Sequence[Question], top_k: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--questions", type=Path, default=Path("eval/dev.jsonl"))
-    parser.add_argument("--out", type=Path, default=Path("eval/reports/chunking.json"))
+    parser.add_argument("--out", type=Path, default=Path("eval/runs/chunking.json"))
     args = parser.parse_args()
     enforce_offline()
     questions = [q for q in parse_question_set(args.questions) if q.answerable and not q.history]

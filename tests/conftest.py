@@ -17,6 +17,21 @@ from tests.servers import UIServer, shared_server
 
 enforce_offline()
 
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`integration` and `model` name the same tests: a test marked with the older `integration` (still used in
+    tests/test_ingest.py) also gets `model`, and every `model` or `browser` test also gets `integration`, so both
+    `-m "not model and not browser and not slow"` and `-m "not integration"` select the tests that need no model."""
+    for item in items:
+        if item.get_closest_marker("integration") and not item.get_closest_marker("model"):
+            item.add_marker(pytest.mark.model)
+        if (item.get_closest_marker("model") or item.get_closest_marker("browser")) and not item.get_closest_marker(
+            "integration"
+        ):
+            item.add_marker(pytest.mark.integration)
+
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 WEB = ROOT / "tests" / "data" / "web"

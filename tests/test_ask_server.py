@@ -15,7 +15,7 @@ import pytest
 from tests.fakes import PASSWORD, USER
 from tests.servers import ROOT, UIServer, chat_server, copy_index, rag_env
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.model
 
 QUESTION = "Mit welchen Verteidigungsministern telefonierte Schoigu?"
 

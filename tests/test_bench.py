@@ -32,7 +32,8 @@ def _number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-@pytest.mark.integration
+@pytest.mark.model
+@pytest.mark.slow
 def test_quick_bench_writes_json_with_numeric_figures(tmp_path: Path):
     out = tmp_path / "bench"
     env = dict(os.environ, RAG_INDEX_DIR=str(tmp_path / "unused-index"))

@@ -196,7 +196,7 @@ def test_a_follow_up_after_another_prompt_gets_the_prefix_back_from_disk(tmp_pat
 # -- through the real model ---------------------------------------------------------------------------------
 
 
-@pytest.mark.integration
+@pytest.mark.model
 def test_a_loaded_chunk_state_gives_the_logits_of_one_evaluated_in_process(tmp_path: Path) -> None:
     passages = _passages(BEST, OTHER)
     messages = build_messages("Wie lange dauerte der Streik?", passages, "de", "shaped")
@@ -229,7 +229,7 @@ kündigte an, das Schlichtungsverfahren im Bahnverkehr gesetzlich zu regeln.
 """
 
 
-@pytest.mark.integration
+@pytest.mark.model
 def test_rag_index_warm_then_the_same_answer_from_a_saved_state_as_without_the_cache(tmp_path, monkeypatch):
     """`rag index --warm` with the real models; a question whose best chunk was warmed gets its state from disk
     and the same answer, word for word, as the same question with the cache off."""

@@ -10,6 +10,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from rag.ingest.pipeline import index_paths
 from rag.settings import Settings
 from rag.store.chroma import open_store
@@ -44,6 +46,7 @@ def _many_articles(folder: Path, seeds: Path, copies: int) -> None:
             (folder / f"{seed.stem}_{n}.txt").write_text(seed.read_text(encoding="utf-8") + f"\n\nKopie {n}.\n")
 
 
+@pytest.mark.slow  # about 20 s: indexes, is killed mid-write, indexes again and once more from clean
 def test_sigkill_mid_write_keeps_the_old_index_and_rerun_equals_clean_build(tmp_path, seeds_copy):
     settings = Settings(index_dir=tmp_path / "index")
     index_paths([seeds_copy], settings, open_store(settings), HashEmbedder)

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.model
 
 
 def dev_questions(tmp_path: Path, ids: list[str]) -> Path:

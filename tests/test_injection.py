@@ -9,7 +9,7 @@ import pytest
 
 from rag.settings import Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.model
 ROOT = Path(__file__).resolve().parent.parent
 
 HOSTILE = {

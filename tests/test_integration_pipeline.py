@@ -9,7 +9,7 @@ from rag.ingest.pipeline import index_paths
 from rag.settings import Settings
 from rag.wiring import get_service
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")

@@ -344,7 +344,7 @@ def test_the_venv_holds_the_recorded_build():
     lw.check_build(build, lw.read_cpu_flags(), wheel.parent)
 
 
-@pytest.mark.integration
+@pytest.mark.model
 @pytest.mark.skipif(not REAL_MODEL.is_file(), reason=f"no model at {REAL_MODEL}")
 def test_the_installed_build_passes_the_real_smoke_test():
     result = lw.run_smoke(Path(sys.executable), REAL_MODEL)

@@ -132,7 +132,7 @@ def llama_cpp_server():
         process.wait(30)
 
 
-@pytest.mark.integration
+@pytest.mark.model
 def test_openai_backend_answers_and_streams_from_a_real_llama_cpp_server(llama_cpp_server):
     settings = Settings(llm_backend="openai", llm_base_url=llama_cpp_server, llm_model="qwen", max_new_tokens=40)
     backend = build_backend(settings)
@@ -143,7 +143,7 @@ def test_openai_backend_answers_and_streams_from_a_real_llama_cpp_server(llama_c
     assert "drei" in "".join(deltas).lower()
 
 
-@pytest.mark.integration
+@pytest.mark.model
 def test_full_answer_through_the_openai_backend(llama_cpp_server, tmp_path):
     from rag.ingest.pipeline import index_paths
     from rag.models.embedding import get_embedder
@@ -221,7 +221,7 @@ def _verdict_messages(question: str):
     return build_messages(question, [Passage(number=1, chunk=chunk, text=source)], "de")
 
 
-@pytest.mark.integration
+@pytest.mark.model
 def test_openai_backend_gives_the_no_answer_verdict_from_the_servers_log_probabilities(llama_cpp_server):
     backend = build_backend(Settings(llm_backend="openai", llm_base_url=llama_cpp_server, llm_model="qwen"))
     assert backend is not None

@@ -19,7 +19,7 @@ from rag.evaluation.bench.load import ask_simultaneously, load_figures
 from rag.evaluation.questionset import parse_question_set
 from tests.servers import UIServer, chat_server, copy_index
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.model
 SESSIONS = 16
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACT = ROOT / "tests" / "artifacts" / "load.json"

@@ -38,7 +38,7 @@ def _logits_after(model: LlamaModel, prompt_tokens: list[int]) -> np.ndarray:
     return model.last_logits()
 
 
-@pytest.mark.integration
+@pytest.mark.model
 def test_a_saved_prefix_gives_the_next_process_the_same_logits(tmp_path: Path) -> None:
     first = fresh_local_model()
     evaluated = warm_prefix(first, prefix_messages(), tmp_path)
@@ -68,7 +68,7 @@ def test_a_saved_prefix_gives_the_next_process_the_same_logits(tmp_path: Path) -
     assert int(from_disk.argmax()) == int(in_process.argmax())
 
 
-@pytest.mark.integration
+@pytest.mark.model
 def test_a_corrupt_state_file_is_evaluated_again(tmp_path: Path) -> None:
     model = fresh_local_model()
     path = warm_prefix(model, prefix_messages(), tmp_path).path

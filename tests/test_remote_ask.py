@@ -1,4 +1,4 @@
-"""`rag ask` through a running chat, without a server process or models: the CLI's client (cli/remote.py) and
+"""`rag ask` through a running chat, without a server process or models: the CLI's client (rag/cli/remote.py) and
 the command, talking to the chat's JSON route (ui/api.py) in a FastAPI TestClient over a scripted answer source."""
 
 from __future__ import annotations

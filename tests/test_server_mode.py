@@ -24,7 +24,7 @@ from rag.settings import Settings
 from rag.store.chroma import StoreError, open_store
 from rag.wiring import get_service
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.model
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -14,7 +14,7 @@ import pytest
 
 from tests.servers import UIServer, chat_server, copy_index
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.model
 
 USER, PASSWORD = "redaktion", "korrekt-pferd-batterie"
 QUESTION = "Welche Art von Munition soll Nordkorea an Russland geliefert haben?"

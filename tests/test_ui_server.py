@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.model
 
 ZEBRA = """Zebrafestival in Quedlinburg
 Datum: 2024-05-04

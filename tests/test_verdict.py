@@ -11,7 +11,7 @@ from rag.settings import Settings
 from rag.types import Passage
 from tests.fakes import make_chunk, scripted_backend
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.model
 
 SOURCE = (
     "Der türkische Verteidigungsminister Hulusi Akar und der Brite Ben Wallace telefonierten am Sonntag "

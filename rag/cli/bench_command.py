@@ -27,9 +27,9 @@ def bench_command(
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes and one run each (a smoke run).")] = False,
     skip_llm: Annotated[bool, typer.Option("--skip-llm", help="Skip the LLM answers and the LLM cold start.")] = False,
     repeat: Annotated[int | None, typer.Option("--repeat", min=1, help="Runs per figure (median).")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Folder for <timestamp>.json and latest.json.")] = Path(
-        "eval/bench"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for <timestamp>.json and latest.json (default: eval/runs/bench).")
+    ] = Path("eval/runs/bench"),
     sizes: Annotated[str | None, typer.Option("--sizes", help="Synthetic store sizes, e.g. 1k,10k,100k.")] = None,
     questions: Annotated[int | None, typer.Option("--questions", min=1, help="Seed questions to answer.")] = None,
     llm_repeat: Annotated[int | None, typer.Option("--llm-repeat", min=1, help="LLM runs per question.")] = None,
@@ -37,6 +37,9 @@ def bench_command(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the table as Markdown.")] = False,
 ) -> None:
     """Benchmark indexing, retrieval, answering, cold start and memory; write JSON and print a table."""
+    from rag.evaluation.extras import require
+
+    require("rag bench")  # the `eval` extra: one clear line when it is missing
     from rag.evaluation.bench import BenchConfig, format_table, run_bench, write_results
 
     cfg = BenchConfig.make(

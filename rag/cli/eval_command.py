@@ -93,6 +93,9 @@ def _run(
     restart: bool,
     corpus_dir: Path | None,
 ) -> None:
+    from rag.evaluation.extras import require
+
+    require("rag eval")  # the `eval` extra: one clear line when it is missing
     from rag.evaluation import runner as evaluate
     from rag.evaluation.corpus import CorpusError, corpus_key
     from rag.evaluation.questionset import QuestionSetError

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from rag.answering.refusal import is_refusal
+from rag.evaluation.extras import require
 from rag.evaluation.questionset import Question
 from rag.ingest.documents import SUPPORTED_SUFFIXES, load_document
 from rag.question.language import detect_language
@@ -41,6 +42,7 @@ class BaselineError(RuntimeError):
 
 
 def embedding_model(settings: Settings) -> Any:
+    require("the llama-index baseline", ("llama_index.embeddings.huggingface",))
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
     from rag.models.files import resolve_embedding_path

@@ -8,11 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: the report is written on servers and in CI
-import matplotlib.pyplot as plt
-
+from rag.evaluation.extras import require
 from rag.evaluation.metrics import LATENCY_KEYS, SCORE_KEYS, summary_names
 
 Runs = Mapping[str, tuple[dict[str, Any], list[dict[str, Any]]]]
@@ -202,7 +198,19 @@ def _escape(text: str) -> str:
 # ---------------------------------------------------------------- plots
 
 
+def _pyplot() -> Any:
+    """matplotlib.pyplot, imported on first use (it comes with the `eval` extra)."""
+    require("the report's plots", ("matplotlib",))
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: the report is written on servers and in CI
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _plot_latency(path: Path, runs: Runs) -> None:
+    plt = _pyplot()
     names = list(runs)
     fig, axes = plt.subplots(1, len(LATENCY_KEYS), figsize=(5 * len(LATENCY_KEYS), 4), squeeze=False)
     for ax, key in zip(axes[0], LATENCY_KEYS, strict=True):
@@ -226,6 +234,7 @@ def _latencies(records: Sequence[Mapping[str, Any]], key: str) -> list[float]:
 
 
 def _plot_by_lang(path: Path, summaries: Mapping[str, Mapping[str, Any]]) -> None:
+    plt = _pyplot()
     fig, axes = plt.subplots(len(summaries), 1, figsize=(10, 3.5 * len(summaries)), squeeze=False)
     for ax, (name, summary) in zip(axes[:, 0], summaries.items(), strict=True):
         langs = list(summary["by_lang"])
