@@ -148,6 +148,7 @@ def get(
 ) -> RawResponse:
     """GET `url` from `address` (already checked) without following redirects; over by `started + timeout`."""
     import certifi
+    import urllib3
     from urllib3.connection import HTTPConnection, HTTPSConnection
 
     parts = urlsplit(url)
@@ -184,7 +185,12 @@ def get(
             head = {k.lower(): v for k, v in response.headers.items()}
             body = b"" if response.status in (301, 302, 303, 304, 307, 308) else _read_body(response, head, max_bytes)
         except Exception as exc:  # timeouts, resets, TLS, protocol errors: urllib3 and ssl raise many types
-            if watchdog.expired:  # whatever a shut-down socket made of the read, the reason is the deadline
+            # Whatever a shut-down socket made of the read, the reason is the deadline; so it is when the socket's
+            # own timeout (the time left) ran out first. urllib3's NewConnectionError is a timeout by type only.
+            timed_out = isinstance(exc, TimeoutError | urllib3.exceptions.TimeoutError) and not isinstance(
+                exc, urllib3.exceptions.NewConnectionError
+            )
+            if watchdog.expired or timed_out:
                 raise DeadlineError(phase) from exc
             raise
         finally:
