@@ -1,34 +1,60 @@
-"""newsrag: offline, cited question answering over news articles.
+"""newsrag: offline, cited question answering over German and English news articles.
 
-The public API is imported lazily so that `rag --help` does not pay for torch and chromadb.
+    from rag import NewsRAG
+
+    rag = NewsRAG(index_dir="my-index", llm_backend="none")
+    rag.index("articles/")
+    print(rag.ask("Wer ist der Generalsekretär der NATO?").text)
+
+The names below are the public API; everything else is reached through the sub-packages that show the pipeline
+(`rag.ingest`, `rag.store`, `rag.models`, `rag.question`, `rag.answering`). They are imported lazily, so that
+`rag --help` does not pay for torch and chromadb; the TYPE_CHECKING block gives type checkers and IDEs their types.
 """
 
+from __future__ import annotations
+
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rag.api import NewsRAG
+    from rag.errors import NewsragError
+    from rag.ingest.pipeline import IndexReport
+    from rag.ingest.preview import IndexPreview
+    from rag.settings import Settings, get_settings
+    from rag.store.chroma import DocumentInfo
+    from rag.types import Answer, Citation, Delta, Final, Preview, StreamEvent
 
 _EXPORTS = {
+    "NewsRAG": "rag.api",
+    "NewsragError": "rag.errors",
+    "IndexReport": "rag.ingest.pipeline",
+    "IndexPreview": "rag.ingest.preview",
     "Settings": "rag.settings",
     "get_settings": "rag.settings",
+    "DocumentInfo": "rag.store.chroma",
     "Answer": "rag.types",
+    "Citation": "rag.types",
     "Delta": "rag.types",
     "Final": "rag.types",
     "Preview": "rag.types",
     "StreamEvent": "rag.types",
-    "Citation": "rag.types",
-    "AnswerService": "rag.answering.service",
-    "InvalidQuestionError": "rag.answering.service",
-    "answer": "rag.wiring",
-    "stream_answer": "rag.wiring",
-    "get_service": "rag.wiring",
-    "index_paths": "rag.ingest.pipeline",
-    "IndexReport": "rag.ingest.pipeline",
-    "open_store": "rag.store.chroma",
-    "StoreError": "rag.store.chroma",
-    "StoreMismatchError": "rag.store.chroma",
-    "LLMUnavailableError": "rag.models.llm",
-    "ModelError": "rag.models.files",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Answer",
+    "Citation",
+    "Delta",
+    "DocumentInfo",
+    "Final",
+    "IndexPreview",
+    "IndexReport",
+    "NewsRAG",
+    "NewsragError",
+    "Preview",
+    "Settings",
+    "StreamEvent",
+    "get_settings",
+]
 
 
 def __getattr__(name: str) -> Any:

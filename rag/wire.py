@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from rag.errors import NewsragError
 from rag.settings import Settings
 from rag.types import Answer, Delta, Final, Preview, StreamEvent
 
@@ -27,7 +28,7 @@ _NOT_ANSWERING = frozenset(
 )
 
 
-class RemoteAnswerError(RuntimeError):
+class RemoteAnswerError(NewsragError, RuntimeError):
     """The server could not answer; the message is the one it would show in the chat."""
 
 

@@ -1,9 +1,9 @@
 """The pipeline's layers: each sub-package of `rag` imports only the layers below it, and stays small.
 
-- core (`rag.settings`, `rag.types`, `rag.sentences`, `rag.offline`, `rag.wire`): imports only core;
+- core (`rag.errors`, `rag.settings`, `rag.types`, `rag.sentences`, `rag.offline`, `rag.wire`): imports only core;
 - `rag.store`, `rag.models`, `rag.question`: core only;
 - `rag.ingest`: core, store and models; `rag.answering`: core, store, models and question;
-- `rag.wiring` builds the services from all of those; the façade (`rag`, `rag.api`, `rag.errors`) may use any
+- `rag.wiring` builds the services from all of those; the façade (`rag`, `rag.api`) may use any
   layer of the library;
 - `rag.evaluation` and `ui` consume the library (never the CLI, nor each other); `rag.cli` may use everything.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("rag", "ui")
 SUB_PACKAGES = ("store", "models", "question", "ingest", "answering", "evaluation", "cli")
-CORE = {"rag.settings", "rag.types", "rag.sentences", "rag.offline", "rag.wire"}
+CORE = {"rag.errors", "rag.settings", "rag.types", "rag.sentences", "rag.offline", "rag.wire"}
 LIBRARY = {"core", "rag.store", "rag.models", "rag.question", "rag.ingest", "rag.answering", "rag.wiring"}
 # Which layers each layer may import (besides itself).
 ALLOWED = {

@@ -3,18 +3,15 @@ anything else as a pointer to the server log (its details are for the operator, 
 
 from __future__ import annotations
 
-from rag.answering.service import InvalidQuestionError
-from rag.models.llm import LLMUnavailableError
-from rag.store.chroma import StoreError
-from rag.store.locking import IndexLockedError
+from rag.errors import NewsragError
 
 
-class FriendlyError(Exception):
-    """A problem to show to the user as a message, never as a traceback."""
+class FriendlyError(NewsragError):
+    """A problem of the chat itself (a bad request) to show to the user as a message, never as a traceback."""
 
 
-# Problems the user can act on; anything else is logged with its traceback.
-KNOWN_ERRORS = (FriendlyError, StoreError, InvalidQuestionError, LLMUnavailableError, IndexLockedError)
+# Problems the user can act on (every newsrag error says what to do); anything else is logged with its traceback.
+KNOWN_ERRORS = (NewsragError,)
 
 
 def error_text(exc: BaseException) -> str:

@@ -24,6 +24,7 @@ from rag.answering.prompt import CONDENSE_PROMPT, best_chunk_chars, build_messag
 from rag.answering.refusal import is_refusal, refusal_text
 from rag.answering.retrieve import retrieve
 from rag.answering.shape import calibrated_verdict, items_of, verdict_of, verdict_words
+from rag.errors import NewsragError
 from rag.models.chunk_states import ChunkStates
 from rag.models.embedding import Embedder, cosines, sentence_similarities
 from rag.models.llm import NO_ANSWER, LLMBackend, LLMUnavailableError
@@ -53,7 +54,7 @@ logger = logging.getLogger("newsrag.answer")
 MAX_SEARCHED_TITLES = 3
 
 
-class InvalidQuestionError(ValueError):
+class InvalidQuestionError(NewsragError, ValueError):
     """The question is empty or too long."""
 
 

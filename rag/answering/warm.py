@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from rag.answering.focus import best_chunk_and_focus
 from rag.answering.prompt import best_chunk_chars, build_messages, select_passages
 from rag.answering.service import AnswerService
+from rag.errors import NewsragError
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -29,7 +30,7 @@ class Warmup:
     size_bytes: int
 
 
-class NothingToWarmError(RuntimeError):
+class NothingToWarmError(NewsragError, RuntimeError):
     """The configured LLM is not the in-process one, or the chunk cache is off."""
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from rag.answering.refusal import is_refusal
+from rag.errors import NewsragError
 from rag.evaluation.extras import require
 from rag.evaluation.questionset import Question
 from rag.ingest.documents import SUPPORTED_SUFFIXES, load_document
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from llama_index.core.chat_engine.types import StreamingAgentChatResponse
 
 
-class BaselineError(RuntimeError):
+class BaselineError(NewsragError, RuntimeError):
     """The baseline cannot be built with these settings."""
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.errors import NewsragError
 from rag.ingest.chunking import CHUNKER_VERSION
 from rag.ingest.pipeline import IndexReport, collect_files
 from rag.settings import Settings
@@ -20,7 +21,7 @@ from rag.settings import Settings
 CORPUS_CHUNK_STATES = "chunk-states-corpora"  # under cache_dir, shared by all scratch corpora
 
 
-class CorpusError(ValueError):
+class CorpusError(NewsragError, ValueError):
     """The corpus folder cannot be used."""
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib.util
 
+from rag.errors import NewsragError
+
 # module -> the distribution that brings it
 EVAL_EXTRA: dict[str, str] = {
     "matplotlib": "matplotlib",
@@ -16,7 +18,7 @@ EVAL_EXTRA: dict[str, str] = {
 INSTALL_HINT = "install the evaluation extra: .venv/bin/pip install -e '.[eval]' (make setup installs it)"
 
 
-class MissingExtraError(RuntimeError):
+class MissingExtraError(NewsragError, RuntimeError):
     """A package of the `eval` extra is not installed."""
 
 

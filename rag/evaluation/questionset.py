@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.errors import NewsragError
+
 LANGS = ("de", "en")
 ROLES = ("user", "assistant")
 # The shape of answer a question asks for; "none" marks a question the articles do not answer.
 KINDS = ("entity", "number", "statement", "yesno", "list", "none")
 
 
-class QuestionSetError(ValueError):
+class QuestionSetError(NewsragError, ValueError):
     """A question set that cannot be used; the message names the file and line."""
 
 

@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rag.errors import NewsragError
 from rag.evaluation.corpus import Corpus, corpus_settings, index_corpus
 from rag.evaluation.metrics import SCORE_KEYS, summarize
 from rag.evaluation.questionset import Question, parse_question_set
@@ -80,7 +81,7 @@ BASELINE_KEYS = ("llm_backend", "llm_model", "llm_base_url")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class EvalUsageError(ValueError):
+class EvalUsageError(NewsragError, ValueError):
     """Bad command-line input (a config spec, a --fail-under gate, a mismatching resume)."""
 
 

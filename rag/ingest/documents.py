@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from rag.errors import NewsragError
 from rag.ingest.formats import SUPPORTED_SUFFIXES, FormatError, extract
 from rag.sentences import split_sentences
 from rag.types import Document
@@ -56,7 +57,7 @@ _BOILERPLATE_RES = tuple(
 )
 
 
-class DocumentError(ValueError):
+class DocumentError(NewsragError, ValueError):
     """A file cannot be used as a document; the message says which file and why."""
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from rag.errors import NewsragError
+
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 
 _ISO_DATE_RE = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?")
@@ -54,7 +56,7 @@ _DOCX_TEMPLATE_AUTHOR = "python-docx"
 _DOCX_TEMPLATE_CREATED = datetime(2013, 12, 23, 23, 15).date()
 
 
-class FormatError(ValueError):
+class FormatError(NewsragError, ValueError):
     """The file cannot be read; the message says why in user words (the caller prefixes the file name)."""
 
 

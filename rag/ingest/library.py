@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from rag.errors import NewsragError
 from rag.ingest.documents import SUPPORTED_SUFFIXES, DocumentError, parse_bytes
 from rag.ingest.pipeline import IndexReport, index_paths
 from rag.ingest.pruning import prunable
@@ -44,7 +45,7 @@ class IndexHolder(Protocol):
     def embedder(self) -> Embedder: ...
 
 
-class UploadError(ValueError):
+class UploadError(NewsragError, ValueError):
     """An upload was rejected; the message says why in words a user understands."""
 
 

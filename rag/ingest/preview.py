@@ -40,7 +40,7 @@ class PreviewSource:
 
 
 @dataclass
-class Preview:
+class IndexPreview:
     sources: list[PreviewSource] = field(default_factory=list)
     would_remove: list[str] = field(default_factory=list)  # with prune: the ids a run would remove
 
@@ -78,12 +78,12 @@ def _web_source(reading: SourceReading, fetcher: Fetcher, infos: list[DocumentIn
 
 def preview_index(
     paths: Sequence[Path], urls: Sequence[str], settings: Settings, store: ChunkStore | None, prune: bool = False
-) -> Preview:
+) -> IndexPreview:
     """What an index run over `paths` and `urls` would do, changing nothing (see the module doc); store None
     stands for an index not created yet."""
     infos = store.documents() if store is not None else []
     stored = {i.doc_id: i.doc_sha for i in infos}
-    preview = Preview([_file_source(path, settings, stored) for path in paths])
+    preview = IndexPreview([_file_source(path, settings, stored) for path in paths])
     readings: list[SourceReading] = []
     if urls:
         fetcher = Fetcher(settings)

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from rag.errors import NewsragError
+
 Report = Callable[[str], None]
 
 
-class ModelError(RuntimeError):
+class ModelError(NewsragError, RuntimeError):
     """A model is missing, incomplete or fails its hash check; the message says what to do."""
 
 

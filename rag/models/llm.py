@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from llama_index.core.llms import LLM, ChatMessage, MessageRole
 
+from rag.errors import NewsragError
 from rag.models.files import resolve_gguf_path
 from rag.settings import Settings
 
@@ -35,7 +36,7 @@ GGML_TYPE_Q8_0 = 8  # ggml's type id, for llama.cpp's quantized KV cache
 TOP_LOGPROBS = 20  # the most OpenAI's API returns; below the 20th token a word counts as probability 0
 
 
-class LLMUnavailableError(RuntimeError):
+class LLMUnavailableError(NewsragError, RuntimeError):
     """The configured LLM cannot be reached or failed mid-answer."""
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from rag.errors import NewsragError
 from rag.settings import Settings
 from rag.types import Document, StoredChunk, WebOrigin
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:  # chromadb is imported when a store is opened, not when this 
 BATCH = 500
 
 
-class StoreError(RuntimeError):
+class StoreError(NewsragError, RuntimeError):
     """The store cannot be opened or used; the message says how to fix it."""
 
 

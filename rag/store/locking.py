@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from rag.errors import NewsragError
 
-class IndexLockedError(RuntimeError):
+
+class IndexLockedError(NewsragError, RuntimeError):
     """Another process is writing to the same index."""
 
 

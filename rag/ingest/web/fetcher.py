@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+from rag.errors import NewsragError
 from rag.ingest.decoding import charset_of
 from rag.ingest.web import transport as web_http
 from rag.settings import Settings
@@ -37,7 +38,7 @@ UNREACHABLE = "the site was not contacted"
 ALLOW_PRIVATE = "RAG_FETCH_ALLOW_PRIVATE=true"
 
 
-class FetchError(RuntimeError):
+class FetchError(NewsragError, RuntimeError):
     """A URL could not be used; the message is the reason in one line."""
 
 
