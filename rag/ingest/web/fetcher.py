@@ -138,8 +138,6 @@ class Fetcher:
         try:
             address = self.address_of(url)
             return web_http.get(url, address, headers, timeout, self.settings.fetch_max_bytes, self._clock, started)
-        except web_http.AddressRefusedError:
-            raise
         except web_http.BodyTooLargeError as exc:
             raise FetchError(self._too_large(exc.size, exc.unpacked)) from exc
         except Exception as exc:  # urllib3 raises many types: timeouts, resets, TLS, DNS, decoding
