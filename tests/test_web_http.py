@@ -44,7 +44,7 @@ def test_a_stalled_server_is_left_at_the_deadline(reply, phase):
     url, done = serve_raw(reply)
     started = time.monotonic()
     with pytest.raises(DeadlineError) as caught:
-        get(url, "127.0.0.1", {}, 0.5, 10_000, time.monotonic, started)
+        get(url, ["127.0.0.1"], {}, 0.5, 10_000, time.monotonic, started)
     done.set()
     assert caught.value.phase == phase
     assert time.monotonic() - started < 0.9
@@ -61,4 +61,13 @@ def test_addresses_are_classified_for_ipv4_ipv6_and_mapped_ipv6():
 def test_a_host_name_is_refused_when_any_of_its_addresses_is_private():
     with pytest.raises(AddressRefusedError, match="localhost resolves to .*, an address on this machine"):
         resolve("localhost", 80, 2.0, allow_private=False)
-    assert resolve("localhost", 80, 2.0, allow_private=True) in ("127.0.0.1", "::1")
+    assert set(resolve("localhost", 80, 2.0, allow_private=True)) & {"127.0.0.1", "::1"}
+
+
+def test_a_name_with_an_address_that_refuses_is_reached_through_its_next_address():
+    url, done = serve_raw(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    port = url.rsplit(":", 1)[1].rstrip("/")
+    started = time.monotonic()
+    response = get(f"http://localhost:{port}/", ["::1", "127.0.0.1"], {}, 2.0, 10_000, time.monotonic, started)
+    done.set()
+    assert (response.status, response.body) == (200, b"ok")  # ::1 refused (the server is on 127.0.0.1 only)

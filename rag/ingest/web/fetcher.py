@@ -105,7 +105,7 @@ class Fetcher:
         self._robots: dict[str, urllib.robotparser.RobotFileParser | str] = {}  # origin -> parser or reason
         self._delay: dict[str, float] = {}  # origin -> pause between requests
         self._last: dict[str, float] = {}  # host -> when the last request to it ended
-        self._addresses: dict[tuple[str, int], str] = {}  # (host, port) -> the checked address
+        self._addresses: dict[tuple[str, int], list[str]] = {}  # (host, port) -> its checked addresses
         self.requests = 0
 
     # -- transport ---------------------------------------------------------
@@ -118,8 +118,8 @@ class Fetcher:
             if wait > 0:
                 self._sleep(wait)
 
-    def address_of(self, url: str) -> str:
-        """The checked address of the URL's host; a web_http.AddressRefusedError names a private one."""
+    def addresses_of(self, url: str) -> list[str]:
+        """The checked addresses of the URL's host; a web_http.AddressRefusedError names a private one."""
         parts = urlsplit(url)
         key = ((parts.hostname or "").lower(), parts.port or (443 if parts.scheme.lower() == "https" else 80))
         if key not in self._addresses:
@@ -136,8 +136,8 @@ class Fetcher:
         self.requests += 1
         started = self._clock()
         try:
-            address = self.address_of(url)
-            return web_http.get(url, address, headers, timeout, self.settings.fetch_max_bytes, self._clock, started)
+            addresses = self.addresses_of(url)
+            return web_http.get(url, addresses, headers, timeout, self.settings.fetch_max_bytes, self._clock, started)
         except web_http.BodyTooLargeError as exc:
             raise FetchError(self._too_large(exc.size, exc.unpacked)) from exc
         except Exception as exc:  # urllib3 raises many types: timeouts, resets, TLS, DNS, decoding
@@ -182,7 +182,7 @@ class Fetcher:
         """Raise FetchError unless the URL's address is allowed and robots.txt lets this user agent fetch it."""
         _check_scheme(url)
         try:
-            self.address_of(url)
+            self.addresses_of(url)
         except web_http.AddressRefusedError as exc:
             raise FetchError(f"{UNREACHABLE}: {exc} ({ALLOW_PRIVATE} allows it)") from exc
         except web_http.TransportError as exc:

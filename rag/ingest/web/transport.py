@@ -15,7 +15,7 @@ import contextlib
 import ipaddress
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -70,8 +70,8 @@ def address_kind(address: str) -> str | None:
     return None
 
 
-def resolve(host: str, port: int, timeout: float, allow_private: bool) -> str:
-    """The address to connect to for `host`; every address the name has must be public unless allow_private."""
+def resolve(host: str, port: int, timeout: float, allow_private: bool) -> list[str]:
+    """The addresses to try for `host`, in order; every address the name has must be public unless allow_private."""
     try:
         ipaddress.ip_address(host.split("%")[0])
         addresses = [host]
@@ -81,7 +81,7 @@ def resolve(host: str, port: int, timeout: float, allow_private: bool) -> str:
         for address in addresses:
             if what := address_kind(address):
                 raise AddressRefusedError(host, address, what)
-    return addresses[0]
+    return addresses
 
 
 def _lookup(host: str, port: int, timeout: float) -> list[str]:
@@ -137,47 +137,67 @@ class _Watchdog:
                 socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
 
 
+def _connection(url: str, address: str, timeout: float) -> Any:
+    import certifi
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme.lower() == "https":
+        return HTTPSConnection(
+            address,
+            parts.port or 443,
+            timeout=timeout,
+            server_hostname=host,
+            assert_hostname=host,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+        )
+    return HTTPConnection(address, parts.port or 80, timeout=timeout)
+
+
+def _connect(url: str, addresses: Sequence[str], timeout: float, watchdog: _Watchdog) -> Any:
+    """A connection to the first address that answers (a name may have an IPv6 and an IPv4 address)."""
+    failure: Exception | None = None
+    for address in addresses:
+        conn = _connection(url, address, timeout)
+        try:
+            conn.connect()
+        except Exception as exc:  # refused, unreachable: try the next address while time is left
+            conn.close()
+            failure = exc
+            if watchdog.expired:
+                break
+            continue
+        watchdog.watch(conn.sock)
+        return conn
+    assert failure is not None  # addresses is never empty
+    raise failure
+
+
 def get(
     url: str,
-    address: str,
+    addresses: Sequence[str],
     headers: Mapping[str, str],
     timeout: float,
     max_bytes: int,
     clock: Callable[[], float],
     started: float,
 ) -> RawResponse:
-    """GET `url` from `address` (already checked) without following redirects; over by `started + timeout`."""
-    import certifi
+    """GET `url` from one of `addresses` (already checked) without following redirects; over by `started + timeout`."""
     import urllib3
-    from urllib3.connection import HTTPConnection, HTTPSConnection
 
     parts = urlsplit(url)
-    https = parts.scheme.lower() == "https"
-    port = parts.port or (443 if https else 80)
-    host = parts.hostname or ""
-    remaining = max(0.01, started + timeout - clock())
-    conn: Any
-    if https:
-        conn = HTTPSConnection(
-            address,
-            port,
-            timeout=remaining,
-            server_hostname=host,
-            assert_hostname=host,
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=certifi.where(),
-        )
-    else:
-        conn = HTTPConnection(address, port, timeout=remaining)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    host_header = parts.netloc.rpartition("@")[2]
+    request_headers = {"Host": parts.netloc.rpartition("@")[2], **headers}
+    remaining = max(0.01, started + timeout - clock())
     phase = "connecting"
     with _Watchdog(remaining) as watchdog:
+        conn: Any = None
         try:
-            conn.connect()
-            watchdog.watch(conn.sock)
+            conn = _connect(url, addresses, remaining, watchdog)
             phase = "waiting for the headers"
-            conn.request("GET", path, headers={"Host": host_header, **headers}, preload_content=False)
+            conn.request("GET", path, headers=request_headers, preload_content=False)
             response = conn.getresponse()
             if watchdog.expired:  # the headers ended only because the socket was shut down
                 raise DeadlineError(phase)
@@ -194,7 +214,8 @@ def get(
                 raise DeadlineError(phase) from exc
             raise
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
         if watchdog.expired:  # a shut-down socket reads as the end of a body without a length
             raise DeadlineError(phase)
     return RawResponse(response.status, head, body)
