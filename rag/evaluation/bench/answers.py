@@ -123,10 +123,8 @@ def bench_local_answers(
     service, label = _service_with_chunk_states(
         settings, embedder, backend, index_dir, chunk_states_dir, chunk_states_mb
     )
-    # As rag.wiring does when it starts.
-    warm_prefix(
-        backend, prefix_messages(service.settings.answer.answer_format), service.settings.cache_dir / "prefix-state"
-    )
+    s = service.settings
+    warm_prefix(backend, prefix_messages(s.answer.answer_format), s.cache_dir / "prefix-state")  # as rag.wiring does
     counter = _PromptCounter(backend)
     ttft: list[float] = []
     total: list[float] = []
