@@ -1,13 +1,25 @@
-"""Typed settings: defaults < config file (rag.toml or $RAG_CONFIG) < environment (RAG_*)."""
+"""Typed settings: defaults < config file (rag.toml or $RAG_CONFIG) < environment (RAG_*).
+
+`Settings` holds what a user sets; the answer policy, tuned by measurement, is its group `Settings.answer`
+(the `[answer]` table of rag.toml), whose environment names stay flat (RAG_NO_ANSWER_THRESHOLD=0.3). Unknown
+keys and RAG_* variables are errors. Fields declared with `answering(...)` can change an answer's text;
+`answer_settings` reads that tag for both fingerprints (rag.wire and rag.evaluation.runner), and
+scripts/settings_doc.py writes docs/configuration.md from the fields.
+"""
 
 from __future__ import annotations
 
+import difflib
+import hashlib
+import json
 import os
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -15,19 +27,26 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from rag.types import AnswerFormat
+from rag.errors import NewsragError
+from rag.policy import AnswerPolicy, answering
 
-LLMBackend = Literal["local", "fast", "ollama", "openai", "none"]
+LLMBackendName = Literal["local", "fast", "ollama", "openai", "none"]
 StoreMode = Literal["persistent", "http"]
 AnswerLanguage = Literal["auto", "de", "en"]
-YesNoVerdict = Literal["calibrated", "model"]
-LeadChunk = Literal["retrieval", "sentence"]
-StatementHint = Literal["own", "verbatim"]
-QuoteAcrossLanguages = Literal["meaning", "words"]
-FollowUpSearch = Literal["auto", "turn", "condense"]
 KVCacheType = Literal["f16", "q8_0"]
-LLM_BACKENDS: tuple[str, ...] = get_args(LLMBackend)
+LLM_BACKENDS: tuple[str, ...] = get_args(LLMBackendName)
 ANSWER_LANGUAGES: tuple[str, ...] = get_args(AnswerLanguage)
+
+ENV_PREFIX = "RAG_"
+# RAG_* variables that are not settings but that the project reads, so they are not "unknown settings".
+OTHER_ENV_VARIABLES = frozenset(
+    {
+        "RAG_CONFIG",  # the config file (config_file below; `rag --config` sets it)
+        "RAG_DEBUG",  # tracebacks instead of one-line errors (rag/cli/common.py)
+        "RAG_FETCH_FAST",  # scripts/setup.sh: fetch the fast model too
+        "RAG_SETUP_MODELS",  # scripts/setup.sh: 0 installs the packages only (make test-fast)
+    }
+)
 
 
 def default_cache_dir() -> Path:
@@ -42,167 +61,96 @@ def config_file() -> Path:
 class Settings(BaseSettings):
     """Every knob of the pipeline. Environment variables are RAG_<NAME>, e.g. RAG_LLM_BACKEND=none."""
 
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", validate_default=True)
 
-    # Paths
-    cache_dir: Path = Field(default_factory=default_cache_dir, description="Where models and wheels live")
-    seeds_dir: Path = Field(Path("seeds"), description="Default folder that `rag index` reads")
+    # Paths. The cache holds downloads under their names: the same model wherever it lives.
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir, description="Where models, wheels and saved prompt states live"
+    )
+    seeds_dir: Path = Field(Path("seeds"), description="The folder `rag index` reads when given none")
 
-    # Embedding
-    embedding_model: str = Field(
+    # Embedding. The batch size counts: a batch pads its texts, which can move an embedding's last digits.
+    embedding_model: str = answering(
         "embeddinggemma-300m",
         description="Embedded model name, or a path to a SentenceTransformers folder, or a hub id",
     )
-    embedding_batch_size: int = Field(8, ge=1, le=256)
-    query_prompt: str = "task: search result | query: "
-    document_prompt: str = "title: none | text: "
+    embedding_batch_size: int = answering(8, ge=1, le=256, description="Texts embedded per batch")
+    query_prompt: str = answering(
+        "task: search result | query: ",
+        description="Put before a question when it is embedded (the embedding model's query instruction)",
+    )
+    document_prompt: str = answering(
+        "title: none | text: ",
+        description="Put before a chunk when it is embedded (the embedding model's document instruction)",
+    )
 
-    # Chunking
-    chunk_max_chars: int = Field(600, ge=100, le=8000)
-    chunk_overlap_sentences: int = Field(1, ge=0, le=5)
+    # Chunking (when indexing)
+    chunk_max_chars: int = answering(600, ge=100, le=8000, description="Longest chunk, in characters")
+    chunk_overlap_sentences: int = answering(1, ge=0, le=5, description="Sentences a chunk repeats from the one before")
 
-    # Store
-    store_mode: StoreMode = "persistent"
-    index_dir: Path = Field(Path("index"), description="Chroma folder in persistent mode")
-    collection: str = "articles"
-    chroma_host: str = "127.0.0.1"
-    chroma_port: int = 8000
-    chroma_ssl: bool = False
-    chroma_token: SecretStr | None = None
+    # Store: which index is read changes what is retrieved; the token only grants access.
+    store_mode: StoreMode = answering(
+        "persistent",
+        description="persistent: the Chroma folder index_dir; http: a Chroma server",
+    )
+    index_dir: Path = answering(Path("index"), description="Chroma folder in persistent mode")
+    collection: str = answering("articles", description="Chroma collection name")
+    chroma_host: str = answering("127.0.0.1", description="Chroma server (http mode)")
+    chroma_port: int = answering(8000, description="Its port")
+    chroma_ssl: bool = answering(False, description="Reach it over HTTPS")
+    chroma_token: SecretStr | None = Field(None, description="Its access token, if it asks for one")
 
     # Retrieval
-    top_k: int = Field(4, ge=1, le=50)
-    min_relevance: float = Field(0.18, description="Refuse without calling the LLM below this top score")
+    top_k: int = answering(4, ge=1, le=50, description="Chunks retrieved")
 
-    # Answering
-    llm_backend: LLMBackend = "local"
-    llm_model: str = Field("", description="Model name for ollama/openai, or a GGUF path for local")
-    llm_base_url: str = Field("", description="Base URL for ollama (http://host:11434) or openai (…/v1)")
-    llm_api_key: SecretStr | None = None
-    llm_timeout_s: float = 120.0
-    llm_fallback_extractive: bool = Field(True, description="Answer extractively when the LLM is unreachable")
-    llm_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
-    llm_context_window: int = 4096
-    llm_kv_cache: KVCacheType = Field(
+    # The LLM. Threads and the timeout change how long an answer takes, not its words.
+    llm_backend: LLMBackendName = answering(
+        "local",
+        description="local (llama.cpp, 1.5B), fast (llama.cpp, 0.5B), ollama, openai (any OpenAI-compatible "
+        "server) or none (extractive answers, no LLM)",
+    )
+    llm_model: str = answering("", description="Model name for ollama/openai, or a GGUF path for local")
+    llm_base_url: str = answering(
+        "",
+        description="Base URL for ollama (http://host:11434) or openai (http://host:port/v1)",
+    )
+    llm_api_key: SecretStr | None = Field(None, description="Key for the OpenAI-compatible server")
+    llm_timeout_s: float = Field(120.0, description="Seconds to wait for the LLM server")
+    llm_fallback_extractive: bool = answering(True, description="Answer extractively when the LLM is unreachable")
+    llm_threads: int = Field(
+        default_factory=lambda: max(1, os.cpu_count() or 1), description="Local LLM: CPU threads (default: all)"
+    )
+    llm_context_window: int = answering(4096, description="Local LLM: context window in tokens")
+    llm_kv_cache: KVCacheType = answering(
         "f16",
         description="Local LLM: the KV cache's type; q8_0 halves it and the saved prompt states (flash attention)",
     )
-    max_new_tokens: int = 256
-    temperature: float = 0.0  # greedy: the same question gives the same answer, which fact-checks and evals need
-    no_answer_threshold: float = Field(
-        0.01,
-        ge=0.0,
-        le=1.0,
-        description="Local LLM: refuse when the first answer token is the no-answer word with this probability",
-    )
-    no_answer_threshold_de: float = Field(
-        0.05,
-        ge=0.0,
-        le=1.0,
-        description="The same, for German questions over German sources (tuned on XQuAD-de)",
-    )
-    no_answer_threshold_cross_lingual: float = Field(
-        0.6, ge=0.0, le=1.0, description="The same, when the question's language differs from the sources'"
-    )
-    answer_format: AnswerFormat = Field(
-        "shaped",
-        description="shaped: the shape the question asks for (short answer, sentence, yes/no, every item); "
-        "short: the short answer only",
-    )
-    yesno_verdict: YesNoVerdict = Field(
-        "calibrated",
-        description="shaped format, yes/no questions: calibrated: yes or no is decided from the first word's "
-        "log-odds against yesno_threshold and the model writes the fact after it (LLMs with logits); "
-        "model: the model decides",
-    )
-    yesno_threshold: float = Field(
-        -2.4,
-        description="Answer no when log P(no) - log P(yes) of the first word is above this (tuned on "
-        "eval/tuning.jsonl; the model leans to yes)",
-    )
-    refuse_unsupported_numbers: bool = Field(
-        True,
-        description="Refuse instead of answering with a number that neither the passages nor the question "
-        'hold, in digits or words (the 1.5B model answers an unanswerable "how many" with a number)',
-    )
-    refuse_unheld_question_numbers: bool = Field(
-        True,
-        description="Refuse before asking the LLM when the question names a number that none of the retrieved "
-        'chunks holds ("the 58 richest people" where the source says 85): the articles do not hold its premise',
-    )
+    max_new_tokens: int = answering(256, description="Longest answer, in tokens")
+    temperature: float = answering(0.0, description="0 is greedy: the same question gets the same answer")
+    # Saved prompt states save time, never change an answer (rag.models.chunk_states evaluates the same split).
     chunk_states_mb: int = Field(
         4000,
         ge=0,
-        description="Local LLM: disk space (MB, in cache_dir/chunk-states) for the evaluated prompt up to each "
-        "best chunk, so a chunk that ranks first again costs only the rest of the prompt; 0 turns it off",
+        description="Local LLM: disk space (MB) for the evaluated prompt up to each best chunk, so a chunk that "
+        "ranks first again costs only the rest of the prompt; 0 keeps none. Answers are the same either way",
     )
     chunk_states_dir: Path | None = Field(
         None, description="Where the chunk states live (default cache_dir/chunk-states)"
     )
-    statement_hint: StatementHint = Field(
-        "verbatim",
-        description="A statement asked in the sources' language: verbatim: the model is asked for the source's "
-        "sentence that answers it, word for word (full runs: own-words F1 up on every set, own words right +1 on "
-        "XQuAD-de and SQuAD 2.0, level elsewhere); own: one sentence in the sources' words",
-    )
-    quote_across_languages: QuoteAcrossLanguages = Field(
-        "meaning",
-        description="The source sentence quoted under an answer in another language than its passage (an "
-        "English answer over a German article): meaning: the sentence closest to the answer by embedding, "
-        "when no sentence shares enough of its words; words: the sentence sharing most words, as within a "
-        "language",
-    )
-    quote_by_question: bool = Field(
-        True,
-        description="The source sentence quoted under a yes/no answer is the one that best matches the question "
-        "(the sentence that decides it), not the one that best matches the model's sentence after its verdict "
-        "(replayed over saved answers: answer with its quote right +1 on tuning and on held-out yes/no "
-        "questions; the model's words are the same)",
-    )
-    follow_up_search: FollowUpSearch = Field(
-        "auto",
-        description="What a follow-up question is searched with: turn: the previous question, its answer and the "
-        "follow-up, joined (first follow-ups: 23 vs 17 of 33 right, first token 0.8 vs 2.1 s); condense: a "
-        "standalone question the LLM writes from the last turns first (second follow-ups: 7 vs 3 of 10); "
-        "auto: turn after one exchange, condense after more",
-    )
-    lead_chunk: LeadChunk = Field(
-        "sentence",
-        description="The chunk the model reads whole: sentence: the retrieved chunk holding the sentence that best "
-        "matches the question, when question and chunks share a language (tuned: +4 of 196 answerable tuning "
-        "questions, +3 of 71 confirming); retrieval: the embedding's first",
-    )
-    focus_windows: int = Field(
-        0,
-        ge=0,
-        le=10,
-        description="Sentences of the other chunks shown after the best chunk (tuned: 0 answers in about half "
-        "the time of 1, as many questions right, and refuses more of the unanswerable ones)",
-    )
-    list_windows: int = Field(
-        1,
-        ge=0,
-        le=10,
-        description="The same, for a question that asks for several things (tuned: without them lists lose)",
-    )
-    split_two_part_questions: bool = Field(
-        True,
-        description='Answer a question that asks two things ("…, and where …?", "laut X und laut Y") as two '
-        "questions, each from its own best passage",
-    )
-    focus_neighbours: int = Field(0, ge=0, le=5, description="Sentences kept on each side of such a sentence")
-    context_budget_tokens: int = Field(700, ge=100, le=8000, description="Passage tokens sent to the LLM")
-    answer_language: AnswerLanguage = "auto"
-    max_question_chars: int = Field(1000, ge=10)
+
+    # The question and the answer
+    answer_language: AnswerLanguage = answering("auto", description="auto (the question's language), de or en")
+    max_question_chars: int = answering(1000, ge=10, description="Longer questions are rejected with a message")
+    answer: AnswerPolicy = Field(default_factory=AnswerPolicy, description="The `[answer]` table")
 
     # Chat server
-    host: str = "127.0.0.1"
-    port: int = 7860
-    auth_user: str | None = None
-    auth_password: SecretStr | None = None
-    upload_max_bytes: int = 2_000_000
-    concurrency_limit: int = 1
-    max_queue: int = 64
+    host: str = Field("127.0.0.1", description="Address the chat listens on; `rag ask` looks for a chat there")
+    port: int = Field(7860, description="Its port")
+    auth_user: str | None = Field(None, description="Optional login for the chat; `rag ask` sends it")
+    auth_password: SecretStr | None = Field(None, description="Its password")
+    upload_max_bytes: int = Field(2_000_000, description="Largest file the chat's document library accepts")
+    concurrency_limit: int = Field(1, description="Answers generated at once")
+    max_queue: int = Field(64, description="Questions waiting in the chat's queue")
 
     # Fetching news from the web (only for URLs given to `rag index`)
     fetch_user_agent: str = Field("newsrag/0.1 (+local news QA)", description="Sent with every request")
@@ -224,12 +172,31 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        check_environment(os.environ)
         toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
-        return (init_settings, env_settings, toml, file_secret_settings)
+        check_file_keys(toml.toml_data, config_file())
+        return (init_settings, env_settings, _AnswerEnvSource(settings_cls), toml, file_secret_settings)
 
     @property
     def models_dir(self) -> Path:
         return self.cache_dir / "models"
+
+    def with_answer(self, **changes: Any) -> Settings:
+        """A copy whose answer policy has `changes` (validated, unlike a plain model_copy)."""
+        answer = AnswerPolicy.model_validate(self.answer.model_dump() | changes)
+        return self.model_copy(update={"answer": answer})
+
+
+class _AnswerEnvSource(PydanticBaseSettingsSource):
+    """RAG_<NAME> for a field of the answer policy, as before it moved into `[answer]`."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads the whole group at once
+
+    def __call__(self) -> dict[str, Any]:
+        environ = {name.upper(): value for name, value in os.environ.items()}
+        found = {name: environ[env_name(name)] for name in AnswerPolicy.model_fields if env_name(name) in environ}
+        return {"answer": found} if found else {}
 
 
 @lru_cache(maxsize=1)
@@ -241,3 +208,79 @@ def top_k_bounds() -> tuple[int, int]:
     """The allowed range of top_k, read from the field's constraints so that clients do not copy it."""
     bounds = {type(m).__name__: m for m in Settings.model_fields["top_k"].metadata}
     return bounds["Ge"].ge, bounds["Le"].le
+
+
+# ---------------------------------------------------------------- names and unknown keys
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable of a setting, a user one or one of the answer policy."""
+    return f"{ENV_PREFIX}{field_name.upper()}"
+
+
+def user_fields() -> dict[str, FieldInfo]:
+    return {name: info for name, info in Settings.model_fields.items() if name != "answer"}
+
+
+def setting_names() -> list[str]:
+    """Every setting as a rag.toml key: user ones by name, the policy's as answer.<name> (a valid dotted key)."""
+    return [*user_fields(), *(f"answer.{name}" for name in AnswerPolicy.model_fields)]
+
+
+class UnknownSettingError(NewsragError, ValueError):
+    """A key in rag.toml or a RAG_* variable that names no setting."""
+
+
+def unknown(what: str, where: str, known: Sequence[str]) -> UnknownSettingError:
+    """The error for an unknown name, with the closest known one when there is one."""
+    bare = what.rpartition(".")[2]  # answer.top_k: the setting is top_k, in the wrong table
+    close = [bare] if bare in known else difflib.get_close_matches(what, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else "; see docs/configuration.md"
+    return UnknownSettingError(f"unknown setting {what!r} in {where}{hint}")
+
+
+def check_file_keys(data: Mapping[str, Any], path: Path) -> None:
+    """Every key of the config file names a setting; the `[answer]` table holds only the policy's."""
+    known = setting_names()
+    for key, value in data.items():
+        if key == "answer" and isinstance(value, Mapping):
+            for name in value:
+                if name not in AnswerPolicy.model_fields:
+                    raise unknown(f"answer.{name}", str(path), known)
+        elif key not in user_fields():
+            raise unknown(key, str(path), known)
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """Every RAG_* variable is a setting's or one of OTHER_ENV_VARIABLES (names compare case-blind, as read)."""
+    known = [env_name(name) for name in [*user_fields(), *AnswerPolicy.model_fields]] + sorted(OTHER_ENV_VARIABLES)
+    for name in environ:
+        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known:
+            raise unknown(name, "the environment", known)
+
+
+# ---------------------------------------------------------------- what changes an answer
+
+
+def changes_answer(info: FieldInfo) -> bool:
+    extra = info.json_schema_extra
+    return isinstance(extra, dict) and extra.get("changes_answer") is True
+
+
+def answer_settings(settings: Settings) -> dict[str, Any]:
+    """The values (JSON types) of the settings tagged CHANGES_ANSWER, by rag.toml key (answer.<name> for the
+    policy); paths count by where they point, so processes in two folders differ when a relative index_dir does."""
+    groups: list[tuple[str, BaseModel]] = [("", settings), ("answer.", settings.answer)]
+    values: dict[str, Any] = {}
+    for prefix, model in groups:
+        for name, info in type(model).model_fields.items():
+            if changes_answer(info):
+                value = getattr(model, name)
+                values[prefix + name] = str(value.resolve()) if isinstance(value, Path) else value
+    return values
+
+
+def answer_fingerprint(settings: Settings) -> str:
+    """Equal for settings that answer alike: a short hash of answer_settings."""
+    text = json.dumps(answer_settings(settings), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

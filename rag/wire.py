@@ -6,51 +6,31 @@ Kept free of HTTP libraries: the CLI imports it before it knows whether a server
 
 from __future__ import annotations
 
-import hashlib
 import json
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 from rag.errors import NewsragError
-from rag.settings import Settings
+from rag.settings import Settings, answer_fingerprint
 from rag.types import Answer, Delta, Final, Preview, StreamEvent
 
 INFO_PATH = "/newsrag/info"
 ASK_PATH = "/newsrag/ask"
 PROTOCOL = 1  # raise it when the routes or the lines change
 
-# Settings that do not change an answer: where and how the chat listens; `rag index` and uploads only.
-_NOT_ANSWERING = frozenset(
-    {"host", "port", "auth_user", "auth_password", "upload_max_bytes", "concurrency_limit", "max_queue", "seeds_dir"}
-    # The chunk cache saves time, never changes an answer (rag.models.chunk_states evaluates the same split either way).
-    | {"chunk_states_mb", "chunk_states_dir"}
-)
-
 
 class RemoteAnswerError(NewsragError, RuntimeError):
     """The server could not answer; the message is the one it would show in the chat."""
 
 
-def settings_fingerprint(settings: Settings) -> str:
-    """Equal for settings that answer alike (backend, model, top_k, index, …); paths count by where they point,
-    so two processes started in different folders differ when their relative index_dir does."""
-    values = {
-        name: str(value.resolve()) if isinstance(value, Path) else value
-        for name, value in settings.model_dump().items()
-        if name not in _NOT_ANSWERING and not name.startswith("fetch_")
-    }
-    text = json.dumps(values, sort_keys=True, default=str)  # secrets print as "**********"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def server_info(settings: Settings) -> dict[str, Any]:
-    """What GET /newsrag/info answers; a client asks a server only when this equals its own."""
+    """What GET /newsrag/info answers; a client asks a server only when this equals its own (the fingerprint
+    of the settings that can change an answer: rag.settings.answer_fingerprint)."""
     try:
         installed = version("newsrag")
     except PackageNotFoundError:  # run from a source tree
         installed = "unknown"
-    return {"app": "newsrag", "protocol": PROTOCOL, "version": installed, "fingerprint": settings_fingerprint(settings)}
+    return {"app": "newsrag", "protocol": PROTOCOL, "version": installed, "fingerprint": answer_fingerprint(settings)}
 
 
 def event_line(event: StreamEvent) -> str:

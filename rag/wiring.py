@@ -61,7 +61,7 @@ def get_service(settings: Settings | None = None) -> AnswerService:
             try:
                 embedder = loader.submit(get_embedder, settings)
                 backend = build_backend(settings)
-                prefix = prefix_messages(settings.answer_format)
+                prefix = prefix_messages(settings.answer.answer_format)
                 warmup = warm_prefix(backend, prefix, settings.cache_dir / "prefix-state")
                 if warmup.outcome != "unsupported":
                     log.info("prompt prefix (%d tokens) %s in %.1f s", warmup.tokens, warmup.outcome, warmup.seconds)

@@ -83,5 +83,5 @@ def service(tmp_settings: Settings, seeds_copy: Path) -> AnswerService:
     embedder = HashEmbedder()
     store = open_store(tmp_settings)
     index_paths([seeds_copy], tmp_settings, store, lambda: embedder)
-    settings = tmp_settings.model_copy(update={"min_relevance": 0.05, "llm_backend": "local"})
+    settings = tmp_settings.with_answer(min_relevance=0.05).model_copy(update={"llm_backend": "local"})
     return AnswerService(settings, store, embedder, scripted_backend())

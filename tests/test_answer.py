@@ -76,7 +76,7 @@ def test_answer_language_is_the_models_words_not_the_quoted_source(service):
 
 
 def test_weak_retrieval_is_refused_without_calling_the_llm(service):
-    service.settings = service.settings.model_copy(update={"min_relevance": 0.99})
+    service.settings = service.settings.with_answer(min_relevance=0.99)
     answer = service.answer("Wie hoch ist der Eiffelturm?")
     assert answer.refused and answer.mode == "gate"
     assert service.backend.llm.prompts == []
@@ -140,7 +140,7 @@ def test_a_statement_asked_in_the_sources_language_asks_for_their_sentence(servi
     assert german.kind == "statement" and service.backend.llm.prompts[-1].endswith(VERBATIM_STATEMENT_HINT)
     english = service.answer("What did Shoigu tell his counterparts?")  # the articles are German
     assert english.kind == "statement" and service.backend.llm.prompts[-1].endswith(SHAPE_HINTS[QuestionKind.STATEMENT])
-    service.settings = service.settings.model_copy(update={"statement_hint": "own"})
+    service.settings = service.settings.with_answer(statement_hint="own")
     service.backend.llm.replies = ["Er sprach mit Akar und Wallace [1]."]
     service.answer("Was sagte Schoigu seinen Amtskollegen?")
     assert not service.backend.llm.prompts[-1].endswith(VERBATIM_STATEMENT_HINT)
@@ -155,7 +155,7 @@ def test_an_english_answer_over_a_german_passage_quotes_by_meaning_when_told_to(
         return [float(i) for i in range(len(sentences))]
 
     monkeypatch.setattr(service, "_sentence_similarity", closest_is_last)
-    service.settings = service.settings.model_copy(update={"quote_across_languages": setting})
+    service.settings = service.settings.with_answer(quote_across_languages=setting)
     service.backend.llm.replies = ["They talked about a possible provocation [1]."]
     answer = service.answer("What did Shoigu talk about with his counterparts?")
     quote = answer.citations[1].quote
@@ -168,7 +168,7 @@ def test_an_english_answer_over_a_german_passage_quotes_by_meaning_when_told_to(
 
 @pytest.mark.parametrize("by_question", [True, False])
 def test_a_yes_no_answer_quotes_the_sentence_that_decides_the_question(service, by_question):
-    service.settings = service.settings.model_copy(update={"quote_by_question": by_question})
+    service.settings = service.settings.with_answer(quote_by_question=by_question)
     service.backend.llm.replies = ["Nein. Er teilte ihnen Moskaus Besorgnis über eine schmutzige Bombe mit [1]."]
     answer = service.answer("Hat Schoigu mit Akar und Wallace gemeinsam telefoniert?")
     assert answer.kind == "yesno" and not answer.refused
@@ -210,7 +210,7 @@ def test_a_second_follow_up_is_rewritten_by_the_llm_which_sees_the_whole_convers
     answer = service.answer("Und mit wem sprach er noch?", history)
     assert answer.condensed_question == "Mit wem sprach Schoigu außer Akar?"
     assert "Wer ist der russische Verteidigungsminister?" in service.backend.llm.prompts[0]
-    service.settings = service.settings.model_copy(update={"follow_up_search": "turn"})
+    service.settings = service.settings.with_answer(follow_up_search="turn")
     service.backend.llm.replies = ["Mit Ben Wallace [1]."]
     joined = service.answer("Und mit wem sprach er noch?", history)
     assert joined.condensed_question == (
@@ -219,7 +219,7 @@ def test_a_second_follow_up_is_rewritten_by_the_llm_which_sees_the_whole_convers
 
 
 def test_a_follow_up_is_condensed_by_the_llm_when_so_set(service):
-    service.settings = service.settings.model_copy(update={"follow_up_search": "condense"})
+    service.settings = service.settings.with_answer(follow_up_search="condense")
     service.backend.llm.replies = ["Mit welchen Verteidigungsministern sprach Schoigu?", "Mit Akar und Wallace [1]."]
     answer = service.answer("Und mit wem sprach er noch?", FOLLOW_UP_HISTORY)
     assert answer.condensed_question == "Mit welchen Verteidigungsministern sprach Schoigu?"
@@ -248,7 +248,7 @@ def test_without_an_llm_the_stream_is_one_final_answer(service):
 
 
 def test_a_gate_refusal_is_one_final_answer_without_a_preview(service):
-    service.settings = service.settings.model_copy(update={"min_relevance": 0.99})
+    service.settings = service.settings.with_answer(min_relevance=0.99)
     events = list(service.stream("Wie hoch ist der Eiffelturm?"))
     assert len(events) == 1 and isinstance(events[0], Final) and events[0].answer.mode == "gate"
 
@@ -322,7 +322,7 @@ def test_verdict_refuses_before_generating_above_the_threshold(service, monkeypa
 
 
 def test_the_shaped_format_asks_for_the_shape_of_the_question_and_records_its_kind(service):
-    service.settings = service.settings.model_copy(update={"answer_format": "shaped"})
+    service.settings = service.settings.with_answer(answer_format="shaped")
     service.backend.llm.replies = ["Ja. Schoigu sprach mit Akar und Wallace [1]."]
     answer = service.answer("Sprach Schoigu mit Akar und Wallace?")
     assert service.backend.llm.prompts[-1].endswith("Answer with: yes or no, then the fact that decides it.")
@@ -331,7 +331,7 @@ def test_the_shaped_format_asks_for_the_shape_of_the_question_and_records_its_ki
 
 
 def _shaped_with_logprobs(service, monkeypatch, logprobs):
-    service.settings = service.settings.model_copy(update={"answer_format": "shaped"})
+    service.settings = service.settings.with_answer(answer_format="shaped")
     asked: list[list[str]] = []
 
     def first_word_logprobs(messages, words):
@@ -356,11 +356,11 @@ def test_a_yes_no_answer_starts_with_the_verdict_decided_in_code_and_the_model_c
 
 def test_the_model_decides_yes_or_no_when_told_to_or_when_the_backend_has_no_logits(service, monkeypatch):
     asked = _shaped_with_logprobs(service, monkeypatch, {"Ja": -0.4, "Nein": -1.5})
-    service.settings = service.settings.model_copy(update={"yesno_verdict": "model"})
+    service.settings = service.settings.with_answer(yesno_verdict="model")
     service.backend.llm.replies = ["Ja. Schoigu sprach mit Akar [1]."]
     assert service.answer("Sprach Schoigu mit Akar?").verdict == "yes" and asked == []
     monkeypatch.undo()
-    service.settings = service.settings.model_copy(update={"answer_format": "shaped", "yesno_verdict": "calibrated"})
+    service.settings = service.settings.with_answer(answer_format="shaped", yesno_verdict="calibrated")
     service.backend.llm.replies = ["Ja. Schoigu sprach mit Akar [1]."]  # the plain backend: no logits
     assert service.answer("Sprach Schoigu mit Akar?").text.startswith("Ja. Schoigu")
 
@@ -369,7 +369,7 @@ def test_other_kinds_and_the_short_format_ask_for_no_verdict(service, monkeypatc
     asked = _shaped_with_logprobs(service, monkeypatch, {"Ja": -0.4, "Nein": -1.5})
     service.backend.llm.replies = ["Akar und Wallace [1]"]
     service.answer("Mit welchen Ministern sprach Schoigu?")
-    service.settings = service.settings.model_copy(update={"answer_format": "short"})
+    service.settings = service.settings.with_answer(answer_format="short")
     service.backend.llm.replies = ["Ja [1]"]
     service.answer("Sprach Schoigu mit Akar?")
     assert asked == []
@@ -418,7 +418,7 @@ def test_a_question_number_the_chunks_hold_in_digits_or_words_is_answered(servic
     ],
 )
 def test_each_number_check_can_be_turned_off(service, setting, question, reply):
-    service.settings = service.settings.model_copy(update={setting: False})
+    service.settings = service.settings.with_answer(**{setting: False})
     service.backend.llm.replies = [reply]
     answer = service.answer(question)
     assert not answer.refused and answer.text.startswith(reply.removesuffix(" [1]"))
@@ -431,7 +431,7 @@ def test_only_a_question_for_several_things_reads_beyond_the_best_chunk(service)
     assert service.prepare(entity_question).kind.value == "entity"
     assert len({p.chunk.chunk_id for p in service.prepare(entity_question).passages}) == 1
     assert len({p.chunk.chunk_id for p in service.prepare(list_question).passages}) > 1
-    service.settings = service.settings.model_copy(update={"list_windows": 0, "focus_windows": 2})
+    service.settings = service.settings.with_answer(list_windows=0, focus_windows=2)
     assert len({p.chunk.chunk_id for p in service.prepare(list_question).passages}) == 1
     assert len({p.chunk.chunk_id for p in service.prepare(entity_question).passages}) > 1
     service.backend = None  # without an LLM the windows cost nothing: the extractive answer picks from them
@@ -462,10 +462,10 @@ def test_a_two_part_question_is_answered_part_by_part_with_one_numbering(service
 
 
 def test_a_two_part_question_stays_whole_when_told_or_in_a_follow_up(service):
-    service.settings = service.settings.model_copy(update={"split_two_part_questions": False})
+    service.settings = service.settings.with_answer(split_two_part_questions=False)
     service.backend.llm.replies = ["Akar [1]."]
     assert service.answer(TWO_PART_DE).parts == () and len(service.backend.llm.prompts) == 1
-    service.settings = service.settings.model_copy(update={"split_two_part_questions": True})
+    service.settings = service.settings.with_answer(split_two_part_questions=True)
     history = [{"role": "user", "content": "Wer ist Schoigu?"}, {"role": "assistant", "content": "Minister."}]
     assert service.prepare(TWO_PART_DE, history).parts == ()
     assert service.prepare(TWO_PART_DE).parts != ()

@@ -379,7 +379,7 @@ def test_command_line_overrides_reach_the_settings(tmp_path, fakes):
     args = ["--llm", "none", "--top-k", "6", "--context-budget", "900", "--limit", "1"]
     assert invoke(str(qset), "--out", str(tmp_path / "out"), *args).exit_code == 0
     settings = fakes["services"][0].settings
-    assert (settings.llm_backend, settings.top_k, settings.context_budget_tokens) == ("none", 6, 900)
+    assert (settings.llm_backend, settings.top_k, settings.answer.context_budget_tokens) == ("none", 6, 900)
     assert invoke(str(qset), "--out", str(tmp_path / "o2"), "--retrieval-mode", "hybrid").exit_code == 2
     assert invoke(str(qset), "--out", str(tmp_path / "o3"), "--llm", "gpt").exit_code == 2
 
@@ -467,7 +467,7 @@ def test_service_pipeline_drives_the_real_answer_service(tmp_settings, seeds_cop
     index_paths([seeds_copy], tmp_settings, store, lambda: embedder)
     backend = scripted_backend()
     backend.llm.replies = ["Hulusi Akar und Ben Wallace [1]."]  # type: ignore[attr-defined]
-    settings = tmp_settings.model_copy(update={"min_relevance": 0.05, "llm_backend": "local"})
+    settings = tmp_settings.with_answer(min_relevance=0.05).model_copy(update={"llm_backend": "local"})
     pipeline = evaluate.ServicePipeline(AnswerService(settings, store, embedder, backend))
     line = {"id": "s1", "question": "Mit welchen Verteidigungsministern sprach Schoigu, Akar und Wallace?"}
     (question,) = parse_question_lines([json.dumps({**line, "relevant_docs": ["003_862f45dcae2f1a19"]})])

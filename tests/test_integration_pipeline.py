@@ -85,7 +85,7 @@ def test_real_model_invents_no_count_the_articles_do_not_give(settings):
     question = "How many letters in total did Admiral Bauer and General Gerasimov exchange this year?"
     checked = get_service(settings).answer(question)
     assert checked.refused and checked.mode in ("verdict", "unsupported")
-    unchecked = get_service(settings.model_copy(update={"refuse_unsupported_numbers": False})).answer(question)
+    unchecked = get_service(settings.with_answer(refuse_unsupported_numbers=False)).answer(question)
     if checked.mode == "unsupported":  # the check, not the verdict, refused: without it a number is invented
         assert not unchecked.refused and any(ch.isdigit() for ch in unchecked.text.split("\n\n")[0])
 
@@ -116,8 +116,8 @@ def test_the_chunk_holding_the_best_sentence_leads_the_passages(settings):
     """Retrieval ranks a Halifax chunk without the answer first; the chunk naming Gerasimov holds the best
     sentence for the question, and with lead_chunk = "sentence" the model reads it whole and answers from it."""
     question = "Wer ist der Chef des russischen Militärs laut dem Bericht aus Halifax?"
-    by_retrieval = get_service(settings.model_copy(update={"lead_chunk": "retrieval"})).prepare(question)
-    by_sentence = get_service(settings.model_copy(update={"lead_chunk": "sentence"}))
+    by_retrieval = get_service(settings.with_answer(lead_chunk="retrieval")).prepare(question)
+    by_sentence = get_service(settings.with_answer(lead_chunk="sentence"))
     prepared = by_sentence.prepare(question)
     assert "Gerasimov" not in by_retrieval.passages[0].text
     assert "Gerasimov" in prepared.passages[0].text
@@ -145,8 +145,8 @@ def test_an_english_answer_over_a_german_article_quotes_the_sentence_it_translat
     the German Lavrov article. No German sentence shares the answer's words, and by words alone the quote was
     the passage's Stinger sentence; by meaning it is the sentence about the United States."""
     question = "What did Lavrov accuse the United States of wanting?"
-    by_meaning = get_service(settings.model_copy(update={"quote_across_languages": "meaning"})).answer(question)
-    by_words = get_service(settings.model_copy(update={"quote_across_languages": "words"})).answer(question)
+    by_meaning = get_service(settings.with_answer(quote_across_languages="meaning")).answer(question)
+    by_words = get_service(settings.with_answer(quote_across_languages="words")).answer(question)
     assert not by_meaning.refused and by_meaning.answer_lang == "en", by_meaning.text
     assert "Vereinigten Staaten" in by_meaning.citations[1].quote, by_meaning.text
     assert by_words.citations[1].quote != by_meaning.citations[1].quote, by_words.text
@@ -158,7 +158,7 @@ def test_a_yes_no_answer_quotes_the_sentence_that_decides_it(settings):
     the question is the sentence that decides it: there is no sign that Ukraine is ready to negotiate."""
     question = "Ist die Ukraine laut dem Bericht aus Halifax zu Verhandlungen mit Russland bereit?"
     by_question = get_service(settings).answer(question)
-    by_answer = get_service(settings.model_copy(update={"quote_by_question": False})).answer(question)
+    by_answer = get_service(settings.with_answer(quote_by_question=False)).answer(question)
     assert by_question.kind == "yesno" and by_question.verdict == "no", by_question.text
     assert "keinen Hinweis" in by_question.citations[1].quote, by_question.text
     assert by_answer.citations[1].quote != by_question.citations[1].quote, by_answer.text

@@ -187,7 +187,9 @@ def test_server_dying_mid_answer_falls_back_to_extractive(tmp_path):
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), DyingHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
-    settings = Settings(llm_backend="ollama", llm_base_url=url, index_dir=tmp_path / "i", min_relevance=0.05)
+    settings = Settings(
+        llm_backend="ollama", llm_base_url=url, index_dir=tmp_path / "i", answer={"min_relevance": 0.05}
+    )
     embedder = HashEmbedder()
     store = open_store(settings)
     index_paths([settings.seeds_dir], settings, store, lambda: embedder)
@@ -231,7 +233,7 @@ def test_openai_backend_gives_the_no_answer_verdict_from_the_servers_log_probabi
     )
     assert answerable is not None and unanswerable is not None
     assert 0.0 <= answerable < unanswerable <= 1.0
-    assert answerable < Settings().no_answer_threshold <= unanswerable
+    assert answerable < Settings().answer.no_answer_threshold <= unanswerable
 
 
 def test_a_dead_openai_server_makes_the_verdict_raise_unavailable_not_a_traceback():

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.answering.service import InvalidQuestionError
-from rag.settings import Settings
+from rag.settings import Settings, answer_fingerprint
 from rag.types import Delta, Final
-from rag.wire import ASK_PATH, INFO_PATH, RemoteAnswerError, read_event, server_info, settings_fingerprint
+from rag.wire import ASK_PATH, INFO_PATH, RemoteAnswerError, read_event, server_info
 from tests.fakes import PASSWORD, USER, ScriptedSource, answer_events, api_client, api_settings, full_answer
 from ui.api import api_routes
 
@@ -24,15 +24,15 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def ask(client: TestClient, settings: Settings, question: str = "Mit wem?", **extra: object) -> list[str]:
-    reply = client.post(ASK_PATH, json={"question": question, "fingerprint": settings_fingerprint(settings), **extra})
+    reply = client.post(ASK_PATH, json={"question": question, "fingerprint": answer_fingerprint(settings), **extra})
     assert reply.status_code == 200 and reply.headers["content-type"] == "application/x-ndjson"
     return reply.text.splitlines()
 
 
-def test_info_tells_app_version_protocol_and_the_settings_fingerprint(settings):
+def test_info_tells_app_version_protocol_and_the_answer_fingerprint(settings):
     info = chat(settings, ScriptedSource(settings, [])).get(INFO_PATH).json()
     assert info == server_info(settings) and info["app"] == "newsrag"
-    assert info["fingerprint"] == settings_fingerprint(settings)
+    assert info["fingerprint"] == answer_fingerprint(settings)
 
 
 def test_an_answer_streams_as_one_line_per_event(settings):
@@ -72,22 +72,22 @@ def test_the_chats_login_guards_both_routes(settings):
     assert client.get(INFO_PATH, auth=(USER, "falsch")).status_code == 401
     assert client.get(INFO_PATH, auth=("falsch", PASSWORD)).status_code == 401
     assert client.get(INFO_PATH, auth=(USER, PASSWORD)).status_code == 200
-    body = {"question": "q", "fingerprint": settings_fingerprint(secured)}
+    body = {"question": "q", "fingerprint": answer_fingerprint(secured)}
     assert client.post(ASK_PATH, json=body).status_code == 401 and source.asked == []
     assert client.post(ASK_PATH, json=body, auth=(USER, PASSWORD)).status_code == 200
 
 
 def test_the_fingerprint_ignores_how_the_chat_listens_and_resolves_relative_paths(settings, tmp_path, monkeypatch):
     listening = {"host": "0.0.0.0", "port": 9000, "auth_user": USER, "auth_password": PASSWORD, "max_queue": 3}
-    assert settings_fingerprint(settings.model_copy(update=listening)) == settings_fingerprint(settings)
+    assert answer_fingerprint(settings.model_copy(update=listening)) == answer_fingerprint(settings)
     for answering in ({"top_k": 7}, {"llm_backend": "local"}, {"llm_model": "x.gguf"}, {"answer_language": "en"}):
-        assert settings_fingerprint(settings.model_copy(update=answering)) != settings_fingerprint(settings)
+        assert answer_fingerprint(settings.model_copy(update=answering)) != answer_fingerprint(settings)
     relative = settings.model_copy(update={"index_dir": Path("index")})
     monkeypatch.chdir(tmp_path)
-    assert settings_fingerprint(relative) == settings_fingerprint(settings)
+    assert answer_fingerprint(relative) == answer_fingerprint(settings)
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
-    assert settings_fingerprint(relative) != settings_fingerprint(settings)
+    assert answer_fingerprint(relative) != answer_fingerprint(settings)
 
 
 def test_the_routes_live_on_the_app_gradio_creates_next_to_its_own(settings):

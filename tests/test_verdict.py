@@ -38,7 +38,7 @@ def test_unanswerable_question_gets_a_higher_no_answer_probability(backend):
     )
     assert answerable is not None and unanswerable is not None
     assert 0.0 <= answerable < unanswerable <= 1.0
-    assert answerable < Settings().no_answer_threshold_de <= unanswerable
+    assert answerable < Settings().answer.no_answer_threshold_de <= unanswerable
 
 
 def test_second_question_evaluates_only_what_follows_the_fixed_prefix(backend):

@@ -138,12 +138,12 @@ class AnswerService:
         """Whether a two-part question is asked as two: with the LLM and shaped answers, not in a follow-up
         (the condensed question is one)."""
         return (
-            self.settings.split_two_part_questions
+            self.settings.answer.split_two_part_questions
             and prepared.kind is QuestionKind.LIST
             and not turns
             and not prepared.gate_refused
             and self.backend is not None
-            and self.settings.answer_format == "shaped"
+            and self.settings.answer.answer_format == "shaped"
         )
 
     def _retrieve(
@@ -157,13 +157,13 @@ class AnswerService:
     ) -> Prepared:
         retrieval = retrieve(search_query, self.store, self.embedder, self.settings.top_k)
         chunks = retrieval.chunks
-        gate = (chunks[0].score if chunks else 0.0) < self.settings.min_relevance
+        gate = (chunks[0].score if chunks else 0.0) < self.settings.answer.min_relevance
         kind = classify_question(question, question_lang)
         # Only a question for several things reads sentences beyond the best chunk: they pay there, and
         # elsewhere they cost more time than they add (docs/evaluation.md, "Windows by kind"). Without an LLM
         # they cost nothing, and the extractive answer picks from them.
         wide = kind is QuestionKind.LIST or self.backend is None
-        windows = self.settings.list_windows if wide else self.settings.focus_windows
+        windows = self.settings.answer.list_windows if wide else self.settings.answer.focus_windows
         passages = (
             []
             if gate
@@ -172,9 +172,9 @@ class AnswerService:
                     search_query,
                     self._led(search_query, question_lang, chunks),
                     windows,
-                    self.settings.focus_neighbours,
+                    self.settings.answer.focus_neighbours,
                 ),
-                self.settings.context_budget_tokens,
+                self.settings.answer.context_budget_tokens,
             )
         )
         return Prepared(
@@ -192,7 +192,7 @@ class AnswerService:
         )
 
     def _led(self, search_query: str, question_lang: str, chunks: list[StoredChunk]) -> list[StoredChunk]:
-        if self.settings.lead_chunk == "sentence":
+        if self.settings.answer.lead_chunk == "sentence":
             return lead_by_best_sentence(search_query, question_lang, chunks)
         return chunks
 
@@ -203,7 +203,7 @@ class AnswerService:
         the referent may lie further back than the last exchange."""
         earlier = earlier_turn(history)
         joined = earlier.search_text(question) if earlier is not None else question
-        mode = self.settings.follow_up_search
+        mode = self.settings.answer.follow_up_search
         exchanges = sum(1 for turn in history if turn["role"] == "user")
         if self.backend is None or mode == "turn" or (mode == "auto" and exchanges <= 1):
             return joined
@@ -221,7 +221,7 @@ class AnswerService:
             yield Final(self._refusal(prepared, "gate"))
         elif self.backend is None:
             yield Final(self._extractive(prepared))
-        elif self.settings.refuse_unheld_question_numbers and self._unheld_question_numbers(prepared):
+        elif self.settings.answer.refuse_unheld_question_numbers and self._unheld_question_numbers(prepared):
             yield Final(self._refusal(prepared, "question_number"))
         else:
             if preview:
@@ -306,10 +306,10 @@ class AnswerService:
             prepared.question,
             list(prepared.passages),
             prepared.answer_lang,
-            self.settings.answer_format,
+            self.settings.answer.answer_format,
             prepared.kind,
             firmer=firmer,
-            verbatim=self.settings.statement_hint == "verbatim" and self._sources_speak_the_question(prepared),
+            verbatim=self.settings.answer.statement_hint == "verbatim" and self._sources_speak_the_question(prepared),
         )
 
     @staticmethod
@@ -325,15 +325,15 @@ class AnswerService:
         prompt was just evaluated for the no-answer verdict, so this costs one token); None: the model decides."""
         if (
             prepared.kind is not QuestionKind.YESNO
-            or self.settings.answer_format != "shaped"
-            or self.settings.yesno_verdict != "calibrated"
+            or self.settings.answer.answer_format != "shaped"
+            or self.settings.answer.yesno_verdict != "calibrated"
         ):
             return None
         words = verdict_words(prepared.answer_lang)
         logprobs = backend.first_word_logprobs(messages, list(words.values()))
         if logprobs is None:
             return None
-        return words[calibrated_verdict(logprobs, words, self.settings.yesno_threshold)]
+        return words[calibrated_verdict(logprobs, words, self.settings.answer.yesno_threshold)]
 
     def _read_reply(self, prepared: Prepared, raw: str) -> _Reply:
         if is_refusal(raw):
@@ -363,7 +363,7 @@ class AnswerService:
         repaired = reply.repaired
         if repaired is None:
             return self._refusal(prepared, "llm", first_delta_at=first_delta_at, no_answer_probability=no_answer)
-        if self.settings.refuse_unsupported_numbers and self._unsupported_numbers(prepared, repaired.text):
+        if self.settings.answer.refuse_unsupported_numbers and self._unsupported_numbers(prepared, repaired.text):
             return self._refusal(
                 prepared, "unsupported", first_delta_at=first_delta_at, no_answer_probability=no_answer
             )
@@ -466,16 +466,16 @@ class AnswerService:
     def _no_answer_threshold(self, prepared: Prepared) -> float:
         # Asked across languages, the model leans to the no-answer word on answerable questions too.
         if not _written_in(" ".join(p.text for p in prepared.passages), prepared.question_lang):
-            return self.settings.no_answer_threshold_cross_lingual
+            return self.settings.answer.no_answer_threshold_cross_lingual
         if prepared.question_lang == "de":
-            return self.settings.no_answer_threshold_de
-        return self.settings.no_answer_threshold
+            return self.settings.answer.no_answer_threshold_de
+        return self.settings.answer.no_answer_threshold
 
     def _cite(self, n: int, passage: Passage, prepared: Prepared, text: str) -> Citation:
         """Citation n with its passage's sentence that best supports the answer's claims. The quote under a
         yes/no answer (citation 1) is the sentence that best matches the question instead: the one that
         decides it, which the model's sentence after its verdict often misses."""
-        if n == 1 and self.settings.quote_by_question and prepared.kind is QuestionKind.YESNO:
+        if n == 1 and self.settings.answer.quote_by_question and prepared.kind is QuestionKind.YESNO:
             claim, lang = prepared.question, prepared.question_lang
         else:
             claim, lang = _claims_for(text, n), prepared.answer_lang
@@ -485,7 +485,7 @@ class AnswerService:
     def _similarity(self, passage: Passage, lang: str) -> SentenceSimilarity | None:
         """For a claim in another language than its passage, the embedding's similarity, to quote the
         sentence that says what the claim says (shared words pick nearly at random across languages)."""
-        if self.settings.quote_across_languages != "meaning":
+        if self.settings.answer.quote_across_languages != "meaning":
             return None
         return None if _written_in(passage.text, lang) else self._sentence_similarity
 

@@ -47,9 +47,9 @@ def warm_chunk_states(service: AnswerService, progress: Progress | None = None) 
     evaluated = cached = left_out = 0
     for done, chunk in enumerate(chunks, 1):
         passages = select_passages(
-            best_chunk_and_focus("", [chunk], best=0, neighbours=0), service.settings.context_budget_tokens
+            best_chunk_and_focus("", [chunk], best=0, neighbours=0), service.settings.answer.context_budget_tokens
         )
-        messages = build_messages("", passages, "en", service.settings.answer_format)
+        messages = build_messages("", passages, "en", service.settings.answer.answer_format)
         use = cache.restore(backend, messages, best_chunk_chars(passages))
         evaluated += use.outcome == "evaluated"
         cached += use.outcome in ("loaded", "kept")

@@ -53,8 +53,13 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
                 raise
             from pydantic import ValidationError
 
+            from rag.settings import UnknownSettingError
+
+            if isinstance(exc, UnknownSettingError):  # a typo in rag.toml or a RAG_* variable
+                fail(str(exc), 2)
             if isinstance(exc, ValidationError):
-                fail(f"invalid setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", 2)
+                error = exc.errors()[0]
+                fail(f"invalid setting: {'.'.join(map(str, error['loc']))}: {error['msg']}", 2)
             fail(str(exc))
 
     return wrapper

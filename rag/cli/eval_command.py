@@ -101,7 +101,7 @@ def _run(
     from rag.evaluation.questionset import QuestionSetError
     from rag.evaluation.report import format_summary_table
 
-    overrides = {**overrides, "context_budget_tokens": context_budget}
+    overrides = {**overrides, "answer.context_budget_tokens": context_budget}
     try:
         gates = evaluate.parse_fail_under(fail_under)
         specs = evaluate.parse_config_specs(compare)

@@ -8,9 +8,9 @@ Layout of an evaluation folder (`rag eval --out DIR`):
 
 A record holds what rag.evaluation.metrics.score_question reads (answer, refused, answer_lang, question_lang,
 citations, markers_total, markers_invalid, retrieved, unsupported_sentences when the pipeline checks
-sentences, timings, error) plus id, question,
-condensed_question, mode and a few diagnostics. A question whose pipeline raises is recorded with
-`error` set and the run goes on. Re-running with the same folder skips the ids already recorded.
+sentences, timings, error) plus id, question, condensed_question, mode and a few diagnostics. A question
+whose pipeline raises is recorded with `error` set and the run goes on. Re-running with the same folder
+skips the ids already recorded.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from rag.errors import NewsragError
 from rag.evaluation.corpus import Corpus, corpus_settings, index_corpus
 from rag.evaluation.metrics import SCORE_KEYS, summarize
 from rag.evaluation.questionset import Question, parse_question_set
-from rag.settings import Settings
+from rag.settings import Settings, answer_settings
 
 if TYPE_CHECKING:
     from rag.types import Answer
@@ -52,28 +52,28 @@ EXTRACTIVE = "extractive"  # as a name alone: our pipeline without an LLM (`--ll
 RESULTS_FILE = "results.jsonl"
 CONFIG_FILE = "config.json"
 
-# Config-spec keys -> Settings fields ("pipeline" is handled by the runner).
+# Config-spec keys -> rag.toml keys of the settings, answer.<name> in the [answer] table ("pipeline" is the runner's).
 SPEC_KEYS = {
     "llm": "llm_backend",
     "model": "llm_model",
     "base_url": "llm_base_url",
     "top_k": "top_k",
-    "context_budget": "context_budget_tokens",
-    "format": "answer_format",
-    "yesno": "yesno_verdict",
-    "yesno_threshold": "yesno_threshold",
-    "lead": "lead_chunk",
-    "statement": "statement_hint",
-    "quote": "quote_across_languages",
-    "quote_by_question": "quote_by_question",
-    "follow_up": "follow_up_search",
-    "windows": "focus_windows",
-    "list_windows": "list_windows",
-    "neighbours": "focus_neighbours",
+    "context_budget": "answer.context_budget_tokens",
+    "format": "answer.answer_format",
+    "yesno": "answer.yesno_verdict",
+    "yesno_threshold": "answer.yesno_threshold",
+    "lead": "answer.lead_chunk",
+    "statement": "answer.statement_hint",
+    "quote": "answer.quote_across_languages",
+    "quote_by_question": "answer.quote_by_question",
+    "follow_up": "answer.follow_up_search",
+    "windows": "answer.focus_windows",
+    "list_windows": "answer.list_windows",
+    "neighbours": "answer.focus_neighbours",
     "chunk_states_mb": "chunk_states_mb",
-    "numbers": "refuse_unsupported_numbers",
-    "question_numbers": "refuse_unheld_question_numbers",
-    "parts": "split_two_part_questions",
+    "numbers": "answer.refuse_unsupported_numbers",
+    "question_numbers": "answer.refuse_unheld_question_numbers",
+    "parts": "answer.split_two_part_questions",
     "pipeline": "pipeline",
 }
 # The baseline keeps llama-index's defaults: only the choice of LLM applies to it.
@@ -141,7 +141,7 @@ def config_settings(spec: ConfigSpec, overrides: Mapping[str, Any]) -> Settings:
     """Settings of one configuration: defaults < config file < env < command line < the spec's own keys."""
     merged = {k: v for k, v in overrides.items() if v is not None}
     merged.update(spec.overrides)
-    settings = Settings(**merged)
+    settings = Settings(**nested(merged))
     if spec.pipeline == BASELINE and settings.llm_backend == "none":
         raise EvalUsageError(
             f"configuration {spec.name!r}: the llama-index baseline needs an LLM; choose --llm other than none"
@@ -149,17 +149,16 @@ def config_settings(spec: ConfigSpec, overrides: Mapping[str, Any]) -> Settings:
     return settings
 
 
+def nested(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings arguments from rag.toml keys: {"answer.top_k": 3, "port": 1} -> {"answer": {"top_k": 3}, "port": 1}."""
+    flat = {key: v for key, v in values.items() if not key.startswith("answer.")}
+    return flat | {"answer": {key.removeprefix("answer."): v for key, v in values.items() if key not in flat}}
+
+
 def fingerprint(spec: ConfigSpec, settings: Settings) -> dict[str, Any]:
-    """What a configuration's records depend on; results are only resumed when this matches."""
-    keys = ["llm_backend", "llm_model", "llm_base_url", "embedding_model", "temperature", "max_new_tokens"]
-    if spec.pipeline != BASELINE:
-        keys += ["top_k", "min_relevance", "context_budget_tokens", "answer_language", "chunk_max_chars"]
-        keys += ["answer_format", "yesno_verdict", "yesno_threshold", "focus_windows", "focus_neighbours"]
-        keys += ["list_windows", "refuse_unsupported_numbers", "split_two_part_questions"]
-        keys += ["refuse_unheld_question_numbers", "lead_chunk", "statement_hint"]
-        keys += ["quote_across_languages", "quote_by_question", "follow_up_search"]
-    data = settings.model_dump(include=set(keys), mode="json")
-    return {"pipeline": spec.pipeline, **dict(sorted(data.items()))}
+    """What a configuration's records depend on; results are only resumed when this matches. Every setting
+    that can change an answer counts, for the baseline too (it ignores most: a needless mismatch at worst)."""
+    return {"pipeline": spec.pipeline, **answer_settings(settings)}
 
 
 # ---------------------------------------------------------------- gates

@@ -123,8 +123,8 @@ def bench_local_answers(
     service, label = _service_with_chunk_states(
         settings, embedder, backend, index_dir, chunk_states_dir, chunk_states_mb
     )
-    # As rag.wiring does when it starts.
-    warm_prefix(backend, prefix_messages(service.settings.answer_format), service.settings.cache_dir / "prefix-state")
+    s = service.settings
+    warm_prefix(backend, prefix_messages(s.answer.answer_format), s.cache_dir / "prefix-state")  # as rag.wiring does
     counter = _PromptCounter(backend)
     ttft: list[float] = []
     total: list[float] = []
@@ -334,10 +334,10 @@ def bench_context_budget(
 
     rows = []
     for budget in cfg.context_budgets:
-        s = llm_settings(settings, index_dir, context_budget_tokens=budget)
+        s = llm_settings(settings.with_answer(context_budget_tokens=budget), index_dir)
         service = AnswerService(s, open_store(s), embedder, backend)
         # The baseline's prompts displaced it.
-        warm_prefix(backend, prefix_messages(s.answer_format), s.cache_dir / "prefix-state")
+        warm_prefix(backend, prefix_messages(s.answer.answer_format), s.cache_dir / "prefix-state")
         ttft: list[float] = []
         prompt_tokens: list[int] = []
         for q in questions:

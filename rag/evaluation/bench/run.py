@@ -87,7 +87,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
                 "embedding_batch_size": settings.embedding_batch_size,
                 "chunk_max_chars": settings.chunk_max_chars,
                 "top_k": settings.top_k,
-                "context_budget_tokens": settings.context_budget_tokens,
+                "context_budget_tokens": settings.answer.context_budget_tokens,
                 "llm_threads": settings.llm_threads,
                 "llm_context_window": settings.llm_context_window,
                 "max_new_tokens": settings.max_new_tokens,
