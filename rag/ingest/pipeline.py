@@ -21,8 +21,9 @@ from rag.ingest.web.fetcher import Fetcher
 from rag.ingest.web.sources import Notify
 from rag.models.embedding import Embedder
 from rag.settings import Settings
-from rag.store.chroma import ChunkRecord, ChunkStore, DocumentInfo, Signature, StoreError, chunk_metadata
+from rag.store.chroma import ChunkStore, StoreError
 from rag.store.locking import write_lock
+from rag.store.records import ChunkRecord, DocumentInfo, Signature, chunk_metadata
 from rag.types import Document, WebOrigin
 
 Progress = Callable[[int, int], None]

@@ -201,7 +201,8 @@ def synthetic_child(args: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
     from rag.settings import Settings
-    from rag.store.chroma import ChunkRecord, Signature, chunk_metadata, open_store
+    from rag.store.chroma import open_store
+    from rag.store.records import ChunkRecord, Signature, chunk_metadata
     from rag.types import Document
 
     rss_start = proc_status()
