@@ -6,7 +6,6 @@ import pytest
 from rag.evaluation import runner
 from rag.evaluation.metrics import (
     SCORE_KEYS,
-    aggregate,
     answer_correct,
     answer_match,
     citation_precision,
@@ -19,14 +18,12 @@ from rag.evaluation.metrics import (
     mrr,
     ndcg_at_k,
     normalize,
-    percentile,
     quote_evidence,
     score_question,
-    summarize,
-    summary_names,
     token_f1,
 )
 from rag.evaluation.questionset import Question
+from rag.evaluation.summary import aggregate, percentile, summarize, summary_names
 
 SPAN = "Hulusi Akar und dem Briten Ben Wallace"
 KEYWORDS = (("Lecornu", "Frankreich"), ("Akar", "Türkei"), ("Wallace", "Großbritannien"))

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.evaluation.corpus import Corpus, corpus_settings, index_corpus
-from rag.evaluation.metrics import SCORE_KEYS, summarize
+from rag.evaluation.metrics import SCORE_KEYS
 from rag.evaluation.questionset import Question, parse_question_set
+from rag.evaluation.summary import summarize
 from rag.settings import Settings
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rag.evaluation.bench.config import BenchConfig
 from rag.evaluation.bench.figures import latency_summary
 from rag.evaluation.bench.harness import timed
-from rag.evaluation.metrics import percentile, rounded
+from rag.evaluation.summary import percentile, rounded
 
 if TYPE_CHECKING:
     from rag.answering.service import AnswerService

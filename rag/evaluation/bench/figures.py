@@ -1,6 +1,6 @@
 """The measurements of `rag bench`; each returns the JSON-ready figures of one section of the results.
 
-Latency percentiles are rag.evaluation.metrics.percentile: linear interpolation between the closest ranks (numpy's
+Latency percentiles are rag.evaluation.summary.percentile: linear interpolation between the closest ranks (numpy's
 default method), so a p95 over few samples lies between the two largest, not on a sample (nearest rank).
 """
 
@@ -26,7 +26,7 @@ from rag.evaluation.bench.harness import (
     sub_env,
     timed,
 )
-from rag.evaluation.metrics import percentile
+from rag.evaluation.summary import percentile
 
 if TYPE_CHECKING:
     import numpy as np
