@@ -104,12 +104,13 @@ def _run(
     require("rag eval")  # the `eval` extra: one clear line when it is missing
     from rag.evaluation import runner as evaluate
     from rag.evaluation.corpus import CorpusError, corpus_key
+    from rag.evaluation.gates import check_gates, parse_fail_under
     from rag.evaluation.questionset import QuestionSetError
     from rag.evaluation.report import format_summary_table
 
     overrides = {**overrides, "context_budget_tokens": context_budget}
     try:
-        gates = evaluate.parse_fail_under(fail_under)
+        gates = parse_fail_under(fail_under)
         specs = evaluate.parse_config_specs(compare)
         configs = [(spec, evaluate.config_settings(spec, overrides)) for spec in specs]
         # The whole set is validated before any question runs.
@@ -139,7 +140,7 @@ def _run(
     typer.echo(f"\nReport: {result.report}")
     # Gates apply to the configuration under test: the first one that is not the baseline.
     primary = next((n for n in result.summaries if n != evaluate.BASELINE), next(iter(result.summaries)))
-    failures = evaluate.check_gates(result.summaries[primary], gates)
+    failures = check_gates(result.summaries[primary], gates)
     for failure in failures:
         typer.secho(f"FAIL ({primary}): {failure}", fg=typer.colors.RED, err=True)
     if failures:

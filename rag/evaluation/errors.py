@@ -1,0 +1,5 @@
+"""The error `rag eval` reports as bad usage (exit 2): a config spec, a --fail-under gate, a mismatching resume."""
+
+
+class EvalUsageError(ValueError):
+    """Bad command-line input (a config spec, a --fail-under gate, a mismatching resume)."""
