@@ -32,11 +32,11 @@ from rag.evaluation.bench.figures import (
     bench_indexing,
     bench_reindex,
     bench_seed_retrieval,
-    bench_synthetic,
 )
 from rag.evaluation.bench.harness import dir_size_mb, load_average, proc_status, timed, workspace
 from rag.evaluation.bench.llm_speed import bench_llm_speed, bench_portable_speed, llama_build
 from rag.evaluation.bench.load import bench_load
+from rag.evaluation.bench.synthetic import bench_synthetic
 
 T = TypeVar("T")
 
