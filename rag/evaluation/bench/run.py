@@ -41,6 +41,7 @@ from rag.evaluation.bench.synthetic import bench_synthetic
 if TYPE_CHECKING:
     from rag.evaluation.questionset import Question
     from rag.models.embedding import Embedder
+    from rag.models.llm import LLMBackend
     from rag.settings import Settings
 
 T = TypeVar("T")
@@ -212,13 +213,7 @@ def _llm_answers(
     llm_load_s, backend = timed(lambda: build_backend(local_settings))
     assert backend is not None  # the local backend
     results["meta"]["llm_load_s"] = round(llm_load_s, 2)
-    results["llm_speed"] = _section(results, "LLM tokens/s (local)", cfg, lambda: bench_llm_speed(cfg, backend))
-    texts = [q.question for q in questions]
-    # Compared with the cache-off answers: the child process keeps no chunk states.
-    portable_settings = local_settings.model_copy(update={"chunk_states_mb": 0})
-    results["llm_speed_portable"] = _section(
-        results, "portable build", cfg, lambda: bench_portable_speed(cfg, portable_settings, texts)
-    )
+    _llm_speed(results, cfg, local_settings, backend, questions)
     states, states_mb = work / "chunk-states", settings.chunk_states_mb or 4000
     answers["local_cache_off"] = _section(
         results,
@@ -259,6 +254,23 @@ def _llm_answers(
             cfg,
             lambda: bench_context_budget(cfg, settings, embedder, backend, index_dir, questions[: cfg.lever_questions]),
         )
+
+
+def _llm_speed(
+    results: dict[str, Any],
+    cfg: BenchConfig,
+    local_settings: Settings,
+    backend: LLMBackend,
+    questions: Sequence[Question],
+) -> None:
+    """The local LLM's tokens/s, and this build's answers against the portable build's."""
+    results["llm_speed"] = _section(results, "LLM tokens/s (local)", cfg, lambda: bench_llm_speed(cfg, backend))
+    texts = [q.question for q in questions]
+    # Compared with the cache-off answers: the child process keeps no chunk states.
+    portable_settings = local_settings.model_copy(update={"chunk_states_mb": 0})
+    results["llm_speed_portable"] = _section(
+        results, "portable build", cfg, lambda: bench_portable_speed(cfg, portable_settings, texts)
+    )
 
 
 def _start_up_and_load(
