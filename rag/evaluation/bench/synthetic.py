@@ -35,34 +35,12 @@ def synthetic_child(args: dict[str, Any]) -> dict[str, Any]:
 
     from rag.settings import Settings
     from rag.store.chroma import open_store
-    from rag.store.records import ChunkRecord, Signature, chunk_metadata
-    from rag.types import Document
 
     rss_start = proc_status()
     settings = Settings(index_dir=Path(args["dir"]), store_mode="persistent", collection=BENCH_COLLECTION)
     rng = np.random.default_rng(args.get("seed", 0))
     if args["mode"] == "build":
-        size, dim = int(args["size"]), int(args["dim"])
-        words = ["lorem", "ipsum", "dolor", "sit", "amet", "elit", "sed", "do", "eiusmod", "tempor", "Bericht"]
-        started = time.perf_counter()
-        store = open_store(settings)
-        generation = store.begin(Signature("synthetic-unit-vectors", dim, "synthetic"))
-        step = 2_000
-        for start in range(0, size, step):
-            n = min(step, size - start)
-            vectors = _unit_vectors(rng, n, dim)
-            picks = rng.integers(0, len(words), size=(n, SYNTHETIC_TEXT_CHARS // 6))
-            records = []
-            for j in range(n):
-                i = start + j
-                text = " ".join(words[w] for w in picks[j])[:SYNTHETIC_TEXT_CHARS]
-                doc = Document(f"doc{i // 10:06d}", f"Synthetic {i // 10}", None, "synthetic", text, ())  # 10 chunks
-                meta = chunk_metadata(doc, "0", i % 10, 0, len(text), [(0, len(text))])
-                records.append(ChunkRecord(f"c{i:07d}", text, vectors[j].tolist(), meta))
-            generation.add(records)
-        generation.commit()
-        seconds = time.perf_counter() - started
-        return {"write_s": round(seconds, 2), "write_chunks_per_s": round(size / seconds, 1), "count": store.count()}
+        return _build_store(settings, rng, int(args["size"]), int(args["dim"]))
     # query
     dim, k = int(args["dim"]), int(args["k"])
     queries = _unit_vectors(rng, max(1, int(args["queries"])), dim)
@@ -90,6 +68,34 @@ def synthetic_child(args: dict[str, Any]) -> dict[str, Any]:
         "rss_delta_mb": round(rss_end.get("VmRSS", 0) - rss_start.get("VmRSS", 0), 1),
         "peak_rss_mb": rss_end.get("VmHWM"),
     }
+
+
+def _build_store(settings: Settings, rng: np.random.Generator, size: int, dim: int) -> dict[str, Any]:
+    """Write `size` chunks of random unit vectors (ten to a document) into a new generation and commit it."""
+    from rag.store.chroma import open_store
+    from rag.store.records import ChunkRecord, Signature, chunk_metadata
+    from rag.types import Document
+
+    words = ["lorem", "ipsum", "dolor", "sit", "amet", "elit", "sed", "do", "eiusmod", "tempor", "Bericht"]
+    started = time.perf_counter()
+    store = open_store(settings)
+    generation = store.begin(Signature("synthetic-unit-vectors", dim, "synthetic"))
+    step = 2_000
+    for start in range(0, size, step):
+        n = min(step, size - start)
+        vectors = _unit_vectors(rng, n, dim)
+        picks = rng.integers(0, len(words), size=(n, SYNTHETIC_TEXT_CHARS // 6))
+        records = []
+        for j in range(n):
+            i = start + j
+            text = " ".join(words[w] for w in picks[j])[:SYNTHETIC_TEXT_CHARS]
+            doc = Document(f"doc{i // 10:06d}", f"Synthetic {i // 10}", None, "synthetic", text, ())  # 10 chunks
+            meta = chunk_metadata(doc, "0", i % 10, 0, len(text), [(0, len(text))])
+            records.append(ChunkRecord(f"c{i:07d}", text, vectors[j].tolist(), meta))
+        generation.add(records)
+    generation.commit()
+    seconds = time.perf_counter() - started
+    return {"write_s": round(seconds, 2), "write_chunks_per_s": round(size / seconds, 1), "count": store.count()}
 
 
 def bench_synthetic(cfg: BenchConfig, settings: Settings, work: Path) -> list[dict[str, Any]]:
