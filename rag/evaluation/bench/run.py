@@ -1,4 +1,5 @@
-"""The driver of `rag bench`: runs the sections of figures.py in order, checks them and writes the JSON."""
+"""The driver of `rag bench`: runs its sections (figures, synthetic, answers, llm_speed, load) in order, checks them
+and writes the JSON."""
 
 from __future__ import annotations
 
