@@ -3,10 +3,9 @@ from typing import Any
 
 import pytest
 
-from rag.evaluation import runner
+from rag.evaluation import gates
 from rag.evaluation.metrics import (
     SCORE_KEYS,
-    aggregate,
     answer_correct,
     answer_match,
     citation_precision,
@@ -19,14 +18,12 @@ from rag.evaluation.metrics import (
     mrr,
     ndcg_at_k,
     normalize,
-    percentile,
     quote_evidence,
     score_question,
-    summarize,
-    summary_names,
     token_f1,
 )
 from rag.evaluation.questionset import Question
+from rag.evaluation.summary import aggregate, percentile, summarize, summary_names
 
 SPAN = "Hulusi Akar und dem Briten Ben Wallace"
 KEYWORDS = (("Lecornu", "Frankreich"), ("Akar", "Türkei"), ("Wallace", "Großbritannien"))
@@ -579,10 +576,10 @@ def test_aggregate_reports_every_key_under_its_summary_names() -> None:
 
 
 def test_fail_under_takes_answer_correct_but_not_the_counts() -> None:
-    assert runner.parse_fail_under(["answer_correct=0.5"]) == {"answer_correct": 0.5}
+    assert gates.parse_fail_under(["answer_correct=0.5"]) == {"answer_correct": 0.5}
     for count in ("invented_numbers", "unsupported_sentences"):
-        with pytest.raises(runner.EvalUsageError, match="lower is better"):
-            runner.parse_fail_under([f"{count}=1"])
+        with pytest.raises(gates.EvalUsageError, match="lower is better"):
+            gates.parse_fail_under([f"{count}=1"])
 
 
 # ---------------------------------------------------------------- the quote under the answer

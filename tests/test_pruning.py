@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rag.ingest.pruning import prunable
 from rag.ingest.web.sources import SourceReading
-from rag.store.chroma import DocumentInfo
+from rag.store.records import DocumentInfo
 from rag.types import WebOrigin
 
 FEED = "https://news.example/feed.xml"

@@ -4,7 +4,6 @@ from typing import Any
 
 import pytest
 
-from rag.evaluation.metrics import summarize
 from rag.evaluation.questionset import Question
 from rag.evaluation.report import (
     GROUP_METRICS,
@@ -15,6 +14,7 @@ from rag.evaluation.report import (
     format_value,
     write_report,
 )
+from rag.evaluation.summary import summarize
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

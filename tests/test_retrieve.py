@@ -10,7 +10,8 @@ from rag.answering.retrieve import Retrieval, retrieve
 from rag.ingest.documents import load_document
 from rag.ingest.pipeline import index_paths
 from rag.settings import Settings
-from rag.store.chroma import ChunkRecord, ChunkStore, Signature, StoreError, StoreMismatchError, open_store
+from rag.store.chroma import ChunkStore, StoreError, StoreMismatchError, open_store
+from rag.store.records import ChunkRecord, Signature
 from tests.fakes import HashEmbedder
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"

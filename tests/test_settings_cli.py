@@ -97,7 +97,7 @@ def test_index_prints_each_failed_url_with_its_reason_and_docs_shows_the_source(
 
 
 def test_a_citation_of_a_web_article_shows_site_and_url():
-    from rag.cli.main import citation_text
+    from rag.cli.answer_printing import citation_text
     from rag.types import Citation
 
     base = {"n": 1, "chunk_id": "c", "doc_id": "news.example_wahl_1a2b", "title": "Stichwahl", "date": "2024-06-10"}
@@ -113,7 +113,7 @@ def test_a_citation_of_a_web_article_shows_site_and_url():
 def test_rag_ask_shows_the_verdict_of_a_yes_no_answer_and_the_items_of_a_list():
     from dataclasses import replace
 
-    from rag.cli.main import shape_lines
+    from rag.cli.answer_printing import shape_lines
     from rag.types import Answer, QuestionKind, Timings
 
     plain = Answer(

@@ -11,16 +11,8 @@ import json
 import pytest
 
 import rag.store.chroma
-from rag.store.chroma import (
-    ChunkRecord,
-    ChunkStore,
-    Signature,
-    StoreError,
-    StoreMismatchError,
-    chunk_metadata,
-    make_client,
-    open_store,
-)
+from rag.store.chroma import ChunkStore, StoreError, StoreMismatchError, make_client, open_store
+from rag.store.records import ChunkRecord, Signature, chunk_metadata
 from rag.types import Document
 from tests.fakes import HashEmbedder
 

@@ -1,5 +1,5 @@
-"""The chat's logic (ui/app.py) without a server: launch options, history, and a chat turn over a real
-Chroma store with a scripted LLM."""
+"""The chat's logic (ui/chat.py, and ui/app.py's launch options) without a server: launch options, history, and
+a chat turn over a real Chroma store with a scripted LLM."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_launch_options_bind_locally_never_share_and_use_auth_when_set():
 
 
 def test_history_json_is_checked():
-    from ui.app import FriendlyError, parse_history
+    from ui.chat import FriendlyError, parse_history
 
     assert parse_history("") == []
     assert parse_history('[{"role": "user", "content": "Hallo"}]') == [{"role": "user", "content": "Hallo"}]
@@ -39,7 +39,7 @@ QUESTION = "Mit welchen Verteidigungsministern sprach Schoigu, Akar und Wallace?
 
 @pytest.fixture
 def services(service):
-    from ui.app import Services
+    from ui.chat import Services
 
     return Services(service.settings, service)
 
@@ -49,7 +49,7 @@ def _run(services, question, turns=None):
     import copy
     import warnings
 
-    from ui.app import chat_stream
+    from ui.chat import chat_stream
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -61,7 +61,7 @@ def _status(update):
 
 
 def test_chat_turn_shows_preview_then_stream_then_checked_answer(services):
-    from ui.app import evidence_for
+    from ui.chat import evidence_for
 
     services.default.backend.llm.replies = ["Schoigu sprach mit Hulusi Akar und Ben Wallace [1]."]
     updates = _run(services, QUESTION)
@@ -135,11 +135,11 @@ def test_store_and_unexpected_errors_become_messages(services, monkeypatch):
 
 
 def test_settings_choose_another_service(services, monkeypatch):
-    import ui.app
-    from ui.app import FriendlyError
+    import ui.chat
+    from ui.chat import FriendlyError
 
     built = []
-    monkeypatch.setattr(ui.app, "get_service", lambda s: built.append(s) or services.default)
+    monkeypatch.setattr(ui.chat, "get_service", lambda s: built.append(s) or services.default)
     assert services.get(None, None, None, None) is services.default
     assert services.get("local", "", 4, "auto") is services.default
     services.get("none", "", 7, "en")
@@ -151,7 +151,7 @@ def test_settings_choose_another_service(services, monkeypatch):
 
 
 def test_a_finished_answer_opens_the_evidence_panel_on_its_first_citation(services):
-    from ui.app import latest_evidence
+    from ui.chat import latest_evidence
 
     services.default.backend.llm.replies = ["Schoigu sprach mit Hulusi Akar und Ben Wallace [1]."]
     turns = _run(services, QUESTION)[-1][1]

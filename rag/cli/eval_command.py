@@ -10,61 +10,67 @@ import typer
 
 from rag.cli.common import BaseUrlOption, LlmOption, ModelOption, TopKOption, fail, friendly_errors
 
+FileArgument = Annotated[
+    Path,
+    typer.Argument(metavar="FILE", help="Question set, JSONL (format: docs/question-sets.md), e.g. eval/dev.jsonl."),
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", "-o", help="Output folder (default: eval/runs/TIMESTAMP); rerun with the same one to resume."
+    ),
+]
+ContextBudgetOption = Annotated[int | None, typer.Option(min=100, max=8000, help="Passage tokens sent to the LLM.")]
+LimitOption = Annotated[int | None, typer.Option(min=1, help="Only the first N questions (after --tag).")]
+TagOption = Annotated[list[str] | None, typer.Option("--tag", help="Only questions with this tag (repeatable).")]
+FailUnderOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fail-under",
+        metavar="METRIC=VALUE",
+        help="Exit with 1 when an overall metric is below VALUE (repeatable), e.g. "
+        "retrieval_doc_hit@3=0.8; checked on the first configuration that is not the baseline.",
+    ),
+]
+CompareOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--compare",
+        metavar="CONFIG",
+        help="Run several configurations side by side (repeatable): 'ours', 'baseline' (llama-index "
+        "defaults), 'extractive' (ours without an LLM) or NAME:key=value,... with keys llm, model, base_url, "
+        "top_k, context_budget, format, yesno, yesno_threshold, windows, list_windows, neighbours, "
+        "chunk_states_mb, numbers, question_numbers, parts, lead, statement, quote, quote_by_question, "
+        "follow_up, pipeline. "
+        "Ratios in the report are to 'baseline'.",
+    ),
+]
+RestartOption = Annotated[bool, typer.Option(help="Discard results already in --out instead of resuming.")]
+CorpusOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--corpus",
+        metavar="DIR",
+        help="Answer from the articles in DIR instead of the index: DIR is indexed into a scratch store "
+        "under the cache (reused while DIR and the index settings stay the same).",
+    ),
+]
+
 
 def eval_command(
-    file: Annotated[
-        Path,
-        typer.Argument(
-            metavar="FILE", help="Question set, JSONL (format: docs/question-sets.md), e.g. eval/dev.jsonl."
-        ),
-    ],
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", "-o", help="Output folder (default: eval/runs/TIMESTAMP); rerun with the same one to resume."
-        ),
-    ] = None,
+    file: FileArgument,
+    out: OutOption = None,
     llm: LlmOption = None,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
     top_k: TopKOption = None,
-    context_budget: Annotated[
-        int | None, typer.Option(min=100, max=8000, help="Passage tokens sent to the LLM.")
-    ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions (after --tag).")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="Only questions with this tag (repeatable).")] = None,
-    fail_under: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--fail-under",
-            metavar="METRIC=VALUE",
-            help="Exit with 1 when an overall metric is below VALUE (repeatable), e.g. "
-            "retrieval_doc_hit@3=0.8; checked on the first configuration that is not the baseline.",
-        ),
-    ] = None,
-    compare: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--compare",
-            metavar="CONFIG",
-            help="Run several configurations side by side (repeatable): 'ours', 'baseline' (llama-index "
-            "defaults), 'extractive' (ours without an LLM) or NAME:key=value,... with keys llm, model, base_url, "
-            "top_k, context_budget, format, yesno, yesno_threshold, windows, list_windows, neighbours, "
-            "chunk_states_mb, numbers, question_numbers, parts, lead, statement, quote, quote_by_question, "
-            "follow_up, pipeline. "
-            "Ratios in the report are to 'baseline'.",
-        ),
-    ] = None,
-    restart: Annotated[bool, typer.Option(help="Discard results already in --out instead of resuming.")] = False,
-    corpus: Annotated[
-        Path | None,
-        typer.Option(
-            "--corpus",
-            metavar="DIR",
-            help="Answer from the articles in DIR instead of the index: DIR is indexed into a scratch store "
-            "under the cache (reused while DIR and the index settings stay the same).",
-        ),
-    ] = None,
+    context_budget: ContextBudgetOption = None,
+    limit: LimitOption = None,
+    tag: TagOption = None,
+    fail_under: FailUnderOption = None,
+    compare: CompareOption = None,
+    restart: RestartOption = False,
+    corpus: CorpusOption = None,
 ) -> None:
     """Evaluate the answer pipeline on a question set: results.jsonl, summary.json, report.md and plots."""
     friendly_errors(_run)(
@@ -98,12 +104,13 @@ def _run(
     require("rag eval")  # the `eval` extra: one clear line when it is missing
     from rag.evaluation import runner as evaluate
     from rag.evaluation.corpus import CorpusError, corpus_key
+    from rag.evaluation.gates import check_gates, parse_fail_under
     from rag.evaluation.questionset import QuestionSetError
     from rag.evaluation.report import format_summary_table
 
     overrides = {**overrides, "answer.context_budget_tokens": context_budget}
     try:
-        gates = evaluate.parse_fail_under(fail_under)
+        gates = parse_fail_under(fail_under)
         specs = evaluate.parse_config_specs(compare)
         configs = [(spec, evaluate.config_settings(spec, overrides)) for spec in specs]
         # The whole set is validated before any question runs.
@@ -133,7 +140,7 @@ def _run(
     typer.echo(f"\nReport: {result.report}")
     # Gates apply to the configuration under test: the first one that is not the baseline.
     primary = next((n for n in result.summaries if n != evaluate.BASELINE), next(iter(result.summaries)))
-    failures = evaluate.check_gates(result.summaries[primary], gates)
+    failures = check_gates(result.summaries[primary], gates)
     for failure in failures:
         typer.secho(f"FAIL ({primary}): {failure}", fg=typer.colors.RED, err=True)
     if failures:

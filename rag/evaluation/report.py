@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.evaluation.extras import require
-from rag.evaluation.metrics import LATENCY_KEYS, SCORE_KEYS, summary_names
+from rag.evaluation.metrics import SCORE_KEYS
+from rag.evaluation.summary import LATENCY_KEYS, summary_names
 
 Runs = Mapping[str, tuple[dict[str, Any], list[dict[str, Any]]]]
 

@@ -3,7 +3,7 @@
 Layout of an evaluation folder (`rag eval --out DIR`):
 
     DIR/<config>/results.jsonl   one record per question, appended (and flushed) as each finishes
-    DIR/<config>/config.json     what the records depend on; a resumed run must match it
+    DIR/<config>/config.json     what the records depend on; a resumed run must match it (both: results_files.py)
     DIR/summary.json, DIR/report.md, DIR/latency.png, DIR/by_lang.png   (rag.evaluation.report.write_report)
 
 A record holds what rag.evaluation.metrics.score_question reads (answer, refused, answer_lang, question_lang,
@@ -23,34 +23,19 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from rag.errors import NewsragError
 from rag.evaluation.corpus import Corpus, corpus_settings, index_corpus
-from rag.evaluation.metrics import SCORE_KEYS, summarize
+from rag.evaluation.errors import EvalUsageError
 from rag.evaluation.questionset import Question, parse_question_set
+from rag.evaluation.results_files import RESULTS_FILE, load_results, prepare_folder
+from rag.evaluation.summary import summarize
 from rag.settings import Settings, answer_settings
 
 if TYPE_CHECKING:
     from rag.types import Answer
 
-# Metrics where a higher value is better; --fail-under is meaningless for latency, errors, false refusals
-# and the counts of invented numbers and unsupported sentences.
-LOWER_IS_BETTER = (
-    "ttft_ms",
-    "total_ms",
-    "error",
-    "false_refusal",
-    "invented_numbers",
-    "unsupported_sentences",
-    "untranslated_words",
-    "passage_word",
-    "repeats_question",
-)
-FAIL_UNDER_METRICS: tuple[str, ...] = tuple(k for k in SCORE_KEYS if k not in LOWER_IS_BETTER)
 PIPELINES = ("ours", "baseline")
 BASELINE = "baseline"
 EXTRACTIVE = "extractive"  # as a name alone: our pipeline without an LLM (`--llm none`), the yardstick
-RESULTS_FILE = "results.jsonl"
-CONFIG_FILE = "config.json"
 
 # Config-spec keys -> rag.toml keys of the settings, answer.<name> in the [answer] table ("pipeline" is the runner's).
 SPEC_KEYS = {
@@ -79,10 +64,6 @@ SPEC_KEYS = {
 # The baseline keeps llama-index's defaults: only the choice of LLM applies to it.
 BASELINE_KEYS = ("llm_backend", "llm_model", "llm_base_url")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-class EvalUsageError(NewsragError, ValueError):
-    """Bad command-line input (a config spec, a --fail-under gate, a mismatching resume)."""
 
 
 # ---------------------------------------------------------------- configurations
@@ -161,40 +142,6 @@ def fingerprint(spec: ConfigSpec, settings: Settings) -> dict[str, Any]:
     return {"pipeline": spec.pipeline, **answer_settings(settings)}
 
 
-# ---------------------------------------------------------------- gates
-
-
-def parse_fail_under(texts: Sequence[str]) -> dict[str, float]:
-    """`METRIC=VALUE` gates; an unknown metric or a bad number is a usage error."""
-    gates: dict[str, float] = {}
-    for text in texts:
-        metric, sep, value = text.partition("=")
-        metric = metric.strip()
-        if not sep:
-            raise EvalUsageError(f"--fail-under {text!r}: expected METRIC=VALUE, e.g. retrieval_doc_hit@3=0.8")
-        if metric in LOWER_IS_BETTER:
-            raise EvalUsageError(f"--fail-under {metric}: lower is better for this metric, so it cannot be a floor")
-        if metric not in FAIL_UNDER_METRICS:
-            raise EvalUsageError(f"--fail-under: unknown metric {metric!r}; use one of {', '.join(FAIL_UNDER_METRICS)}")
-        try:
-            gates[metric] = float(value)
-        except ValueError:
-            raise EvalUsageError(f"--fail-under {text!r}: {value.strip()!r} is not a number") from None
-    return gates
-
-
-def check_gates(summary: Mapping[str, Any], gates: Mapping[str, float]) -> list[str]:
-    """One message per gate the overall summary falls short of (a metric with no value fails too)."""
-    failures = []
-    for metric, floor in gates.items():
-        value = summary["overall"].get(metric)
-        if value is None:
-            failures.append(f"{metric} has no value (it applies to none of the questions); required >= {floor:g}")
-        elif value < floor:
-            failures.append(f"{metric} = {value:.3f} is below {floor:g}")
-    return failures
-
-
 # ---------------------------------------------------------------- questions
 
 
@@ -268,58 +215,6 @@ def run_one(pipeline: Pipeline, question: Question) -> dict[str, Any]:
         return pipeline(question)
     except Exception as exc:
         return error_record(question, exc)
-
-
-# ---------------------------------------------------------------- results files
-
-
-def results_path(out_dir: Path, name: str) -> Path:
-    return Path(out_dir) / name / RESULTS_FILE
-
-
-def load_results(path: Path) -> dict[str, dict[str, Any]]:
-    """Records already written, by id (the last one wins). A torn last line (a killed run) is cut off."""
-    if not path.exists():
-        return {}
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        data = data[: data.rfind(b"\n") + 1]
-        path.write_bytes(data)
-    records: dict[str, dict[str, Any]] = {}
-    for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalUsageError(f"{path} line {number} is not a result record ({exc.msg}); use --restart") from None
-        if isinstance(record, dict) and "id" in record:
-            records[str(record["id"])] = record
-    return records
-
-
-def prepare_folder(folder: Path, expected: Mapping[str, Any], restart: bool) -> None:
-    """Create the configuration's folder; refuse to resume results made with other settings."""
-    folder.mkdir(parents=True, exist_ok=True)
-    config_file, results = folder / CONFIG_FILE, folder / RESULTS_FILE
-    if restart:
-        results.unlink(missing_ok=True)
-    elif results.exists() and config_file.exists():
-        try:
-            found = json.loads(config_file.read_text(encoding="utf-8"))
-        except ValueError:
-            found = {}
-        changed = [
-            f"{key}: {found.get(key)!r} -> {expected.get(key)!r}"
-            for key in sorted(set(found) | set(expected))
-            if found.get(key) != expected.get(key)
-        ]
-        if changed:
-            raise EvalUsageError(
-                f"{results} was made with other settings ({'; '.join(changed)}). "
-                "Use --restart to discard those results, or another --out."
-            )
-    config_file.write_text(json.dumps(dict(expected), indent=2) + "\n", encoding="utf-8")
 
 
 def run_questions(

@@ -24,8 +24,9 @@ from rag.ingest.pipeline import IndexReport, index_paths
 from rag.ingest.pruning import prunable
 from rag.models.embedding import Embedder
 from rag.settings import Settings
-from rag.store.chroma import ChunkStore, DocumentInfo, StoreError
+from rag.store.chroma import ChunkStore, StoreError
 from rag.store.locking import IndexLockedError
+from rag.store.records import DocumentInfo
 
 log = logging.getLogger("newsrag.library")
 

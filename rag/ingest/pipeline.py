@@ -18,11 +18,12 @@ from rag.ingest.documents import SUPPORTED_SUFFIXES, DocumentError, load_documen
 from rag.ingest.pruning import prunable
 from rag.ingest.web.articles import KnownArticle, WebArticles, fetch_articles
 from rag.ingest.web.fetcher import Fetcher
-from rag.ingest.web.sources import Notify
+from rag.ingest.web.sources import Notify, SourceReading
 from rag.models.embedding import Embedder
 from rag.settings import Settings
-from rag.store.chroma import ChunkRecord, ChunkStore, DocumentInfo, Signature, StoreError, chunk_metadata
+from rag.store.chroma import ChunkStore, StoreError
 from rag.store.locking import write_lock
+from rag.store.records import ChunkRecord, DocumentInfo, Signature, chunk_metadata
 from rag.types import Document, WebOrigin
 
 Progress = Callable[[int, int], None]
@@ -241,39 +242,14 @@ def index_paths(
     chunker = chunker_id(settings)
     readings = []
     if urls:
-        current = store.signature()
-        # Validators are sent only when a 304 can keep the stored chunks: not on a rebuild or a re-chunking.
-        same_chunks = not rebuild and (current is None or current.chunker == chunker)
-        known = known_articles(store.documents()) if same_chunks else {}
-        web = fetch_articles(urls, fetcher or Fetcher(settings), notify, known)
-        report.skipped += [(r.url, r.reason) for r in web.plan.sources if r.reason is not None]
-        report.skipped += web.skipped + [s for r in web.plan.sources for s in r.skipped]
-        report.duplicates += web.duplicates
-        report.not_modified = [doc_id for _url, doc_id in web.not_modified]
-        report.notes = [note for r in web.plan.sources for note in r.notes]
-        report.web_sources = [(r.url, r.kind, len(r.listed)) for r in web.plan.sources if r.kind]
-        report.sources += _web_statuses(web)
+        web = _read_web(report, urls, settings, store, chunker, rebuild, fetcher, notify)
         documents += web.documents
         readings = web.plan.sources
     report.removed_lines = {d.doc_id: len(d.removed_lines) for d in documents if d.removed_lines}
     with write_lock(lock_path(settings), wait=wait):
         infos = [] if rebuild else store.documents()
-        stored = {d.doc_id: d.doc_sha for d in infos}
-        current = store.signature()
-        if current is not None and current.chunker != chunker and stored:
-            # Other chunk boundaries: every document must be re-chunked (the fingerprints all differ).
-            report.rechunk_reason = f"the index was chunked with {current.chunker}, this version chunks with {chunker}"
-        fingerprints = {d.doc_id: document_fingerprint(d, chunker) for d in documents}
-        documents = _drop_stored_copies(documents, fingerprints, stored, report)
-        to_embed = [d for d in documents if stored.get(d.doc_id) != fingerprints[d.doc_id]]
-        report.added = [d.doc_id for d in to_embed if d.doc_id not in stored]
-        report.updated = [d.doc_id for d in to_embed if d.doc_id in stored]
-        report.unchanged = [d.doc_id for d in documents if stored.get(d.doc_id) == fingerprints[d.doc_id]]
-        report.unchanged += [doc_id for doc_id in report.not_modified if doc_id in stored]
-        seen = {d.doc_id for d in documents} | {doc_id for _url, doc_id in report.duplicates} | set(report.not_modified)
-        report.removed = sorted(set(prunable(infos, paths, readings)) - seen) if prune else []
-        keep = (set(stored) - {d.doc_id for d in to_embed}) - set(report.removed)
-        refresh = _origins_to_refresh(documents, fingerprints, infos)
+        plan = _plan_run(report, documents, infos, store.signature(), chunker, paths, readings, prune)
+        refresh = _origins_to_refresh(plan.documents, plan.fingerprints, infos)
         if refresh:
             store.update_origins(refresh)
         if not report.changed and not rebuild:
@@ -281,31 +257,110 @@ def index_paths(
             report.seconds = time.perf_counter() - started
             return report
         embedder = embedder_factory()
-        signature = Signature(embedder.model_id, embedder.dimension, chunker)
-        if not rebuild:
-            store.check_compatible(signature)
-        records = [
-            r
-            for d in to_embed
-            for r in _records(
-                d,
-                chunk_document(d, settings.chunk_max_chars, settings.chunk_overlap_sentences),
-                fingerprints[d.doc_id],
-            )
-        ]
-        generation = store.begin(signature)
-        try:
-            generation.copy_documents(keep)
-            _embed(records, embedder, settings.embedding_batch_size, progress)
-            generation.add(records)
-            generation.commit()
-        except KeyboardInterrupt:
-            generation.abort()
-            raise
-        except Exception as exc:  # disk full, server gone, ...: chromadb has no common error base
-            generation.abort()
-            raise StoreError(f"Writing the index failed ({exc}); the previous index is intact.") from exc
-        report.chunks_embedded = len(records)
+        report.chunks_embedded = _write_generation(store, settings, embedder, chunker, plan, rebuild, progress)
         report.chunks_total = store.count()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _read_web(
+    report: IndexReport,
+    urls: Sequence[str],
+    settings: Settings,
+    store: ChunkStore,
+    chunker: str,
+    rebuild: bool,
+    fetcher: Fetcher | None,
+    notify: Notify | None,
+) -> WebArticles:
+    """Fetch the named URLs' articles (before the write lock); what they skipped, repeated and noted is reported."""
+    current = store.signature()
+    # Validators are sent only when a 304 can keep the stored chunks: not on a rebuild or a re-chunking.
+    same_chunks = not rebuild and (current is None or current.chunker == chunker)
+    known = known_articles(store.documents()) if same_chunks else {}
+    web = fetch_articles(urls, fetcher or Fetcher(settings), notify, known)
+    report.skipped += [(r.url, r.reason) for r in web.plan.sources if r.reason is not None]
+    report.skipped += web.skipped + [s for r in web.plan.sources for s in r.skipped]
+    report.duplicates += web.duplicates
+    report.not_modified = [doc_id for _url, doc_id in web.not_modified]
+    report.notes = [note for r in web.plan.sources for note in r.notes]
+    report.web_sources = [(r.url, r.kind, len(r.listed)) for r in web.plan.sources if r.kind]
+    report.sources += _web_statuses(web)
+    return web
+
+
+@dataclass
+class _Plan:
+    """What an index run writes: the documents it read (stored copies dropped), their fingerprints, those to embed
+    and the stored ones carried over unchanged."""
+
+    documents: list[Document]
+    fingerprints: dict[str, str]
+    to_embed: list[Document]
+    keep: set[str]
+
+
+def _plan_run(
+    report: IndexReport,
+    documents: list[Document],
+    infos: list[DocumentInfo],
+    current: Signature | None,
+    chunker: str,
+    paths: list[Path],
+    readings: Sequence[SourceReading],
+    prune: bool,
+) -> _Plan:
+    """Sort the documents read against those stored into added, updated, unchanged and removed (in the report)."""
+    stored = {d.doc_id: d.doc_sha for d in infos}
+    if current is not None and current.chunker != chunker and stored:
+        # Other chunk boundaries: every document must be re-chunked (the fingerprints all differ).
+        report.rechunk_reason = f"the index was chunked with {current.chunker}, this version chunks with {chunker}"
+    fingerprints = {d.doc_id: document_fingerprint(d, chunker) for d in documents}
+    documents = _drop_stored_copies(documents, fingerprints, stored, report)
+    to_embed = [d for d in documents if stored.get(d.doc_id) != fingerprints[d.doc_id]]
+    report.added = [d.doc_id for d in to_embed if d.doc_id not in stored]
+    report.updated = [d.doc_id for d in to_embed if d.doc_id in stored]
+    report.unchanged = [d.doc_id for d in documents if stored.get(d.doc_id) == fingerprints[d.doc_id]]
+    report.unchanged += [doc_id for doc_id in report.not_modified if doc_id in stored]
+    seen = {d.doc_id for d in documents} | {doc_id for _url, doc_id in report.duplicates} | set(report.not_modified)
+    report.removed = sorted(set(prunable(infos, paths, readings)) - seen) if prune else []
+    keep = (set(stored) - {d.doc_id for d in to_embed}) - set(report.removed)
+    return _Plan(documents, fingerprints, to_embed, keep)
+
+
+def _write_generation(
+    store: ChunkStore,
+    settings: Settings,
+    embedder: Embedder,
+    chunker: str,
+    plan: _Plan,
+    rebuild: bool,
+    progress: Progress | None,
+) -> int:
+    """Write a new generation (the unchanged documents copied, the others chunked and embedded) and switch to it;
+    on any failure the previous one stays. Returns the number of chunks embedded."""
+    signature = Signature(embedder.model_id, embedder.dimension, chunker)
+    if not rebuild:
+        store.check_compatible(signature)
+    records = [
+        r
+        for d in plan.to_embed
+        for r in _records(
+            d,
+            chunk_document(d, settings.chunk_max_chars, settings.chunk_overlap_sentences),
+            plan.fingerprints[d.doc_id],
+        )
+    ]
+    generation = store.begin(signature)
+    try:
+        generation.copy_documents(plan.keep)
+        _embed(records, embedder, settings.embedding_batch_size, progress)
+        generation.add(records)
+        generation.commit()
+    except KeyboardInterrupt:
+        generation.abort()
+        raise
+    except Exception as exc:  # disk full, server gone, ...: chromadb has no common error base
+        generation.abort()
+        raise StoreError(f"Writing the index failed ({exc}); the previous index is intact.") from exc
+    return len(records)

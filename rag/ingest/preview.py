@@ -17,7 +17,8 @@ from rag.ingest.pruning import prunable
 from rag.ingest.web.fetcher import Fetcher, FetchError
 from rag.ingest.web.sources import SourceReading, plan
 from rag.settings import Settings
-from rag.store.chroma import ChunkStore, DocumentInfo
+from rag.store.chroma import ChunkStore
+from rag.store.records import DocumentInfo
 
 Status = Literal["new", "changed", "unchanged", "known", "skipped"]
 

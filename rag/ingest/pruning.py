@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from rag.ingest.web.sources import SourceReading
-from rag.store.chroma import DocumentInfo
+from rag.store.records import DocumentInfo
 
 
 def _within(path: Path, roots: Sequence[Path]) -> bool:

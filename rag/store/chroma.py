@@ -10,14 +10,22 @@ import contextlib
 import json
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from rag.errors import NewsragError
 from rag.settings import Settings
-from rag.types import Document, StoredChunk, WebOrigin
+from rag.store.records import (
+    ChunkRecord,
+    DocumentInfo,
+    Signature,
+    origin_from_metadata,
+    origin_metadata,
+    to_chunk,
+    web_source,
+)
+from rag.types import StoredChunk, WebOrigin
 
 if TYPE_CHECKING:  # chromadb is imported when a store is opened, not when this module is
     from chromadb.api import ClientAPI
@@ -32,128 +40,6 @@ class StoreError(NewsragError, RuntimeError):
 
 class StoreMismatchError(StoreError):
     """The index was built with another embedding model or chunker."""
-
-
-@dataclass(frozen=True)
-class Signature:
-    """What the vectors in a generation depend on."""
-
-    embedding_model: str
-    dimension: int
-    chunker: str
-
-    def as_metadata(self) -> dict[str, Any]:
-        return {
-            "embedding_model": self.embedding_model,
-            "embedding_dim": self.dimension,
-            "chunker": self.chunker,
-        }
-
-    @classmethod
-    def from_metadata(cls, meta: dict[str, Any]) -> Signature:
-        return cls(
-            str(meta.get("embedding_model", "?")),
-            int(meta.get("embedding_dim", 0)),
-            str(meta.get("chunker", "?")),
-        )
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    doc_id: str
-    title: str
-    date: str | None
-    source: str
-    chunks: int
-    doc_sha: str
-    url: str | None = None
-    site: str | None = None
-    origin: WebOrigin | None = None  # web articles fetched since fetch origins are stored
-
-
-@dataclass
-class ChunkRecord:
-    """One chunk ready to write: text, vector and metadata."""
-
-    chunk_id: str
-    text: str
-    vector: list[float]
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-def chunk_metadata(
-    doc: Document,
-    doc_sha: str,
-    chunk_index: int,
-    start: int,
-    end: int,
-    sentences: Iterable[tuple[int, int]],
-) -> dict[str, Any]:
-    """Chroma metadata of one chunk; the document's removed lines ride on its first chunk only."""
-    meta = {
-        "doc_id": doc.doc_id,
-        "title": doc.title,
-        "date": doc.date or "",
-        "author": doc.author or "",
-        "format": doc.format,
-        "source": doc.source,
-        "doc_sha": doc_sha,
-        "chunk_index": chunk_index,
-        "start": start,
-        "end": end,
-        "sentences": json.dumps([list(s) for s in sentences]),
-    }
-    if doc.url:  # web articles only, so that the metadata of files stays as it was
-        meta.update(url=doc.url, site=doc.site or "")
-    if doc.origin:
-        meta.update(origin_metadata(doc.origin))
-    if chunk_index == 0:
-        meta["removed"] = json.dumps(list(doc.removed_lines), ensure_ascii=False)
-    return meta
-
-
-def origin_metadata(origin: WebOrigin) -> dict[str, str]:
-    """The chunk metadata of a web article's origin (Chroma takes no None: "" stands for none)."""
-    return {
-        "fetched_from": origin.fetched_from,
-        "listed_by": origin.listed_by or "",
-        "etag": origin.etag or "",
-        "last_modified": origin.last_modified or "",
-    }
-
-
-def _origin(meta: dict[str, Any]) -> WebOrigin | None:
-    if not meta.get("fetched_from"):
-        return None
-    return WebOrigin(
-        str(meta["fetched_from"]),
-        str(meta.get("listed_by") or "") or None,
-        str(meta.get("etag") or "") or None,
-        str(meta.get("last_modified") or "") or None,
-    )
-
-
-def web_source(meta: dict[str, Any]) -> dict[str, str | None]:
-    """The web source fields (url, site) of a chunk's metadata; None for documents read from files."""
-    return {"url": str(meta.get("url") or "") or None, "site": str(meta.get("site") or "") or None}
-
-
-def _to_chunk(chunk_id: str, text: str, meta: dict[str, Any], score: float = 0.0) -> StoredChunk:
-    return StoredChunk(
-        chunk_id=chunk_id,
-        doc_id=str(meta["doc_id"]),
-        title=str(meta.get("title", "")),
-        date=str(meta.get("date") or "") or None,
-        author=str(meta.get("author") or "") or None,
-        source=str(meta.get("source", "")),
-        chunk_index=int(meta.get("chunk_index", 0)),
-        start=int(meta.get("start", 0)),
-        end=int(meta.get("end", 0)),
-        text=text,
-        sentences=tuple(tuple(s) for s in json.loads(meta.get("sentences") or "[]")),
-        score=score,
-        **web_source(meta),
-    )
 
 
 # chromadb types its results as TypedDicts of optional columns and its inputs as numpy-or-list unions;
@@ -294,7 +180,7 @@ class ChunkStore:
         query: dict[str, Any] = {"query_embeddings": [vector], "n_results": n}
         result = cast(dict[str, Any], collection.query(**query, include=["documents", "metadatas", "distances"]))
         return [
-            _to_chunk(cid, text, meta, score=1.0 - float(dist))
+            to_chunk(cid, text, meta, score=1.0 - float(dist))
             for cid, text, meta, dist in zip(
                 result["ids"][0],
                 result["documents"][0],
@@ -333,7 +219,7 @@ class ChunkStore:
                     counts[doc_id],
                     str(m.get("doc_sha", "")),
                     **web_source(m),
-                    origin=_origin(m),
+                    origin=origin_from_metadata(m),
                 )
                 for doc_id, m in first.items()
             ),
@@ -353,7 +239,7 @@ class ChunkStore:
     def chunks_of(self, doc_id: str) -> list[StoredChunk]:
         collection = self._require_active()
         page = _get(collection, where={"doc_id": doc_id}, include=["documents", "metadatas"])
-        chunks = [_to_chunk(i, t, m) for i, t, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)]
+        chunks = [to_chunk(i, t, m) for i, t, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)]
         return sorted(chunks, key=lambda c: c.chunk_index)
 
     def removed_lines(self, doc_id: str) -> list[str]:

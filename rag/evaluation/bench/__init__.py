@@ -17,6 +17,7 @@ Figures with a target are checked (PASS/MISS, and by how much a MISS misses). Th
 `<out>/<timestamp>.json` and `<out>/latest.json`.
 
 Modules: config (BenchConfig, TARGETS), harness (processes, ports, memory), figures (the measurements),
+synthetic (retrieval on synthetic stores), answers (the answer sections), load (simultaneous users),
 llm_speed (the llama.cpp build and tokens/s), checks (targets and the table), run (the driver).
 """
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rag.evaluation.bench.config import BenchConfig
 from rag.evaluation.bench.figures import latency_summary
 from rag.evaluation.bench.harness import timed
-from rag.evaluation.metrics import percentile, rounded
+from rag.evaluation.summary import percentile, rounded
 
 if TYPE_CHECKING:
     from rag.answering.service import AnswerService
@@ -158,8 +158,14 @@ def bench_local_answers(
     evaluated = [r["prompt_tokens_evaluated"] for r in records if r["prompt_tokens"]]
     summary["prompt_tokens_p50"] = percentile(prompts, 50) if prompts else None
     summary["prompt_tokens_evaluated_p50"] = percentile(evaluated, 50) if evaluated else None
+    summary["chunk_states"] = _chunk_state_figures(service, chunk_states_mb)
+    return summary
+
+
+def _chunk_state_figures(service: AnswerService, chunk_states_mb: int) -> dict[str, Any]:
+    """How the answers used the chunk cache: states kept in memory, loaded from disk or evaluated, and its size."""
     stats = service.chunk_states.stats
-    summary["chunk_states"] = {
+    return {
         "mb": chunk_states_mb,
         "kept": stats.kept,
         "loaded": stats.loaded,
@@ -167,7 +173,6 @@ def bench_local_answers(
         "hit_rate": rounded(stats.hit_rate, 3),
         "size_mb": round(service.chunk_states.size_bytes() / 2**20, 1),
     }
-    return summary
 
 
 def bench_warm(

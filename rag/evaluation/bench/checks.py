@@ -40,7 +40,18 @@ def _check(name: str, label: str, value: Any, unit: str, key: str | None = None,
 
 def build_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows of the table, in the order of the sections, from the results of run_bench."""
-    r = results
+    return [
+        *_indexing_and_retrieval_rows(results),
+        *_answer_rows(results),
+        *_llm_speed_rows(results),
+        *_chunk_cache_rows(results),
+        *_start_up_rows(results),
+        *_load_rows(results),
+    ]
+
+
+def _indexing_and_retrieval_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Indexing, re-indexing, retrieval on the seeds and on each synthetic store size."""
     seeds = _get(r, "retrieval.seeds") or {}
     rows = [
         _check("index_chunks_per_s", "Indexing throughput (index_paths)", _get(r, "indexing.index_chunks_per_s"),
@@ -70,8 +81,13 @@ def build_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
             _check(f"retrieval_{label}_rss_mb", f"  RSS of a query process @ {label}", row.get("rss_mb"), "MB"),
             _check(f"retrieval_{label}_store_mb", f"  store on disk @ {label}", row.get("store_mb"), "MB"),
         ]  # fmt: skip
+    return rows
+
+
+def _answer_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Extractive answers, the quote by meaning, and the local LLM's answers against the baseline's."""
     p50 = _get(r, "answers.extractive.total_p50_ms")
-    rows.append(_check("extractive_total_p50_s", "Extractive answer p50", _sec(p50, 3), "s"))
+    rows = [_check("extractive_total_p50_s", "Extractive answer p50", _sec(p50, 3), "s")]
     rows.append(
         _check(
             "quote_by_meaning_p50_ms",
@@ -90,8 +106,14 @@ def build_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
                 _check(f"baseline_{key}", f"  llama-index default baseline {q}", _sec(b), "s"),
                 _check(f"ratio_{key}", "  ratio ours/baseline", round(o / b, 3) if o and b else None, "x"),
             ]
+    return rows
+
+
+def _llm_speed_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """The LLM's tokens/s, and this build against the portable one (tokens/s and answers, chunk cache off)."""
+    off = _get(r, "answers.local_cache_off") or {}
     speed = r.get("llm_speed") or {}
-    rows += [
+    rows = [
         _check("llm_prompt_tokens_per_s", f"LLM prompt processing ({speed.get('prompt_tokens', '?')} tokens, local)",
                speed.get("prompt_tokens_per_s"), "tok/s", note=speed.get("reason") or speed.get("skipped") or ""),
         _check("llm_generation_tokens_per_s", "LLM generation (local, greedy)", speed.get("generation_tokens_per_s"),
@@ -107,7 +129,6 @@ def build_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
                    if built and plain else None, "x"),
         ]  # fmt: skip
     answers = portable.get("answers") or {}
-    off = _get(r, "answers.local_cache_off") or {}
     for metric, label in (("ttft", "time to first token"), ("total", "total time")):
         built, plain = off.get(f"{metric}_p50_ms"), answers.get(f"{metric}_p50_ms")
         rows += [
@@ -116,11 +137,17 @@ def build_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
             _check(f"ratio_{metric}_portable", "  ratio this build/portable", round(built / plain, 3)
                    if built and plain else None, "x"),
         ]  # fmt: skip
+    return rows
+
+
+def _chunk_cache_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Time to first token with the chunk cache on and off, its hits and size, `--warm`, prompt tokens, follow-ups."""
+    ours, off = _get(r, "answers.local") or {}, _get(r, "answers.local_cache_off") or {}
     on_ttft, off_ttft = ours.get("ttft_p50_ms"), off.get("ttft_p50_ms")
     states = ours.get("chunk_states") or {}
     warm = _get(r, "answers.warm") or {}
     follow, follow_off = _get(r, "answers.follow_ups") or {}, _get(r, "answers.follow_ups_cache_off") or {}
-    rows += [
+    return [
         _check("local_cache_off_ttft_p50_s", "Time to first token p50, chunk cache off (prefix state only)",
                _sec(off_ttft), "s"),
         _check("chunk_cache_ttft_ratio", "  ratio chunk cache on/off", round(on_ttft / off_ttft, 3)
@@ -145,11 +172,16 @@ def build_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
                follow.get("prompt_tokens_evaluated_p50"), "tokens",
                note=f"off: {follow_off.get('prompt_tokens_evaluated_p50')}"),
     ]  # fmt: skip
+
+
+def _start_up_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Cold start of `rag --help` and a first `rag ask`, the chat server's start-up and peak memory."""
+    ours = _get(r, "answers.local") or {}
     cs = r.get("cold_start") or {}
     chat = r.get("chat") or {}
     peak = chat.get("peak_rss") or {}
     peak_mb = peak.get("peak_rss_mb")
-    rows += [
+    return [
         _check("help_s", "`rag --help` wall time", cs.get("help_s"), "s"),
         _check("first_ask_none_s", "First `rag ask --llm none` wall time", cs.get("first_ask_none_s"), "s"),
         _check("first_ask_local_s", "First `rag ask --llm local` wall time (prompt prefix state on disk)",
@@ -164,6 +196,11 @@ def build_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
                None if peak_mb is None else round(peak_mb / 1024, 2), "GB",
                note=peak.get("reason") or chat.get("reason") or ""),
     ]  # fmt: skip
+
+
+def _load_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Simultaneous users, in process and through llama-server."""
+    rows = []
     load = r.get("load") or {}
     servers = (("local", "in-process model, one answer at a time"),
                ("llama_server", f"llama-server, {load.get('slots', '?')} parallel slots"))  # fmt: skip

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# The chat app's JSON API: `ask(question, history_json="[]", backend="")` in ui.app.build_app, registered with
+# The chat app's JSON API: `ask(question, history_json="[]", backend="")` in ui.app.register_api, registered with
 # gr.api(ask, api_name="ask"). A constant, not an import: evaluation never imports ui.
 ASK_ENDPOINT = "/ask"
 

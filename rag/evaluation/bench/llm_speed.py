@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag.evaluation.bench.config import BenchConfig
 from rag.evaluation.bench.harness import run_in_fresh_process
-from rag.evaluation.metrics import percentile
+from rag.evaluation.summary import percentile
 
 if TYPE_CHECKING:
     from rag.models.llm import LLMBackend

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag.evaluation.bench.config import ROOT, BenchConfig
 from rag.evaluation.bench.harness import ASK_ENDPOINT, ChatServer, ServerProcess, free_port
-from rag.evaluation.metrics import percentile, rounded
+from rag.evaluation.summary import percentile, rounded
 
 if TYPE_CHECKING:
     from rag.settings import Settings
