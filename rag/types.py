@@ -55,6 +55,8 @@ AnswerMode = Literal["llm", "extractive", "gate", "question_number", "verdict", 
 # sentence added by the code) or "shaped" (the shape the question asks for: a short answer, a sentence,
 # yes/no with the deciding fact, or every item).
 AnswerFormat = Literal["short", "shaped"]
+# A yes/no answer's verdict; the words it is written with in each language are rag.answering.shape's.
+Verdict = Literal["yes", "no"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,7 +158,7 @@ class Answer:
     timings: Timings
     mode: AnswerMode
     kind: QuestionKind = QuestionKind.ENTITY  # the shape of answer the question asks for
-    verdict: Literal["yes", "no"] | None = None  # a yes/no answer's verdict, when it leads with one
+    verdict: Verdict | None = None  # a yes/no answer's verdict, when it leads with one
     items: tuple[str, ...] = ()  # a list answer's items (the model's words), when there are several
     condensed_question: str | None = None
     markers_total: int = 0
@@ -294,4 +296,5 @@ __all__ = [
     "StoredChunk",
     "StreamEvent",
     "Timings",
+    "Verdict",
 ]

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from rag.answering.citations import MARKER, QUOTE_SEPARATOR, marker_group_numbers
+from rag.answering.shape import verdict_words
 
 _TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
 
@@ -224,15 +225,12 @@ def _site(citation: Mapping[str, Any]) -> str:
     return f"{article_link(citation.get('url'), citation.get('site') or citation.get('url'))}, "
 
 
-VERDICT_LABELS = {("de", "yes"): "Ja", ("de", "no"): "Nein", ("en", "yes"): "Yes", ("en", "no"): "No"}
-
-
 def _verdict(answer: Mapping[str, Any]) -> str:
     """A yes/no answer leads with its verdict, set apart."""
     verdict = answer.get("verdict")
     if verdict not in ("yes", "no"):
         return ""
-    label = VERDICT_LABELS.get((str(answer.get("answer_lang")), verdict), VERDICT_LABELS[("en", verdict)])
+    label = verdict_words(str(answer.get("answer_lang")))[verdict]
     return f'<div class="verdict {verdict}">{esc(label)}</div>'
 
 
