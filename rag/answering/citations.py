@@ -130,5 +130,12 @@ def _attach(sentence: str, numbers: list[int]) -> str:
     return f"{sentence} {markers}"
 
 
+def renumber_markers(text: str, offset: int) -> str:
+    """The text with every number of its markers shifted by `offset` ("[1]" -> "[3]" for 2)."""
+    if not offset:
+        return text
+    return MARKER.sub(lambda m: re.sub(r"\d+", lambda d: str(int(d.group(0)) + offset), m.group(0)), text)
+
+
 def marker_numbers(text: str) -> list[int]:
     return [n for m in MARKER.finditer(text) for n in marker_group_numbers(m.group(1))]
