@@ -225,3 +225,13 @@ def test_a_two_part_answer_shows_each_answer_under_its_part():
     first = html.index('<span class="part">Mit wem telefonierte &lt;i&gt;Schoigu&lt;/i&gt;?</span>')
     assert first < html.index("Mit Akar") < html.index('<span class="part">Wovor warnte Lawrow?</span>')
     assert "<i>" not in html  # the question is escaped like every text
+
+
+def test_the_upload_label_names_every_suffix_the_ingester_reads():
+    from rag.ingest.formats import SUPPORTED_SUFFIXES
+    from ui.render import upload_label
+
+    label = upload_label(2.0)
+    assert label == "Upload an article (.txt, .md, .html, .htm, .pdf or .docx, at most 2.0 MB)"
+    assert all(suffix in label for suffix in SUPPORTED_SUFFIXES)
+    assert upload_label(1.5, (".txt",)) == "Upload an article (.txt, at most 1.5 MB)"

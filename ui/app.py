@@ -34,6 +34,7 @@ from ui.render import (
     render_document,
     render_evidence,
     status_html,
+    upload_label,
 )
 
 log = logging.getLogger("newsrag.ui")
@@ -363,7 +364,7 @@ def build_app(settings: Settings, service: AnswerSource | None = None) -> gr.Blo
                 with gr.Row():
                     with gr.Column():
                         upload_file = gr.File(
-                            label=f"Upload an article (.txt, .md or .pdf, at most {max_mb:.1f} MB)",
+                            label=upload_label(max_mb, library.UPLOAD_SUFFIXES),
                             file_types=list(library.UPLOAD_SUFFIXES),
                             type="filepath",
                             elem_id="upload-file",

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from rag.answering.citations import MARKER, QUOTE_SEPARATOR, marker_group_numbers
 from rag.answering.shape import verdict_words
+from rag.ingest.formats import SUPPORTED_SUFFIXES
 
 _TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
 
@@ -337,6 +338,12 @@ def render_document(info: Any, chunks: list[Any], kind: str) -> str:
         + f'<div class="ev-meta">{int(info.chunks)} chunks · {esc(kind)}</div>'
         f'<div class="doc-text">{paragraphs(esc(_join_chunks(chunks)))}</div></div>'
     )
+
+
+def upload_label(max_mb: float, suffixes: Sequence[str] = SUPPORTED_SUFFIXES) -> str:
+    """The upload field's label, naming every suffix the ingester reads (rag.ingest.library.UPLOAD_SUFFIXES)."""
+    named = ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}" if len(suffixes) > 1 else "".join(suffixes)
+    return f"Upload an article ({named}, at most {max_mb:.1f} MB)"
 
 
 def status_html(message: str, kind: str = "ok") -> str:
