@@ -12,6 +12,8 @@ import typer
 
 from rag.cli.bench_command import bench_command
 from rag.cli.common import (
+    TOP_K_MAX,
+    TOP_K_MIN,
     BaseUrlOption,
     LlmOption,
     ModelOption,
@@ -293,7 +295,7 @@ def docs_command(
 @friendly_errors
 def search_command(
     question: Annotated[str, typer.Argument(help="What to look for, in German or English.")],
-    k: Annotated[int, typer.Option("-k", "--top-k", min=1, max=50, help="How many chunks.")] = 5,
+    k: Annotated[int, typer.Option("-k", "--top-k", min=TOP_K_MIN, max=TOP_K_MAX, help="How many chunks.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the ranked chunks retrieval finds for a question (for inspecting retrieval)."""
