@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from rag.answering.citations import MARKER, QUOTE_SEPARATOR, marker_group_numbers
+from rag.answering.citations import MARKER, marker_group_numbers
 from rag.answering.shape import verdict_words
 from rag.ingest.formats import SUPPORTED_SUFFIXES
+from rag.types import QUOTE_SEPARATOR, paired_items
 
 _TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
 
@@ -241,13 +242,15 @@ def _items(answer: Mapping[str, Any], turn: int, numbers: list[int]) -> str:
     items = answer.get("items") or []
     if not items:
         return ""
-    parts = answer.get("parts") or []
-    labelled = len(parts) == len(items)
-    labels = [f'<span class="part">{esc(p)}</span> ' for p in parts] if labelled else [""] * len(items)
     rows = "".join(
-        f"<li>{label}{link_citations(str(i), turn, numbers)}</li>" for label, i in zip(labels, items, strict=True)
+        f"<li>{_part_label(part)}{link_citations(str(item), turn, numbers)}</li>"
+        for part, item in paired_items(answer.get("parts") or [], items)
     )
     return f'<ul class="items">{rows}</ul>'
+
+
+def _part_label(part: str | None) -> str:
+    return "" if part is None else f'<span class="part">{esc(part)}</span> '
 
 
 def render_answer(answer: Mapping[str, Any], turn: int, show_details: bool = False) -> str:
@@ -268,8 +271,8 @@ def render_answer(answer: Mapping[str, Any], turn: int, show_details: bool = Fal
         numbers = [int(c["n"]) for c in citations]
         written = str(answer.get("answer", ""))
         if answer.get("items"):  # the items stand for the model's words; the quote under them stays
-            _, quoted, quote = written.partition(QUOTE_SEPARATOR)
-            written = quoted.lstrip() + quote if quote else ""
+            quote = str(answer.get("quote") or "")
+            written = QUOTE_SEPARATOR.lstrip() + quote if quote else ""
         text = link_citations(written, turn, numbers)
         text = paragraphs(mark_unsupported(text, answer.get("unsupported_sentences") or []))
         text = _verdict(answer) + _items(answer, turn, numbers) + text

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from rag.answering.citations import QUOTE_SEPARATOR, renumber_markers
-from rag.types import Answer, Citation
+from rag.answering.citations import renumber_markers
+from rag.types import QUOTE_SEPARATOR, Answer, Citation
 
 PART_BREAK = "\n"  # between the parts' answers: each on its own line, as they were streamed
 
@@ -24,10 +24,9 @@ def join_answers(answers: Sequence[Answer], refusal_sentence: str) -> Answer:
         if answer.refused:
             words.append(refusal_sentence)
             continue
-        own, _, quote = answer.text.partition(QUOTE_SEPARATOR)
-        words.append(renumber_markers(own.strip(), offset))
-        if quote:
-            quotes.append(QUOTE_SEPARATOR + renumber_markers(quote, offset))
+        words.append(renumber_markers(answer.claim.strip(), offset))
+        if answer.quote:
+            quotes.append(renumber_markers(answer.quote, offset))
         for n, citation in sorted(answer.citations.items()):
             citations[n + offset] = replace(citation, n=n + offset)
         unsupported += [renumber_markers(sentence, offset) for sentence in answer.unsupported_sentences]
@@ -35,7 +34,8 @@ def join_answers(answers: Sequence[Answer], refusal_sentence: str) -> Answer:
     first = answered[0]
     return replace(
         first,
-        text=PART_BREAK.join(words) + "".join(quotes),
+        claim=PART_BREAK.join(words),
+        quote=QUOTE_SEPARATOR.join(quotes),
         citations=citations,
         refused=False,
         retrieved=tuple({c.chunk_id: c for a in answers for c in a.retrieved}.values()),  # first part's first

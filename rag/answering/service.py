@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from llama_index.core.llms import ChatMessage, MessageRole
 
-from rag.answering.citations import QUOTE_SEPARATOR, Repaired, SemanticScorer, repair
+from rag.answering.citations import Repaired, SemanticScorer, repair
 from rag.answering.extractive import SentenceSimilarity, best_sentence, pick_sentences
 from rag.answering.focus import best_chunk_and_focus, lead_by_best_sentence
 from rag.answering.follow_up import earlier_turn
@@ -372,7 +372,8 @@ class AnswerService:
         }
         return Answer(
             question=prepared.question,
-            text=_with_quote(repaired.text, citations),
+            claim=repaired.text,
+            quote=_quote_under(repaired.text, citations),
             citations=citations,
             refused=False,
             question_lang=prepared.question_lang,
@@ -406,7 +407,7 @@ class AnswerService:
         searched = list(dict.fromkeys(c.title or c.doc_id for c in prepared.retrieved))[:MAX_SEARCHED_TITLES]
         return Answer(
             question=prepared.question,
-            text=refusal_text(prepared.answer_lang),
+            claim=refusal_text(prepared.answer_lang),
             citations={},
             refused=True,
             question_lang=prepared.question_lang,
@@ -435,7 +436,7 @@ class AnswerService:
         text = " ".join(parts)
         return Answer(
             question=prepared.question,
-            text=text,
+            claim=text,
             citations=citations,
             refused=False,
             question_lang=prepared.question_lang,
@@ -538,11 +539,12 @@ def _timings(prepared: Prepared, first_delta_at: float | None) -> Timings:
     )
 
 
-def _with_quote(short: str, citations: dict[int, Citation]) -> str:
-    """The short answer, then the source sentence that supports it, quoted verbatim with its number."""
+def _quote_under(short: str, citations: dict[int, Citation]) -> str:
+    """The source sentence that supports the short answer, quoted verbatim with its number; "" when the
+    answer holds it already."""
     if 1 not in citations or citations[1].quote.strip() in short:
-        return short
-    return f"{short}{QUOTE_SEPARATOR}{citations[1].quote.strip()}“ [1]"
+        return ""
+    return f"{citations[1].quote.strip()}“ [1]"
 
 
 def _claims_for(text: str, n: int) -> str:
