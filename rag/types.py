@@ -7,7 +7,7 @@ what an answer or a stream is from the shape of a value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from typing import Any, Literal
@@ -55,6 +55,26 @@ AnswerMode = Literal["llm", "extractive", "gate", "question_number", "verdict", 
 # sentence added by the code) or "shaped" (the shape the question asks for: a short answer, a sentence,
 # yes/no with the deciding fact, or every item).
 AnswerFormat = Literal["short", "shaped"]
+# Between an answer's claim (the model's words) and the source's sentence quoted under it.
+QUOTE_SEPARATOR = "\n\n„"
+
+
+def split_quote(text: str) -> tuple[str, str]:
+    """An answer's text read back into its claim and quote: for answers kept only as text (old eval records).
+    The one inverse of `Answer.text`."""
+    claim, _, quote = text.partition(QUOTE_SEPARATOR)
+    return claim, quote
+
+
+def paired_items(parts: Sequence[str], items: Sequence[str]) -> list[tuple[str | None, str]]:
+    """A list answer's items, each with the part of a two-part question it answers (None when the parts do
+    not pair one to one with the items)."""
+    labels: list[str | None] = list(parts) if len(parts) == len(items) else [None] * len(items)
+    return list(zip(labels, items, strict=True))
+
+
+# A yes/no answer's verdict; the words it is written with in each language are rag.answering.shape's.
+Verdict = Literal["yes", "no"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,8 +166,11 @@ class Timings:
 
 @dataclass(frozen=True, kw_only=True)
 class Answer:
+    """An answer: its claim (the model's words, an extractive answer's sentences, or a refusal), the source
+    sentence quoted under it, and what was found on the way. The text shown is derived: `text`."""
+
     question: str
-    text: str
+    claim: str
     citations: dict[int, Citation]
     refused: bool
     question_lang: str
@@ -156,7 +179,7 @@ class Answer:
     timings: Timings
     mode: AnswerMode
     kind: QuestionKind = QuestionKind.ENTITY  # the shape of answer the question asks for
-    verdict: Literal["yes", "no"] | None = None  # a yes/no answer's verdict, when it leads with one
+    verdict: Verdict | None = None  # a yes/no answer's verdict, when it leads with one
     items: tuple[str, ...] = ()  # a list answer's items (the model's words), when there are several
     condensed_question: str | None = None
     markers_total: int = 0
@@ -169,6 +192,19 @@ class Answer:
     searched: tuple[str, ...] = ()  # on a refusal: titles of the best passages looked at
     no_answer_probability: float | None = None  # P(first token is the no-answer word), where the LLM tells it
     parts: tuple[str, ...] = ()  # a two-part question's two questions, when it was answered part by part
+    # The source's sentence quoted under the claim, as shown ("…“ [1]"), when the claim does not hold it;
+    # a two-part answer's quotes joined by QUOTE_SEPARATOR.
+    quote: str = ""
+
+    @property
+    def text(self) -> str:
+        """The answer as shown: the claim, then the quote under it."""
+        return f"{self.claim}{QUOTE_SEPARATOR}{self.quote}" if self.quote else self.claim
+
+    @property
+    def part_items(self) -> list[tuple[str | None, str]]:
+        """The items, each with the part of a two-part question it answers (see `paired_items`)."""
+        return paired_items(self.parts, self.items)
 
     def to_dict(self) -> dict[str, Any]:
         """The one JSON projection of an answer: the CLI's --json, the chat, the /ask API and eval records."""
@@ -176,6 +212,8 @@ class Answer:
             "question": self.question,
             "condensed_question": self.condensed_question,
             "answer": self.text,
+            "claim": self.claim,
+            "quote": self.quote,
             "refused": self.refused,
             "mode": self.mode,
             "kind": self.kind.value,
@@ -213,12 +251,15 @@ class Answer:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Answer:
         """The answer `to_dict()` projected, rebuilt (for answers sent as JSON): `from_dict(d).to_dict() == d`.
+        A projection without claim and quote (written before they were fields) has them read from its text.
 
         The projection keeps of each retrieved chunk its ids, index, title, date, score and text; the rebuilt
         chunk spans its own text (start 0, no file name, no sentence offsets, no byline).
         """
+        claim, quote = (data["claim"], data["quote"]) if "claim" in data else split_quote(data["answer"])
         converted: dict[str, Any] = {
-            "text": data["answer"],
+            "claim": claim,
+            "quote": quote,
             "kind": QuestionKind(data["kind"]),
             "citations": {c["n"]: Citation(**c) for c in data["citations"]},
             "retrieved": tuple(_retrieved_chunk(row) for row in data["retrieved"]),
@@ -291,7 +332,9 @@ __all__ = [
     "Final",
     "Passage",
     "Preview",
+    "QUOTE_SEPARATOR",
     "StoredChunk",
     "StreamEvent",
     "Timings",
+    "Verdict",
 ]

@@ -133,7 +133,7 @@ def full_answer() -> Answer:
     citation = Citation.of(1, cited, "Schoigu telefonierte mit Ben Wallace.", 0, 37)
     return Answer(
         question="Mit wem telefonierte Schoigu?",
-        text="Ben Wallace [1].",
+        claim="Ben Wallace [1].",
         citations={1: citation},
         refused=False,
         question_lang="de",
@@ -155,6 +155,7 @@ def full_answer() -> Answer:
         searched=("Titel",),
         no_answer_probability=0.003,
         parts=("Mit wem telefonierte Schoigu?", "Wann?"),
+        quote="Schoigu telefonierte mit Ben Wallace.“ [1]",
     )
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answering.citations import QUOTE_SEPARATOR
 from rag.answering.refusal import REFUSAL
 from rag.answering.service import InvalidQuestionError
 from rag.models.llm import LLMUnavailableError
-from rag.types import Delta, Final, Preview, final_answer
+from rag.types import QUOTE_SEPARATOR, Delta, Final, Preview, final_answer
 
 QUESTION_DE = "Mit welchen Verteidigungsministern sprach Schoigu, Akar und Wallace?"
 

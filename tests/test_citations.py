@@ -78,3 +78,11 @@ def test_semantic_scorer_backs_a_claim_in_another_language():
     assert fixed.used == [2] and fixed.markers_added == 1
     weak = repair("North Korea secretly delivered ammunition.", PASSAGES, semantic=lambda c: [0.1, 0.3, 0.2])
     assert weak.used == [] and weak.unsupported
+
+
+def test_markers_are_renumbered_by_the_one_marker_pattern():
+    from rag.answering.citations import renumber_markers
+
+    assert renumber_markers("A [1]. B [2][3].\n\n„Q.“ [1]", 2) == "A [3]. B [4][5].\n\n„Q.“ [3]"
+    assert renumber_markers("[1, 2] and [ 3 ]", 1) == "[2, 3] and [ 4 ]"  # what MARKER reads as markers
+    assert renumber_markers("A [1].", 0) == "A [1]."

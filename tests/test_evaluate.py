@@ -104,7 +104,7 @@ class FakeService:
         yield Final(
             Answer(
                 question=question,
-                text=text,
+                claim=text,
                 citations=citations,
                 refused=refused,
                 question_lang="en" if question.startswith("And") else "de",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answering.citations import QUOTE_SEPARATOR
 from rag.ingest.pipeline import index_paths
 from rag.settings import Settings
+from rag.types import QUOTE_SEPARATOR
 from rag.wiring import get_service
 
 pytestmark = pytest.mark.model

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rag.answering.citations import QUOTE_SEPARATOR
 from rag.answering.joined import join_answers
-from rag.types import Answer, Citation
+from rag.types import QUOTE_SEPARATOR, Answer, Citation
 from tests.fakes import full_answer, make_chunk
 
 REFUSAL = "Dazu steht nichts in den Artikeln."
@@ -17,7 +16,8 @@ def part(question: str, words: str, quote: str, chunk_id: str, unsupported: tupl
     return replace(
         full_answer(),
         question=question,
-        text=f"{words}{QUOTE_SEPARATOR}{quote}“ [1]",
+        claim=words,
+        quote=f"{quote}“ [1]",
         citations={1: Citation.of(1, chunk, quote, 0, len(quote))},
         retrieved=(chunk, make_chunk("Gemeinsam.", chunk_id="shared")),
         items=(),
@@ -42,7 +42,7 @@ def test_the_second_parts_sources_are_renumbered_after_the_first_parts() -> None
 
 
 def test_a_refused_part_says_so_and_takes_no_number() -> None:
-    first = replace(part("Wen traf sie?", "x", "x", "a"), refused=True, citations={}, text=REFUSAL)
+    first = replace(part("Wen traf sie?", "x", "x", "a"), refused=True, citations={}, claim=REFUSAL, quote="")
     second = part("Was sagte er zu?", "Panzer [1].", "Er sagte Panzer zu.", "b")
     joined = join_answers([first, second], REFUSAL)
     assert joined.text.partition(QUOTE_SEPARATOR)[0] == f"{REFUSAL}\nPanzer [1]."

@@ -65,3 +65,24 @@ def test_a_part_that_refers_back_is_searched_with_the_first_part() -> None:
     assert search_text(parts, 1) == "What did Warsaw propose? Where did Poland present it?"
     assert search_text(parts, 0) == "What did Warsaw propose?"
     assert search_text(("Who won?", "Which party came second?"), 1) == "Which party came second?"
+
+
+def test_a_question_read_once_agrees_with_its_kind_and_parts_read_apart():
+    from rag.question.kind import classify_question
+    from rag.question.language import detect_language
+    from rag.question.parts import question_parts
+    from rag.question.reading import read_question
+
+    for text in (
+        "Was nannte Lawrow den Vorschlag, und wo stellte Polen ihn vor?",
+        "What is the risk for NATO and for Russia?",
+        "Wer ist der NATO-Generalsekretär?",
+        "Hat Schoigu mit Akar telefoniert?",
+        "Name the two ministers.",
+    ):
+        reading = read_question(text, [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": ""}])
+        lang = detect_language(text)
+        assert (reading.language, reading.kind) == (lang, classify_question(text, lang))
+        assert reading.parts == question_parts(text, lang)
+        assert reading.turns == ({"role": "user", "content": "Q?"},) and reading.follow_up
+    assert read_question("Who said it?", language="de").language == "de"

@@ -118,7 +118,7 @@ def test_rag_ask_shows_the_verdict_of_a_yes_no_answer_and_the_items_of_a_list():
 
     plain = Answer(
         question="Q?",
-        text="Nein. Die Bahn lehnte ab [1].",
+        claim="Nein. Die Bahn lehnte ab [1].",
         citations={},
         refused=False,
         question_lang="de",

@@ -28,3 +28,21 @@ def test_an_answer_survives_json_text_whole_except_the_retrieved_chunks_details(
 def test_a_refusal_without_citations_round_trips():
     refusal = replace(full_answer(), citations={}, retrieved=(), refused=True, mode="gate", verdict=None, items=())
     assert Answer.from_dict(json.loads(json.dumps(refusal.to_dict()))) == refusal
+
+
+def test_the_text_is_the_claim_then_the_quote_under_it_and_reads_back_apart():
+    from rag.types import QUOTE_SEPARATOR, split_quote
+
+    answer = full_answer()
+    assert answer.text == "Ben Wallace [1].\n\n„Schoigu telefonierte mit Ben Wallace.“ [1]"
+    assert answer.text == answer.claim + QUOTE_SEPARATOR + answer.quote
+    assert replace(answer, quote="").text == "Ben Wallace [1]."
+    assert split_quote(answer.text) == (answer.claim, answer.quote)
+    old_record = {k: v for k, v in answer.to_dict().items() if k not in ("claim", "quote")}
+    assert Answer.from_dict(old_record) == Answer.from_dict(answer.to_dict())
+
+
+def test_the_items_pair_with_the_parts_only_one_to_one():
+    answer = replace(full_answer(), items=("Wallace", "im Oktober"))
+    assert answer.part_items == [("Mit wem telefonierte Schoigu?", "Wallace"), ("Wann?", "im Oktober")]
+    assert replace(answer, parts=()).part_items == [(None, "Wallace"), (None, "im Oktober")]

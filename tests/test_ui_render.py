@@ -209,8 +209,9 @@ def test_a_yes_no_answer_leads_with_its_verdict_in_the_answer_language():
 
 def test_a_list_answer_is_a_list_of_its_items_with_the_quote_under_it():
     items = ["Lecornu", "Akar <b>", "Wallace [1]"]
-    written = "Lecornu, Akar <b> und Wallace [1]\n\n„Shoigu sprach mit Austin.“ [1]"
-    html = render_answer(_answer(answer=written, kind="list", items=items), turn=0)
+    claim, quote = "Lecornu, Akar <b> und Wallace [1]", "Shoigu sprach mit Austin.“ [1]"
+    written = f"{claim}\n\n„{quote}"
+    html = render_answer(_answer(answer=written, claim=claim, quote=quote, kind="list", items=items), turn=0)
     assert html.count("<li>") >= 3 and "<li>Akar &lt;b&gt;</li>" in html  # escaped
     assert re.search(r'<li>Wallace <a [^>]*class="cite"[^>]*data-n="1"', html)
     assert "Lecornu, Akar" not in html  # the items stand for the model's words
@@ -220,8 +221,21 @@ def test_a_list_answer_is_a_list_of_its_items_with_the_quote_under_it():
 def test_a_two_part_answer_shows_each_answer_under_its_part():
     items = ["Mit Akar [1].", "Vor einer Eskalation [2]."]
     parts = ["Mit wem telefonierte <i>Schoigu</i>?", "Wovor warnte Lawrow?"]
-    written = "Mit Akar [1].\nVor einer Eskalation [2].\n\n„Schoigu sprach mit Akar.“ [1]"
-    html = render_answer(_answer(answer=written, kind="list", items=items, parts=parts), turn=0)
+    claim, quote = "Mit Akar [1].\nVor einer Eskalation [2].", "Schoigu sprach mit Akar.“ [1]"
+    written = f"{claim}\n\n„{quote}"
+    html = render_answer(
+        _answer(answer=written, claim=claim, quote=quote, kind="list", items=items, parts=parts), turn=0
+    )
     first = html.index('<span class="part">Mit wem telefonierte &lt;i&gt;Schoigu&lt;/i&gt;?</span>')
     assert first < html.index("Mit Akar") < html.index('<span class="part">Wovor warnte Lawrow?</span>')
     assert "<i>" not in html  # the question is escaped like every text
+
+
+def test_the_upload_label_names_every_suffix_the_ingester_reads():
+    from rag.ingest.formats import SUPPORTED_SUFFIXES
+    from ui.render import upload_label
+
+    label = upload_label(2.0)
+    assert label == "Upload an article (.txt, .md, .html, .htm, .pdf or .docx, at most 2.0 MB)"
+    assert all(suffix in label for suffix in SUPPORTED_SUFFIXES)
+    assert upload_label(1.5, (".txt",)) == "Upload an article (.txt, at most 1.5 MB)"

@@ -14,7 +14,7 @@ from rag.ingest import library
 from rag.settings import Settings
 from rag.store.chroma import StoreError
 from rag.wiring import AnswerSource
-from ui.render import render_document, status_html
+from ui.render import render_document, status_html, upload_label
 
 
 class DocumentLibrary:
@@ -104,7 +104,7 @@ def build_documents_tab(settings: Settings, initial_rows: list[list[Any]], initi
         with gr.Row():
             with gr.Column():
                 upload_file = gr.File(
-                    label=f"Upload an article (.txt, .md or .pdf, at most {max_mb:.1f} MB)",
+                    label=upload_label(max_mb, library.UPLOAD_SUFFIXES),
                     file_types=list(library.UPLOAD_SUFFIXES),
                     type="filepath",
                     elem_id="upload-file",

@@ -13,7 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from rag.answering.citations import MARKER, QUOTE_SEPARATOR, marker_group_numbers
+from rag.answering.citations import MARKER, marker_group_numbers
+from rag.answering.shape import verdict_words
+from rag.ingest.formats import SUPPORTED_SUFFIXES
+from rag.types import QUOTE_SEPARATOR, paired_items
+from ui.style import CSS as CSS  # the chat's style sheet, kept apart from the HTML it styles
 
 _TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
 
@@ -224,15 +228,12 @@ def _site(citation: Mapping[str, Any]) -> str:
     return f"{article_link(citation.get('url'), citation.get('site') or citation.get('url'))}, "
 
 
-VERDICT_LABELS = {("de", "yes"): "Ja", ("de", "no"): "Nein", ("en", "yes"): "Yes", ("en", "no"): "No"}
-
-
 def _verdict(answer: Mapping[str, Any]) -> str:
     """A yes/no answer leads with its verdict, set apart."""
     verdict = answer.get("verdict")
     if verdict not in ("yes", "no"):
         return ""
-    label = VERDICT_LABELS.get((str(answer.get("answer_lang")), verdict), VERDICT_LABELS[("en", verdict)])
+    label = verdict_words(str(answer.get("answer_lang")))[verdict]
     return f'<div class="verdict {verdict}">{esc(label)}</div>'
 
 
@@ -242,13 +243,15 @@ def _items(answer: Mapping[str, Any], turn: int, numbers: list[int]) -> str:
     items = answer.get("items") or []
     if not items:
         return ""
-    parts = answer.get("parts") or []
-    labelled = len(parts) == len(items)
-    labels = [f'<span class="part">{esc(p)}</span> ' for p in parts] if labelled else [""] * len(items)
     rows = "".join(
-        f"<li>{label}{link_citations(str(i), turn, numbers)}</li>" for label, i in zip(labels, items, strict=True)
+        f"<li>{_part_label(part)}{link_citations(str(item), turn, numbers)}</li>"
+        for part, item in paired_items(answer.get("parts") or [], items)
     )
     return f'<ul class="items">{rows}</ul>'
+
+
+def _part_label(part: str | None) -> str:
+    return "" if part is None else f'<span class="part">{esc(part)}</span> '
 
 
 def render_answer(answer: Mapping[str, Any], turn: int, show_details: bool = False) -> str:
@@ -269,8 +272,8 @@ def render_answer(answer: Mapping[str, Any], turn: int, show_details: bool = Fal
         numbers = [int(c["n"]) for c in citations]
         written = str(answer.get("answer", ""))
         if answer.get("items"):  # the items stand for the model's words; the quote under them stays
-            _, quoted, quote = written.partition(QUOTE_SEPARATOR)
-            written = quoted.lstrip() + quote if quote else ""
+            quote = str(answer.get("quote") or "")
+            written = QUOTE_SEPARATOR.lstrip() + quote if quote else ""
         text = link_citations(written, turn, numbers)
         text = paragraphs(mark_unsupported(text, answer.get("unsupported_sentences") or []))
         text = _verdict(answer) + _items(answer, turn, numbers) + text
@@ -341,59 +344,12 @@ def render_document(info: Any, chunks: list[Any], kind: str) -> str:
     )
 
 
+def upload_label(max_mb: float, suffixes: Sequence[str] = SUPPORTED_SUFFIXES) -> str:
+    """The upload field's label, naming every suffix the ingester reads (rag.ingest.library.UPLOAD_SUFFIXES)."""
+    named = ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}" if len(suffixes) > 1 else "".join(suffixes)
+    return f"Upload an article ({named}, at most {max_mb:.1f} MB)"
+
+
 def status_html(message: str, kind: str = "ok") -> str:
     kind = kind if kind in ("ok", "warn", "error", "info") else "info"
     return f'<div class="note {kind}">{esc(message)}</div>'
-
-
-CSS = """
-#chat-log { min-height: 420px; }
-.chat-log { display: flex; flex-direction: column; gap: 10px; padding: 4px; }
-.chat-log.empty .placeholder { color: var(--body-text-color-subdued); padding: 24px; text-align: center; }
-.msg { display: flex; }
-.msg.user { justify-content: flex-end; }
-.msg .bubble { max-width: 92%; border-radius: 10px; padding: 8px 12px; line-height: 1.5; }
-.msg.user .bubble { background: var(--color-accent-soft); }
-.msg.bot .bubble { background: var(--background-fill-secondary); border: 1px solid var(--border-color-primary); }
-.msg .bubble p { margin: 0 0 6px 0; }
-.msg .bubble p:last-child { margin-bottom: 0; }
-a.cite { font-weight: 600; text-decoration: none; color: var(--color-accent); cursor: pointer; padding: 0 1px; }
-a.cite:hover, a.cite.active { text-decoration: underline; background: var(--color-accent-soft); border-radius: 3px; }
-.cite-pending { color: var(--body-text-color-subdued); }
-.unsupported { text-decoration: underline dotted #b7791f; }
-.unsupported-label, .searched { font-size: 0.8em; color: #b7791f; }
-.cursor { animation: blink 1s steps(1) infinite; }
-@keyframes blink { 50% { opacity: 0; } }
-.status-line { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 4px; font-style: italic; }
-.msg.preview .answer { opacity: 0.75; }
-.answer.refusal { border-left: 4px solid #b7791f; background: rgba(183, 121, 31, 0.10); padding: 6px 10px;
-  border-radius: 4px; font-style: italic; }
-.verdict { display: inline-block; font-weight: 700; padding: 0 0.5em; border-radius: 4px; margin-bottom: 0.3em; }
-.verdict.yes { background: #c6f6d5; color: #22543d; }
-.verdict.no { background: #fed7d7; color: #742a2a; }
-ul.items { margin: 0.2em 0 0.5em 1.2em; }
-ul.items .part { display: block; font-size: 0.85em; opacity: 0.75; }
-.refusal-label { display: block; font-style: normal; font-weight: 600; font-size: 0.8em; color: #b7791f;
-  text-transform: uppercase; letter-spacing: 0.03em; margin-bottom: 2px; }
-ul.sources { margin: 6px 0 0 0; padding-left: 18px; font-size: 0.88em; }
-.src-meta { color: var(--body-text-color-subdued); }
-details.uncited, details.retrieval { margin-top: 6px; font-size: 0.85em; }
-details.uncited summary, details.retrieval summary { cursor: pointer; color: var(--body-text-color-subdued); }
-details.uncited li { margin: 4px 0; }
-.un-head { font-weight: 600; }
-details.retrieval table { border-collapse: collapse; }
-details.retrieval th { text-align: left; padding-right: 8px; vertical-align: top; white-space: nowrap; }
-.note { padding: 6px 10px; border-radius: 6px; margin: 4px 0; }
-.note.warn { background: rgba(214, 158, 46, 0.15); border-left: 4px solid #d69e2e; }
-.note.error { background: rgba(229, 62, 62, 0.12); border-left: 4px solid #e53e3e; }
-.note.ok { background: rgba(56, 161, 105, 0.12); border-left: 4px solid #38a169; }
-.note.info { background: var(--background-fill-secondary); }
-.evidence { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; }
-.evidence.empty { color: var(--body-text-color-subdued); }
-.ev-label { font-size: 0.8em; text-transform: uppercase; color: var(--body-text-color-subdued); }
-.ev-title { font-weight: 700; margin: 2px 0; }
-.ev-meta { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 6px; }
-.ev-source { font-size: 0.85em; margin: -4px 0 6px 0; overflow-wrap: anywhere; }
-.ev-passage mark, .doc-text mark { background: #fde68a; color: #111; padding: 0 1px; }
-.doc-preview { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; }
-"""

@@ -12,7 +12,6 @@ from rag.sentences import split_sentences
 # A citation marker, "[1]" or "[2, 3]": the one pattern the checker, metrics, refusal test and UI share.
 MARKER = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
 _MARKER_WITH_SPACE = re.compile(r"\s*" + MARKER.pattern)
-QUOTE_SEPARATOR = "\n\n„"  # between the short answer and the source's sentence quoted under it
 MIN_SUPPORT = 0.34  # below this share of content words, a passage does not back an unmarked sentence
 MIN_SEMANTIC = 0.45  # cosine of claim and passage embeddings; unrelated passages score about 0.2
 
@@ -128,6 +127,13 @@ def _attach(sentence: str, numbers: list[int]) -> str:
     if match:
         return f"{sentence[: match.start()]} {markers}{sentence[match.start() :]}".replace("  ", " ")
     return f"{sentence} {markers}"
+
+
+def renumber_markers(text: str, offset: int) -> str:
+    """The text with every number of its markers shifted by `offset` ("[1]" -> "[3]" for 2)."""
+    if not offset:
+        return text
+    return MARKER.sub(lambda m: re.sub(r"\d+", lambda d: str(int(d.group(0)) + offset), m.group(0)), text)
 
 
 def marker_numbers(text: str) -> list[int]:

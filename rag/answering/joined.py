@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from rag.answering.citations import QUOTE_SEPARATOR
-from rag.types import Answer, Citation
+from rag.answering.citations import renumber_markers
+from rag.types import QUOTE_SEPARATOR, Answer, Citation
 
 PART_BREAK = "\n"  # between the parts' answers: each on its own line, as they were streamed
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 def join_answers(answers: Sequence[Answer], refusal_sentence: str) -> Answer:
@@ -26,18 +24,18 @@ def join_answers(answers: Sequence[Answer], refusal_sentence: str) -> Answer:
         if answer.refused:
             words.append(refusal_sentence)
             continue
-        own, _, quote = answer.text.partition(QUOTE_SEPARATOR)
-        words.append(_renumbered(own.strip(), offset))
-        if quote:
-            quotes.append(QUOTE_SEPARATOR + _renumbered(quote, offset))
+        words.append(renumber_markers(answer.claim.strip(), offset))
+        if answer.quote:
+            quotes.append(renumber_markers(answer.quote, offset))
         for n, citation in sorted(answer.citations.items()):
             citations[n + offset] = replace(citation, n=n + offset)
-        unsupported += [_renumbered(sentence, offset) for sentence in answer.unsupported_sentences]
+        unsupported += [renumber_markers(sentence, offset) for sentence in answer.unsupported_sentences]
     answered = [a for a in answers if not a.refused]
     first = answered[0]
     return replace(
         first,
-        text=PART_BREAK.join(words) + "".join(quotes),
+        claim=PART_BREAK.join(words),
+        quote=QUOTE_SEPARATOR.join(quotes),
         citations=citations,
         refused=False,
         retrieved=tuple({c.chunk_id: c for a in answers for c in a.retrieved}.values()),  # first part's first
@@ -52,7 +50,3 @@ def join_answers(answers: Sequence[Answer], refusal_sentence: str) -> Answer:
         no_answer_probability=None,
         parts=tuple(a.question for a in answers),
     )
-
-
-def _renumbered(text: str, offset: int) -> str:
-    return _MARKER.sub(lambda m: f"[{int(m.group(1)) + offset}]", text) if offset else text

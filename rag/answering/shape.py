@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Literal
 
-from rag.types import QuestionKind
+from rag.types import QuestionKind, Verdict
 
-Verdict = Literal["yes", "no"]
-_VERDICTS: dict[str, Verdict] = {"ja": "yes", "yes": "yes", "nein": "no", "no": "no"}
+# The one table of verdict words: what the code writes (the calibrated verdict), reads back, and the chat shows.
 VERDICT_WORDS: dict[str, dict[Verdict, str]] = {"de": {"yes": "Ja", "no": "Nein"}, "en": {"yes": "Yes", "no": "No"}}
+_VERDICTS: dict[str, Verdict] = {w.lower(): v for words in VERDICT_WORDS.values() for v, w in words.items()}
 _FIRST_WORD = re.compile(r"^\W*(\w+)")
 # Between the items of a list: commas and semicolons, and the last "and" ("und", "sowie", "as well as").
 _ITEM_BREAK = re.compile(r"\s*[;,]\s*(?:(?:and|und|sowie)\s+)?|\s+(?:and|und|sowie|as well as)\s+", re.IGNORECASE)

@@ -55,10 +55,7 @@ def shape_lines(answer: Answer) -> list[str]:
     """The shape the answer path read: a yes/no answer's verdict, a list answer's items (a two-part
     question's answers each after the part it answers)."""
     verdict = [f"Verdict: {answer.verdict.upper()}"] if answer.verdict else []
-    labels = (
-        [f"{part} " for part in answer.parts] if len(answer.parts) == len(answer.items) else [""] * len(answer.items)
-    )
-    return verdict + [f"  • {label}{item}" for label, item in zip(labels, answer.items, strict=True)]
+    return verdict + [f"  • {'' if part is None else part + ' '}{item}" for part, item in answer.part_items]
 
 
 def citation_text(n: int, c: Citation) -> str:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 
+from rag.settings import top_k_bounds
+
 if TYPE_CHECKING:
     from rag.settings import Settings
 
@@ -20,7 +22,11 @@ R = TypeVar("R")
 LlmOption = Annotated[str | None, typer.Option("--llm", help="Backend: local, fast, ollama, openai or none.")]
 ModelOption = Annotated[str | None, typer.Option(help="Model name (ollama/openai) or GGUF path (local).")]
 BaseUrlOption = Annotated[str | None, typer.Option(help="Server URL for ollama/openai.")]
-TopKOption = Annotated[int | None, typer.Option("-k", "--top-k", min=1, max=50, help="Chunks retrieved.")]
+# top_k's range, read from the Settings field's constraints (rag.settings.top_k_bounds), not copied.
+TOP_K_MIN, TOP_K_MAX = top_k_bounds()
+TopKOption = Annotated[
+    int | None, typer.Option("-k", "--top-k", min=TOP_K_MIN, max=TOP_K_MAX, help="Chunks retrieved.")
+]
 
 
 def debug_enabled() -> bool:

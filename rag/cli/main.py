@@ -10,7 +10,7 @@ import typer
 
 from rag.cli.ask_command import ask_command
 from rag.cli.bench_command import bench_command
-from rag.cli.common import LlmOption, friendly_errors, make_settings, use_config_file
+from rag.cli.common import TOP_K_MAX, TOP_K_MIN, LlmOption, friendly_errors, make_settings, use_config_file
 from rag.cli.eval_command import eval_command
 from rag.cli.index_command import index_command
 
@@ -114,7 +114,7 @@ def docs_command(
 @friendly_errors
 def search_command(
     question: Annotated[str, typer.Argument(help="What to look for, in German or English.")],
-    k: Annotated[int, typer.Option("-k", "--top-k", min=1, max=50, help="How many chunks.")] = 5,
+    k: Annotated[int, typer.Option("-k", "--top-k", min=TOP_K_MIN, max=TOP_K_MAX, help="How many chunks.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the ranked chunks retrieval finds for a question (for inspecting retrieval)."""

@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from rag.answering.citations import QUOTE_SEPARATOR, strip_markers
+from rag.answering.citations import strip_markers
 from rag.answering.numbers import number_values
 from rag.answering.textsim import content_words
+from rag.types import split_quote
 
 _PASSAGE = re.compile(r"\bPassages?\b")
 
@@ -35,8 +36,9 @@ def invented_numbers(answer: str, passages: Iterable[str]) -> list[str]:
 
 
 def model_words(answer: str) -> str:
-    """The part of an answer the model wrote: without the quote the pipeline adds, and without markers."""
-    return strip_markers(answer.split(QUOTE_SEPARATOR, 1)[0])
+    """The part of an answer the model wrote: without the quote the pipeline adds, and without markers.
+    `answer` is an answer's text as an eval record keeps it (the claim of a live Answer is `answer.claim`)."""
+    return strip_markers(split_quote(answer)[0])
 
 
 def says_passage(answer: str) -> bool:

@@ -89,11 +89,17 @@ def classify_question(question: str, lang: str | None = None) -> QuestionKind:
     """The shape of answer `question` asks for; `lang` ("de" or "en") is detected when not given."""
     lang = lang or detect_language(question)
     asked = last_question(question)[1]
+    return kind_of_asked(asked, lang, two_questions(asked, lang))
+
+
+def kind_of_asked(asked: str, lang: str, two: tuple[str, str] | None) -> QuestionKind:
+    """The shape of answer the asking sentence `asked` asks for, with its two questions (rag.question.parts)
+    when it asks two; rag.question.reading reads both once."""
     raw = _tokens(asked)
     words = [t.lower() for t in raw]
     if not words:
         return QuestionKind.STATEMENT
-    if _is_two_part(asked, words, lang):
+    if _is_two_part(words, two):
         return QuestionKind.LIST
     if words[0] in _NAME:
         # "Name the three ministers" asks for several, "Nenne den Sprecher" for one.
@@ -117,11 +123,11 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
-def _is_two_part(asked: str, words: list[str], lang: str) -> bool:
+def _is_two_part(words: list[str], two: tuple[str, str] | None) -> bool:
     """Several things asked in one question: "Name X and Y.", "… jeweils", or two questions (rag.question.parts)."""
     if words[0] in _NAME and ("and" in words or "und" in words):
         return True
-    return bool(_EACH.search(" ".join(words))) or two_questions(asked, lang) is not None
+    return bool(_EACH.search(" ".join(words))) or two is not None
 
 
 _YESNO = -1

@@ -62,10 +62,14 @@ def search_text(parts: tuple[str, ...], index: int) -> str:
 def question_parts(question: str, lang: str) -> tuple[str, ...]:
     """The two questions `question` asks, each with the sentences that lead up to it; () when it asks one."""
     preface, asked = last_question(question.strip())
-    parts = two_questions(asked, lang)
-    if not parts:
+    return with_preface(preface, two_questions(asked, lang))
+
+
+def with_preface(preface: str, two: tuple[str, str] | None) -> tuple[str, ...]:
+    """The two questions, each after the sentences that lead up to them; () for none."""
+    if not two:
         return ()
-    return tuple(f"{preface} {part}".strip() for part in parts)
+    return tuple(f"{preface} {part}".strip() for part in two)
 
 
 def two_questions(asked: str, lang: str) -> tuple[str, str] | None:
