@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rag.api import NewsRAG
     from rag.errors import NewsragError
-    from rag.ingest.pipeline import IndexReport
-    from rag.ingest.preview import IndexPreview
+    from rag.ingest import IndexPreview, IndexReport
     from rag.settings import Settings, get_settings
-    from rag.store.chroma import DocumentInfo
+    from rag.store import DocumentInfo
     from rag.types import Answer, Citation, Delta, Final, Preview, StreamEvent
 
 _EXPORTS = {
@@ -32,7 +31,7 @@ _EXPORTS = {
     "IndexPreview": "rag.ingest.preview",
     "Settings": "rag.settings",
     "get_settings": "rag.settings",
-    "DocumentInfo": "rag.store.chroma",
+    "DocumentInfo": "rag.store.records",
     "Answer": "rag.types",
     "Citation": "rag.types",
     "Delta": "rag.types",

@@ -17,16 +17,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from rag.ingest.pipeline import IndexReport, index_paths
-from rag.ingest.preview import IndexPreview, preview_index
-from rag.ingest.removal import remove_documents
-from rag.ingest.web.fetcher import is_url
+from rag.ingest import IndexPreview, IndexReport, index_paths, is_url, preview_index, remove_documents
 from rag.settings import Settings
-from rag.store.chroma import ChunkStore, DocumentInfo, open_store
+from rag.store import ChunkStore, DocumentInfo, open_store
 from rag.types import Answer, StreamEvent
 
 if TYPE_CHECKING:
-    from rag.answering.service import AnswerService
+    from rag.answering import AnswerService
 
 History = Sequence[Mapping[str, str]]  # earlier turns: {"role": "user" | "assistant", "content": …}
 Progress = Callable[[int, int], None]
@@ -70,7 +67,7 @@ class NewsRAG:
         paths = [Path(s) for s in named if not is_url(s)]
         if dry_run:
             return preview_index(paths, urls, self.settings, self.store, prune)
-        from rag.models.embedding import get_embedder
+        from rag.models import get_embedder
 
         return index_paths(
             paths,

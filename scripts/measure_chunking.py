@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.answering.retrieve import retrieve
+from rag.answering.retrieval import retrieve
 from rag.evaluation.metrics import retrieval_scores
 from rag.evaluation.questionset import Question, parse_question_set
 from rag.ingest.pipeline import index_paths

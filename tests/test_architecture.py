@@ -6,7 +6,8 @@
 - `rag.ingest`: core, store and models; `rag.answering`: core, store, models and question;
 - `rag.wiring` builds the services from all of those; the façade (`rag`, `rag.api`) may use any
   layer of the library;
-- `rag.evaluation` and `ui` consume the library (never the CLI, nor each other); `rag.cli` may use everything.
+- `rag.evaluation` and `ui` consume the library (never the CLI, nor each other); `rag.cli` may use everything;
+  these consumers and the façade import each stage through its package (`from rag.ingest import index_paths`).
 
 Imports are read with `ast` (also those inside functions and under TYPE_CHECKING), so a new arrow up, or a
 circle between modules, fails here.
@@ -122,6 +123,20 @@ def test_each_layer_imports_only_the_layers_below_it():
     assert wrong == []
 
 
+def test_the_chat_the_cli_and_evaluation_use_each_stage_s_public_api():
+    """They import `rag.ingest`, `rag.store`, … (each package's __all__), never the modules behind them."""
+    consumers = {"ui", "rag.cli", "rag.evaluation", "facade"}
+    stages = {"rag.store", "rag.models", "rag.question", "rag.ingest", "rag.answering"}
+    private = [
+        f"{name} imports {target}"
+        for name, targets in import_graph().items()
+        if layer(name) in consumers
+        for target in targets
+        if layer(target) in stages and target != layer(target)
+    ]
+    assert private == []
+
+
 def test_rag_holds_the_pipeline_in_sub_packages_and_few_modules_directly():
     packages = [p.name for p in (ROOT / "rag").iterdir() if (p / "__init__.py").is_file()]
     assert set(SUB_PACKAGES) <= set(packages)
@@ -180,3 +195,18 @@ def test_the_size_guards_can_fail(tmp_path):
         assert long_functions(tmp_path / "ok.py") == []
     finally:
         ROOT = saved
+
+
+def test_each_stage_s_public_names_resolve_and_cover_what_its_consumers_import():
+    import importlib
+
+    stages = ("store", "models", "question", "ingest", "answering")
+    missing = []
+    for stage in stages:
+        package = importlib.import_module(f"rag.{stage}")
+        assert all(getattr(package, name) is not None for name in package.__all__)
+        for path in source_files():
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module == f"rag.{stage}":
+                    missing += [f"{path.name}: {a.name}" for a in node.names if a.name not in package.__all__]
+    assert missing == []

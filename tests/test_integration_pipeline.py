@@ -24,7 +24,7 @@ def settings(tmp_path_factory) -> Settings:
 
 
 def _top_docs(service, question: str, k: int = 3) -> list[str]:
-    from rag.answering.retrieve import retrieve
+    from rag.answering.retrieval import retrieve
 
     return [c.doc_id for c in retrieve(question, service.store, service.embedder, k).chunks]
 

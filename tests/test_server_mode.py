@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answering.retrieve import retrieve
+from rag.answering.retrieval import retrieve
 from rag.evaluation.bench.harness import free_port, stop_process_group
 from rag.ingest.pipeline import index_paths
 from rag.models.embedding import get_embedder

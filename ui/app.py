@@ -15,11 +15,11 @@ from typing import Any
 
 import gradio as gr
 
-from rag.answering.service import InvalidQuestionError
-from rag.ingest import library
-from rag.models.llm import LLMUnavailableError
+from rag.answering import InvalidQuestionError
+from rag.ingest import delete_upload, document_rows, ensure_index
+from rag.models import LLMUnavailableError
 from rag.settings import Settings, get_settings
-from rag.store.chroma import StoreError
+from rag.store import StoreError
 from rag.wiring import AnswerSource, BackgroundService, check_models, get_service
 from ui.api import api_routes
 from ui.chat import Services, parse_history
@@ -67,13 +67,13 @@ def register_api(settings: Settings, service: AnswerSource, services: Services) 
     def documents() -> list[dict]:
         """The indexed documents: doc_id, title, date, chunks, kind (seed, upload or indexed elsewhere)."""
         try:
-            return library.document_rows(settings, service)
+            return document_rows(settings, service)
         except StoreError as exc:
             raise gr.Error(str(exc)) from exc
 
     def delete(doc_id: str) -> dict:
         """Delete an uploaded document and re-index; returns {ok, message}."""
-        ok, message = library.delete_upload(settings, service, doc_id)
+        ok, message = delete_upload(settings, service, doc_id)
         return {"ok": ok, "message": message}
 
     gr.api(ask, api_name="ask", concurrency_id="llm")
@@ -113,7 +113,7 @@ def launch(settings: Settings | None = None) -> None:
     service = BackgroundService(settings, start=False)
     if service.store.count() == 0:  # nothing to read yet: index the seeds before serving
         service.start()
-        library.ensure_index(settings, service.wait())
+        ensure_index(settings, service.wait())
     demo = build_app(settings, service)
     # `rag ask` answers through this server when it runs the same settings (ui/api.py); the routes are
     # handed to the FastAPI app Gradio creates, so they exist from the first request on.

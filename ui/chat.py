@@ -11,11 +11,10 @@ from typing import Any
 
 import gradio as gr
 
-from rag.answering.citations import strip_markers
-from rag.answering.service import InvalidQuestionError
-from rag.models.llm import LLMUnavailableError
+from rag.answering import InvalidQuestionError, strip_markers
+from rag.models import LLMUnavailableError
 from rag.settings import ANSWER_LANGUAGES, LLM_BACKENDS, Settings, top_k_bounds
-from rag.store.chroma import StoreError
+from rag.store import StoreError
 from rag.types import Answer, Delta, Preview
 from rag.wiring import AnswerSource, get_service
 from ui.errors import FriendlyError, error_text

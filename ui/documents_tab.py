@@ -10,9 +10,9 @@ from typing import Any
 
 import gradio as gr
 
-from rag.ingest import library
+from rag.ingest import UPLOAD_SUFFIXES, add_upload, delete_upload, document_rows, kind_of, safe_stem
 from rag.settings import Settings
-from rag.store.chroma import StoreError
+from rag.store import StoreError
 from rag.wiring import AnswerSource
 from ui.render import render_document, status_html, upload_label
 
@@ -26,7 +26,7 @@ class DocumentLibrary:
 
     def library_rows(self) -> list[list[Any]]:
         try:
-            rows = library.document_rows(self.settings, self.service)
+            rows = document_rows(self.settings, self.service)
         except StoreError as exc:
             gr.Warning(str(exc))
             return []
@@ -49,21 +49,21 @@ class DocumentLibrary:
             if info is None:
                 return status_html(f"No document {doc_id} in the index.", "warn")
             chunks = self.service.store.chunks_of(doc_id)
-            return render_document(info, chunks, library.kind_of(self.settings, doc_id))
+            return render_document(info, chunks, kind_of(self.settings, doc_id))
         except StoreError as exc:
             return status_html(str(exc), "error")
 
     def on_upload(self, path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, Any, Any, str]:  # noqa: B008
         progress(0, desc="Checking and saving")
-        ok, message = library.add_upload(self.settings, self.service, path, _reporter(progress))
+        ok, message = add_upload(self.settings, self.service, path, _reporter(progress))
         (gr.Info if ok else gr.Warning)(message)
-        stem = library.safe_stem(Path(path).name) if ok and path else None
+        stem = safe_stem(Path(path).name) if ok and path else None
         rows, update = self.refresh(stem)
         return status_html(message, "ok" if ok else "error"), rows, update, self.preview(stem) if stem else gr.skip()
 
     def on_delete(self, doc_id: str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, Any, Any, str]:  # noqa: B008
         progress(0, desc="Re-indexing")
-        ok, message = library.delete_upload(self.settings, self.service, doc_id, _reporter(progress))
+        ok, message = delete_upload(self.settings, self.service, doc_id, _reporter(progress))
         (gr.Info if ok else gr.Warning)(message)
         rows, update = self.refresh(None if ok else doc_id)
         return status_html(message, "ok" if ok else "error"), rows, update, self.preview(None if ok else doc_id)
@@ -104,8 +104,8 @@ def build_documents_tab(settings: Settings, initial_rows: list[list[Any]], initi
         with gr.Row():
             with gr.Column():
                 upload_file = gr.File(
-                    label=upload_label(max_mb, library.UPLOAD_SUFFIXES),
-                    file_types=list(library.UPLOAD_SUFFIXES),
+                    label=upload_label(max_mb, UPLOAD_SUFFIXES),
+                    file_types=list(UPLOAD_SUFFIXES),
                     type="filepath",
                     elem_id="upload-file",
                 )

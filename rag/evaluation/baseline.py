@@ -25,12 +25,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from rag.answering.refusal import is_refusal
+from rag.answering import is_refusal
 from rag.errors import NewsragError
 from rag.evaluation.extras import require
 from rag.evaluation.questionset import Question
-from rag.ingest.documents import SUPPORTED_SUFFIXES, load_document
-from rag.question.language import detect_language
+from rag.ingest import SUPPORTED_SUFFIXES, load_document
+from rag.question import detect_language
 from rag.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def embedding_model(settings: Settings) -> Any:
     require("the llama-index baseline", ("llama_index.embeddings.huggingface",))
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-    from rag.models.files import resolve_embedding_path
+    from rag.models import resolve_embedding_path
 
     return HuggingFaceEmbedding(
         model_name=resolve_embedding_path(settings.embedding_model, settings.models_dir),
@@ -85,7 +85,7 @@ class BaselinePipeline:
         from llama_index.core import Settings as LlamaSettings
         from llama_index.core import VectorStoreIndex
 
-        from rag.models.llm import build_backend
+        from rag.models import build_backend
 
         if llm is None:
             backend = build_backend(settings)

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import NewsragError
-from rag.ingest.chunking import CHUNKER_VERSION
-from rag.ingest.pipeline import IndexReport, collect_files
+from rag.ingest import CHUNKER_VERSION, IndexReport, collect_files
 from rag.settings import Settings
 
 CORPUS_CHUNK_STATES = "chunk-states-corpora"  # under cache_dir, shared by all scratch corpora
@@ -64,9 +63,9 @@ def corpus_settings(settings: Settings, corpus: Corpus) -> Settings:
 
 def index_corpus(settings: Settings, say: Callable[[str], None] = print) -> IndexReport:
     """Bring the scratch store in line with the corpus (a no-op without models when it already is)."""
-    from rag.ingest.pipeline import index_paths
-    from rag.models.embedding import get_embedder
-    from rag.store.chroma import open_store
+    from rag.ingest import index_paths
+    from rag.models import get_embedder
+    from rag.store import open_store
 
     report = index_paths(
         [Path(settings.seeds_dir)],

@@ -15,9 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from rag.answering.citations import strip_markers
-from rag.answering.numbers import number_values
-from rag.answering.textsim import content_words
+from rag.answering import content_words, number_values, strip_markers
 from rag.types import split_quote
 
 _PASSAGE = re.compile(r"\bPassages?\b")

@@ -35,11 +35,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from rag.answering.citations import strip_markers
+from rag.answering import strip_markers
 from rag.evaluation.grounding import invented_numbers, model_words, repeats_question, says_passage
 from rag.evaluation.questionset import KINDS, Question
-from rag.question.kind import classify_question
-from rag.question.language import untranslated_words
+from rag.question import classify_question, untranslated_words
 
 SCORE_KEYS: tuple[str, ...] = (
     "retrieval_doc_hit@1",

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from rag.evaluation.questionset import Question, parse_question_set
-from rag.question.kind import classify_question
+from rag.question import classify_question
 from rag.types import QuestionKind
 
 Confusion = Counter[tuple[str, str]]

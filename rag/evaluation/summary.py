@@ -14,7 +14,7 @@ from typing import Any
 
 from rag.evaluation.metrics import SCORE_KEYS, question_lang, score_question
 from rag.evaluation.questionset import KINDS, Question
-from rag.question.kind import classify_question
+from rag.question import classify_question
 
 LATENCY_KEYS = ("ttft_ms", "total_ms")
 LATENCY_PERCENTILES = (50, 95)

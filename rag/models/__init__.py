@@ -1,1 +1,52 @@
-"""The models: verified model files, the embedding model, LLM backends and their saved prompt states."""
+"""The models: verified model files, the embedding model, LLM backends and their saved prompt states.
+
+The names below are the public API of this stage, imported lazily (the TYPE_CHECKING block gives
+type checkers their types); the modules behind them are its private detail."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rag.models.embedding import Embedder, get_embedder, sentence_similarities
+    from rag.models.files import MODELS, fetch, resolve_embedding_path, resolve_gguf_path, status
+    from rag.models.llm import LLMBackend, LLMUnavailableError, build_backend, llama_build_info
+    from rag.models.prefix_state import warm_prefix
+
+_EXPORTS = {
+    "Embedder": "rag.models.embedding",
+    "LLMBackend": "rag.models.llm",
+    "LLMUnavailableError": "rag.models.llm",
+    "MODELS": "rag.models.files",
+    "build_backend": "rag.models.llm",
+    "fetch": "rag.models.files",
+    "get_embedder": "rag.models.embedding",
+    "llama_build_info": "rag.models.llm",
+    "resolve_embedding_path": "rag.models.files",
+    "resolve_gguf_path": "rag.models.files",
+    "sentence_similarities": "rag.models.embedding",
+    "status": "rag.models.files",
+    "warm_prefix": "rag.models.prefix_state",
+}
+__all__ = [
+    "Embedder",
+    "LLMBackend",
+    "LLMUnavailableError",
+    "MODELS",
+    "build_backend",
+    "fetch",
+    "get_embedder",
+    "llama_build_info",
+    "resolve_embedding_path",
+    "resolve_gguf_path",
+    "sentence_similarities",
+    "status",
+    "warm_prefix",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'rag.models' has no attribute {name!r}")

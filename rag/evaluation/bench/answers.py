@@ -15,10 +15,9 @@ from rag.evaluation.bench.harness import timed
 from rag.evaluation.summary import percentile, rounded
 
 if TYPE_CHECKING:
-    from rag.answering.service import AnswerService
+    from rag.answering import AnswerService
     from rag.evaluation.questionset import Question
-    from rag.models.embedding import Embedder
-    from rag.models.llm import LLMBackend
+    from rag.models import Embedder, LLMBackend
     from rag.settings import Settings
 
 
@@ -35,8 +34,8 @@ def pick_questions(cfg: BenchConfig, n: int) -> list[Question]:
 def bench_extractive(
     cfg: BenchConfig, settings: Settings, embedder: Embedder, index_dir: Path, questions: Sequence[Question]
 ) -> dict[str, Any]:
-    from rag.answering.service import AnswerService
-    from rag.store.chroma import open_store
+    from rag.answering import AnswerService
+    from rag.store import open_store
 
     s = settings.model_copy(update={"index_dir": index_dir, "llm_backend": "none"})
     service = AnswerService(s, open_store(s), embedder, None)
@@ -65,10 +64,9 @@ def bench_quote_by_meaning(
     """What an answer across languages pays for its quote (`quote_across_languages = meaning`): the claim and
     its passage's sentences embedded. The question stands in for the answer, the best-ranked chunk for the
     passage; no LLM is needed."""
-    from rag.answering.extractive import chunk_sentences
-    from rag.answering.retrieve import retrieve
-    from rag.models.embedding import sentence_similarities
-    from rag.store.chroma import open_store
+    from rag.answering import chunk_sentences, retrieve
+    from rag.models import sentence_similarities
+    from rag.store import open_store
 
     store = open_store(settings.model_copy(update={"index_dir": index_dir}))
     cases = []
@@ -98,8 +96,8 @@ def _service_with_chunk_states(
     settings: Settings, embedder: Embedder, backend: LLMBackend, index_dir: Path, states: Path, states_mb: int
 ) -> tuple[AnswerService, str]:
     """The local answer service with its chunk states in `states` (0 MB: none kept), and a label for reports."""
-    from rag.answering.service import AnswerService
-    from rag.store.chroma import open_store
+    from rag.answering import AnswerService
+    from rag.store import open_store
 
     s = llm_settings(settings, index_dir, chunk_states_mb=states_mb, chunk_states_dir=states)
     return AnswerService(s, open_store(s), embedder, backend), "cache on" if states_mb else "cache off"
@@ -117,8 +115,8 @@ def bench_local_answers(
 ) -> dict[str, Any]:
     """Each question's answer times, and its prompt tokens against those llama.cpp evaluated: the fixed prefix
     is kept, and with the chunk cache on (chunk_states_mb > 0) the best chunk's state is kept or loaded too."""
-    from rag.answering.prompt import prefix_messages
-    from rag.models.prefix_state import warm_prefix
+    from rag.answering import prefix_messages
+    from rag.models import warm_prefix
 
     service, label = _service_with_chunk_states(
         settings, embedder, backend, index_dir, chunk_states_dir, chunk_states_mb
@@ -179,7 +177,7 @@ def bench_warm(
     cfg: BenchConfig, settings: Settings, embedder: Embedder, backend: LLMBackend, index_dir: Path, states: Path
 ) -> dict[str, Any]:
     """`rag index --warm` on the bench's seed index: every chunk's state computed and saved."""
-    from rag.answering.warm import warm_chunk_states
+    from rag.answering import warm_chunk_states
 
     service, _ = _service_with_chunk_states(settings, embedder, backend, index_dir, states, settings.chunk_states_mb)
     warmup = warm_chunk_states(service)
@@ -331,10 +329,9 @@ def bench_context_budget(
     questions: Sequence[Question],
 ) -> list[dict[str, Any]]:
     """Time to first token against context_budget_tokens; generation is stopped at the first token."""
-    from rag.answering.prompt import estimate_tokens, prefix_messages
-    from rag.answering.service import AnswerService
-    from rag.models.prefix_state import warm_prefix
-    from rag.store.chroma import open_store
+    from rag.answering import AnswerService, estimate_tokens, prefix_messages
+    from rag.models import warm_prefix
+    from rag.store import open_store
     from rag.types import Delta
 
     rows = []

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
     from rag.evaluation.questionset import Question
-    from rag.models.embedding import Embedder
+    from rag.models import Embedder
     from rag.settings import Settings
 
 
@@ -50,8 +50,7 @@ def latency_summary(runs: list[list[float]]) -> dict[str, Any]:
 # -- 1. indexing throughput vs plain encode -------------------------------------
 def chunk_texts(settings: Settings, seeds: Path) -> tuple[int, list[str]]:
     """The number of seed documents and the texts of their chunks, as index_paths would embed them."""
-    from rag.ingest.chunking import chunk_document
-    from rag.ingest.pipeline import collect_files, load_documents
+    from rag.ingest import chunk_document, collect_files, load_documents
 
     files, skipped = collect_files([seeds])
     documents = load_documents(files, skipped)
@@ -68,7 +67,7 @@ def _sentence_transformer(embedder: Embedder, settings: Settings) -> SentenceTra
         return model
     from sentence_transformers import SentenceTransformer
 
-    from rag.models.files import resolve_embedding_path
+    from rag.models import resolve_embedding_path
 
     return SentenceTransformer(resolve_embedding_path(settings.embedding_model, settings.models_dir), device="cpu")
 
@@ -90,8 +89,8 @@ def bench_indexing(
     cfg: BenchConfig, settings: Settings, embedder: Embedder, seeds: Path, work: Path
 ) -> tuple[dict[str, Any], Path]:
     """Alternate index_paths runs and plain encodes of the same texts; returns the figures and an index dir."""
-    from rag.ingest.pipeline import index_paths
-    from rag.store.chroma import open_store
+    from rag.ingest import index_paths
+    from rag.store import open_store
 
     n_docs, texts = chunk_texts(settings, seeds)
     model = _sentence_transformer(embedder, settings)
@@ -153,8 +152,8 @@ def bench_batch_sizes(cfg: BenchConfig, settings: Settings, embedder: Embedder, 
 
 # -- 2. re-index with nothing changed -----------------------------------------
 def bench_reindex(cfg: BenchConfig, settings: Settings, seeds: Path, index_dir: Path) -> dict[str, Any]:
-    from rag.ingest.pipeline import index_paths
-    from rag.store.chroma import open_store
+    from rag.ingest import index_paths
+    from rag.store import open_store
 
     run_settings = settings.model_copy(update={"index_dir": index_dir})
 
@@ -186,8 +185,8 @@ def bench_seed_retrieval(
     cfg: BenchConfig, settings: Settings, embedder: Embedder, index_dir: Path, questions: Sequence[Question]
 ) -> dict[str, Any]:
     """Full retrieval on the seed index, and its two parts (query embedding, store query) timed apart."""
-    from rag.answering.retrieve import retrieve
-    from rag.store.chroma import open_store
+    from rag.answering import retrieve
+    from rag.store import open_store
 
     store = open_store(settings.model_copy(update={"index_dir": index_dir}))
     texts = [q.question for q in questions]

@@ -20,7 +20,7 @@ from rag.evaluation.bench.harness import run_in_fresh_process
 from rag.evaluation.summary import percentile
 
 if TYPE_CHECKING:
-    from rag.models.llm import LLMBackend
+    from rag.models import LLMBackend
     from rag.settings import Settings
 
 PROMPT_TOKENS = 512  # one llama.cpp batch (n_batch=512); a RAG prompt is 700-1400 tokens
@@ -34,7 +34,7 @@ FILLER = (
 
 def llama_build(prefix: Path | None = None) -> dict[str, Any]:
     """What llama.cpp says it was built with, and the flavour scripts/setup.sh installed (.venv/.llama-build.json)."""
-    from rag.models.llm import llama_build_info
+    from rag.models import llama_build_info
 
     try:
         info = llama_build_info()
@@ -141,7 +141,7 @@ def bench_portable_speed(cfg: BenchConfig, settings: Settings, questions: list[s
     process: what the CPU-specific build buys on this machine, measured in the same run."""
     import llama_cpp
 
-    from rag.models.files import resolve_gguf_path
+    from rag.models import resolve_gguf_path
 
     wheel = portable_wheel(settings.cache_dir, llama_cpp.__version__)
     if wheel is None:

@@ -135,7 +135,7 @@ def bench_load(
 ) -> dict[str, Any]:
     """cfg.load_sessions people ask at once: the chat server with the in-process model (one answer at a time),
     then the same chat server on llama-server with cfg.server_slots parallel slots (the `openai` backend)."""
-    from rag.models.files import resolve_gguf_path
+    from rag.models import resolve_gguf_path
 
     out: dict[str, Any] = {"sessions": cfg.load_sessions, "slots": cfg.server_slots}
     cfg.report("  in-process model (local backend)")

@@ -41,8 +41,7 @@ from rag.evaluation.bench.synthetic import bench_synthetic
 
 if TYPE_CHECKING:
     from rag.evaluation.questionset import Question
-    from rag.models.embedding import Embedder
-    from rag.models.llm import LLMBackend
+    from rag.models import Embedder, LLMBackend
     from rag.settings import Settings
 
 T = TypeVar("T")
@@ -79,7 +78,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
     started = time.perf_counter()
     results: dict[str, Any] = {"meta": _meta(cfg, settings), "errors": {}, "section_seconds": {}}
     with workspace(cfg.work_dir) as work:
-        from rag.models.embedding import get_embedder
+        from rag.models import get_embedder
 
         load_s, embedder = timed(lambda: get_embedder(settings))
         results["meta"]["embedding_load_s"] = round(load_s, 2)
@@ -207,7 +206,7 @@ def _llm_answers(
 ) -> None:
     """Section 4 with the local LLM: its tokens/s (this build and the portable one), answers with the chunk cache
     off, `rag index --warm` and answers with it on, follow-ups, the llama-index baseline, the context budget."""
-    from rag.models.llm import build_backend
+    from rag.models import build_backend
 
     answers, levers = results["answers"], results["levers"]
     local_settings = llm_settings(settings, index_dir)

@@ -34,7 +34,7 @@ def synthetic_child(args: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
     from rag.settings import Settings
-    from rag.store.chroma import open_store
+    from rag.store import open_store
 
     rss_start = proc_status()
     settings = Settings(index_dir=Path(args["dir"]), store_mode="persistent", collection=BENCH_COLLECTION)
@@ -72,8 +72,7 @@ def synthetic_child(args: dict[str, Any]) -> dict[str, Any]:
 
 def _build_store(settings: Settings, rng: np.random.Generator, size: int, dim: int) -> dict[str, Any]:
     """Write `size` chunks of random unit vectors (ten to a document) into a new generation and commit it."""
-    from rag.store.chroma import open_store
-    from rag.store.records import ChunkRecord, Signature, chunk_metadata
+    from rag.store import ChunkRecord, Signature, chunk_metadata, open_store
     from rag.types import Document
 
     words = ["lorem", "ipsum", "dolor", "sit", "amet", "elit", "sed", "do", "eiusmod", "tempor", "Bericht"]

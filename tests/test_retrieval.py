@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answering.retrieve import Retrieval, retrieve
+from rag.answering.retrieval import Retrieval, retrieve
 from rag.ingest.documents import load_document
 from rag.ingest.pipeline import index_paths
 from rag.settings import Settings
