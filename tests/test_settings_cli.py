@@ -175,3 +175,17 @@ def test_dry_run_with_prune_lists_what_would_be_removed(news_site, monkeypatch, 
     assert "--prune would remove: 127.0.0.1_nato-gipfel_" in preview.output
     dead = runner.invoke(app, ["index", "--dry-run", "--prune", "http://127.0.0.1:1/atom.xml"])
     assert "--prune would remove: nothing" in dead.output
+
+
+def test_remove_takes_documents_out_of_the_index_and_names_an_unknown_id(tmp_settings, seeds_copy, monkeypatch):
+    from rag.ingest.pipeline import index_paths
+    from rag.store import open_store
+
+    index_paths([seeds_copy], tmp_settings, open_store(tmp_settings), HashEmbedder)
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_settings.index_dir))
+    removed = runner.invoke(app, ["remove", "001_0bda7b3f5836d6c8"])
+    assert removed.exit_code == 0 and "1 removed: 001_0bda7b3f5836d6c8" in removed.output
+    assert "001_0bda7b3f5836d6c8" not in {d.doc_id for d in open_store(tmp_settings).documents()}
+    unknown = runner.invoke(app, ["remove", "nope"])
+    assert unknown.exit_code == 1 and "no document 'nope' in the index" in unknown.output
+    assert len(open_store(tmp_settings).documents()) == 4

@@ -59,6 +59,7 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
                 raise
             from pydantic import ValidationError
 
+            from rag.errors import NewsragError
             from rag.settings import UnknownSettingError
 
             if isinstance(exc, UnknownSettingError):  # a typo in rag.toml or a RAG_* variable
@@ -66,7 +67,9 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
             if isinstance(exc, ValidationError):
                 error = exc.errors()[0]
                 fail(f"invalid setting: {'.'.join(map(str, error['loc']))}: {error['msg']}", 2)
-            fail(str(exc))
+            if isinstance(exc, NewsragError | OSError | ValueError):  # they say what went wrong in user words
+                fail(str(exc))
+            fail(f"{exc} (an unexpected {type(exc).__name__}; RAG_DEBUG=1 shows where it happened)")
 
     return wrapper
 

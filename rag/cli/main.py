@@ -109,6 +109,22 @@ def docs_command(
             typer.echo(f"{'':24} {d.site or '-'} · {d.url}")
 
 
+@app.command("remove")
+@friendly_errors
+def remove_command(
+    doc_ids: Annotated[list[str], typer.Argument(metavar="ID...", help="Document ids, as `rag docs` lists them.")],
+    wait: Annotated[bool, typer.Option(help="Wait for a running `rag index` instead of stopping.")] = False,
+) -> None:
+    """Take documents out of the index. A file or feed named in a later `rag index` run brings its document back;
+    to drop a file for good, delete it and run `rag index --prune` on its folder."""
+    from rag.ingest import remove_documents
+    from rag.store import open_store
+
+    settings = make_settings()
+    removed = remove_documents(doc_ids, settings, open_store(settings), wait=wait)
+    typer.echo(f"{len(removed)} removed: {', '.join(removed)}")
+
+
 # -- search / ask -------------------------------------------------------------
 @app.command("search")
 @friendly_errors

@@ -21,7 +21,7 @@ from rag.ingest.web.fetcher import Fetcher
 from rag.ingest.web.sources import Notify, SourceReading
 from rag.models.embedding import Embedder
 from rag.settings import Settings
-from rag.store.chroma import ChunkStore, StoreError
+from rag.store.chroma import ChunkStore
 from rag.store.locking import write_lock
 from rag.store.records import ChunkRecord, DocumentInfo, Signature, chunk_metadata
 from rag.types import Document, WebOrigin
@@ -351,16 +351,8 @@ def _write_generation(
             plan.fingerprints[d.doc_id],
         )
     ]
-    generation = store.begin(signature)
-    try:
+    with store.writing(signature) as generation:
         generation.copy_documents(plan.keep)
         _embed(records, embedder, settings.embedding_batch_size, progress)
         generation.add(records)
-        generation.commit()
-    except KeyboardInterrupt:
-        generation.abort()
-        raise
-    except Exception as exc:  # disk full, server gone, ...: chromadb has no common error base
-        generation.abort()
-        raise StoreError(f"Writing the index failed ({exc}); the previous index is intact.") from exc
     return len(records)

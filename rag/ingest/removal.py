@@ -25,14 +25,6 @@ def remove_documents(doc_ids: Iterable[str], settings: Settings, store: ChunkSto
         signature = store.signature()
         if signature is None or not wanted:
             return []
-        generation = store.begin(signature)
-        try:
+        with store.writing(signature) as generation:
             generation.copy_documents(stored - wanted)
-            generation.commit()
-        except KeyboardInterrupt:
-            generation.abort()
-            raise
-        except Exception as exc:  # disk full, server gone, ...: chromadb has no common error base
-            generation.abort()
-            raise StoreError(f"Removing documents failed ({exc}); the previous index is intact.") from exc
     return sorted(wanted)

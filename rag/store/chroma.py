@@ -266,6 +266,21 @@ class ChunkStore:
         )
         return Generation(self, collection, self._active())
 
+    @contextlib.contextmanager
+    def writing(self, signature: Signature) -> Iterator[Generation]:
+        """A new generation to fill, switched to when the block ends; on any failure it is dropped and the
+        previous one stays (the error says so)."""
+        generation = self.begin(signature)
+        try:
+            yield generation
+            generation.commit()
+        except (KeyboardInterrupt, StoreError):
+            generation.abort()
+            raise
+        except Exception as exc:  # disk full, server gone, ...: chromadb has no common error base
+            generation.abort()
+            raise StoreError(f"Writing the index failed ({exc}); the previous index is intact.") from exc
+
     def _drop_orphans(self) -> None:
         """Remove generations left behind by runs that were killed before switching over."""
         active = self.active_name()
