@@ -13,8 +13,9 @@ The names below are the public API; everything else is reached through the sub-p
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rag.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from rag.api import NewsRAG
@@ -55,8 +56,4 @@ __all__ = [
     "get_settings",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'rag' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

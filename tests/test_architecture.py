@@ -1,7 +1,7 @@
 """The pipeline's layers: each sub-package of `rag` imports only the layers below it, and stays small.
 
-- core (`rag.errors`, `rag.policy`, `rag.settings`, `rag.types`, `rag.sentences`, `rag.offline`, `rag.wire`):
-  imports only core;
+- core (`rag.errors`, `rag.lazy`, `rag.policy`, `rag.settings`, `rag.types`, `rag.sentences`, `rag.offline`,
+  `rag.wire`): imports only core;
 - `rag.store`, `rag.models`, `rag.question`: core only;
 - `rag.ingest`: core, store and models; `rag.answering`: core, store, models and question;
 - `rag.wiring` builds the services from all of those; the façade (`rag`, `rag.api`) may use any
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("rag", "ui")
 SUB_PACKAGES = ("store", "models", "question", "ingest", "answering", "evaluation", "cli")
-CORE = {"rag.errors", "rag.policy", "rag.settings", "rag.types", "rag.sentences", "rag.offline", "rag.wire"}
+CORE = {"rag.errors", "rag.lazy", "rag.policy", "rag.settings", "rag.types", "rag.sentences", "rag.offline", "rag.wire"}
 LIBRARY = {"core", "rag.store", "rag.models", "rag.question", "rag.ingest", "rag.answering", "rag.wiring"}
 # Which layers each layer may import (besides itself).
 ALLOWED = {

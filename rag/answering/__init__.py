@@ -5,8 +5,9 @@ type checkers their types); the modules behind them are its private detail."""
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rag.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from rag.answering.citations import MARKER, marker_group_numbers, strip_markers
@@ -58,8 +59,4 @@ __all__ = [
     "warm_chunk_states",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'rag.answering' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -5,8 +5,9 @@ type checkers their types); the modules behind them are its private detail."""
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rag.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from rag.ingest.chunking import CHUNKER_VERSION, chunk_document
@@ -69,8 +70,4 @@ __all__ = [
     "safe_stem",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'rag.ingest' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
