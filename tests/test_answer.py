@@ -399,6 +399,14 @@ def test_a_question_naming_a_number_no_retrieved_chunk_holds_is_refused_without_
     assert service.backend.llm.prompts == [] and answer.searched
 
 
+def test_a_number_that_is_part_of_a_name_is_no_premise_the_chunks_must_hold(service):
+    question = "Was sagte Schoigu den Ministern beim Gipfel Halifax 17 über die Ukraine?"
+    assert not any("17" in c.text for c in service.prepare(question).retrieved)
+    service.backend.llm.replies = ["Er warnte vor einer Eskalation [1]"]
+    answer = service.answer(question)
+    assert answer.mode == "llm"  # "Halifax 17" names the summit; "Welche 17 Minister" above is a premise
+
+
 @pytest.mark.parametrize(
     "question",
     ["Welche 3 Verteidigungsminister rief Schoigu an?", "Welche drei Verteidigungsminister rief Schoigu an?"],

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.answering.numbers import number_value, numbers_held, unsupported_numbers
+from rag.answering.numbers import name_numbers, number_value, numbers_held, unsupported_numbers
 
 
 @pytest.mark.parametrize(
@@ -44,3 +44,24 @@ def test_unsupported_numbers_are_those_no_source_holds() -> None:
 
 def test_citation_markers_are_not_numbers_of_the_answer() -> None:
     assert unsupported_numbers("Fünf Tage [1][2]", ["fünf Tage"]) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("Wie alt war Peyton Manning, als er im Super Bowl 50 spielte?", {"50"}),
+        ("How old was Peyton Manning when he played in Super Bowl 50?", {"50"}),
+        ("Wann landete Apollo 11 auf dem Mond?", {"11"}),
+        ("Was regelt Artikel 5 des Nato-Vertrags?", {"5"}),
+        ("Wie groß war die Bevölkerung Warschaus im Jahr 1901?", set()),  # a time word, and a year
+        ("Was sagte Putin am 23. Oktober?", set()),
+        ("What did Putin say on October 23?", set()),  # a month
+        ("Welche 2 Länder nannte Kirby?", set()),  # the capitalised word opens the sentence
+        ("Why did NATO promise 300,000 shells?", set()),
+        ("Wie viel kostet es um 5 Uhr?", set()),
+        ("Was kostete der Eintritt, 5 Euro?", set()),
+        ("Wie hoch war die Inflation mit 4,5 Prozent?", set()),
+    ],
+)
+def test_a_number_right_after_a_name_names_a_thing(question, named):
+    assert name_numbers(question) == named

@@ -8,7 +8,7 @@ from typing import Any
 
 from rag.answering.citations import Repaired
 from rag.answering.extractive import SentenceSimilarity, best_sentence, pick_sentences
-from rag.answering.numbers import unsupported_numbers
+from rag.answering.numbers import name_numbers, number_value, unsupported_numbers
 from rag.answering.prepare import Prepared
 from rag.answering.refusal import refusal_text
 from rag.answering.shape import items_of, verdict_of
@@ -174,7 +174,9 @@ def unsupported_in_answer(prepared: Prepared, text: str) -> list[str]:
 def unheld_question_numbers(prepared: Prepared) -> list[str]:
     """Numbers of the question that none of the retrieved chunks (with their titles and dates) holds.
     All retrieved chunks, not only the passages the model reads: the premise may sit in any of them."""
-    return unsupported_numbers(prepared.question, [labelled(c, c.text) for c in prepared.retrieved])
+    named = name_numbers(prepared.question)  # "Super Bowl 50" names a thing: no premise to hold
+    unheld = unsupported_numbers(prepared.question, [labelled(c, c.text) for c in prepared.retrieved])
+    return [written for written in unheld if number_value(written) not in named]
 
 
 def timings(prepared: Prepared, first_delta_at: float | None) -> Timings:

@@ -61,6 +61,41 @@ NUMBER_WORDS: dict[str, str] = {
 }
 
 
+# Capitalised words after which a number is a time, a quantity or a unit, not part of a name ("Jahr 1901").
+_QUANTITY_WORDS = frozenset(word for month in _MONTHS for word in month.split()) | frozenset(
+    " ".join(
+        (
+            "jahr jahre jahren jahrhundert jahrhunderts monat monate monaten woche wochen tag tage tagen stunde",
+            "stunden minute minuten sekunden uhr prozent euro dollar pfund millionen milliarden kilometer meter",
+            "tonnen grad platz nummer nr seite seiten",
+            "year years century month months week weeks day days hour hours minute minutes seconds percent euros",
+            "dollars pounds million millions billion billions kilometres kilometers miles metres meters tons",
+            "degrees number no page pages",
+        )
+    ).split()
+)
+_TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
+
+
+def name_numbers(text: str) -> set[str]:
+    """Values of the numbers that are part of a name ("Super Bowl 50", "Apollo 11", "Artikel 5"): at most three
+    digits right after a capitalised word that does not open the sentence and is no time, unit or quantity word.
+    Such a number names a thing; it is no premise a source has to hold."""
+    tokens = _TOKEN.findall(text)
+    named: set[str] = set()
+    for i in range(2, len(tokens)):
+        number, before, opener = tokens[i], tokens[i - 1], tokens[i - 2]
+        if not re.fullmatch(r"[0-9]{1,3}", number) or not before[:1].isupper() or opener in ".!?:;":
+            continue
+        following = tokens[i + 1 : i + 3]
+        if before.lower() in _QUANTITY_WORDS or (
+            following[:1] in ([","], ["."]) and following[1:2] and following[1].isdigit()
+        ):
+            continue  # a time or unit ("Uhr 5"), or the first group of "1.000" / "4,5"
+        named.add(number_value(number))
+    return named
+
+
 def number_value(written: str) -> str:
     """Canonical form of a written number: "1.000", "1,000", "1'000" -> "1000"; "4,5", "4.5" -> "4.5"."""
     groups = _NUMBER_GROUP.split(written)
