@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 EVAL = ROOT / "eval"
-SET_FILES = ["dev.jsonl", "questions.jsonl", "tuning.jsonl", "followups.jsonl", "chains.jsonl"]
+SET_FILES = ["dev.jsonl", "questions.jsonl", "tuning.jsonl", "followups.jsonl", "chains.jsonl", "near_misses.jsonl"]
 LANGS = {"de", "en"}
 KINDS = {"entity", "number", "statement", "yesno", "list", "none"}
 VERDICTS = {"de": {"Ja", "Nein"}, "en": {"Yes", "No"}}
@@ -233,3 +233,54 @@ def test_every_follow_up_has_an_earlier_question_and_answer_and_is_new():
         _norm(i["question"]).lower() for name in ("dev.jsonl", "questions.jsonl", "tuning.jsonl") for i in _items(name)
     }
     assert not followups & others
+
+
+NEAR_MISS_TYPES = {"wrong-date", "wrong-place", "wrong-person", "wrong-number", "missing-detail", "false-premise"}
+
+
+def _check_near_miss_twins(name: str, minimum: int) -> None:
+    """Every unanswerable near miss has exactly one answerable twin of the same type and language."""
+    items = _items(name)
+    by_id = {i["id"]: i for i in items}
+    misses = [i for i in items if not _answerable(i)]
+    assert len(misses) >= minimum, f"{name}: {len(misses)} unanswerable near misses, expected at least {minimum}"
+    twins: dict[str, list[dict]] = {}
+    for item in items:
+        if _answerable(item):
+            target = item.get("twin_of")
+            assert target in by_id, f"{item['id']}: twin_of {target!r} is not an id in {name}"
+            assert not _answerable(by_id[target]), f"{item['id']}: twin_of {target} is answerable"
+            twins.setdefault(target, []).append(item)
+        else:
+            assert "twin_of" not in item, f"{item['id']}: an unanswerable near miss is not a twin"
+    for miss in misses:
+        qid = miss["id"]
+        tags = set(miss.get("tags", []))
+        kinds = tags & NEAR_MISS_TYPES
+        assert "near-miss" in tags and len(kinds) == 1, f"{qid}: needs near-miss and one type tag"
+        pair = twins.get(qid, [])
+        assert len(pair) == 1, f"{qid}: {len(pair)} twins, expected exactly one"
+        twin = pair[0]
+        assert twin["lang"] == miss["lang"], f"{twin['id']}: language differs from {qid}"
+        assert {"twin"} | kinds <= set(twin.get("tags", [])), f"{twin['id']}: tags need twin and {sorted(kinds)}"
+        assert _norm(twin["question"]).lower() != _norm(miss["question"]).lower(), f"{twin['id']}: same question"
+
+
+def test_near_misses_over_the_seeds_have_twins_and_both_languages():
+    _check_near_miss_twins("near_misses.jsonl", 32)
+    misses = [i for i in _items("near_misses.jsonl") if not _answerable(i)]
+    assert sum(i["lang"] == "de" for i in misses) >= 16
+    assert sum(i["lang"] == "en" for i in misses) >= 16
+
+
+def test_near_miss_yesno_twins_carry_the_verdict_word_in_the_question_language():
+    for item in _items("near_misses.jsonl"):
+        if item["kind"] == "yesno":
+            assert any(len(group) == 1 and group[0] in VERDICTS[item["lang"]] for group in item["keywords"]), item["id"]
+
+
+def test_near_miss_questions_are_new():
+    near = {_norm(i["question"]).lower() for i in _items("near_misses.jsonl")}
+    names = [name for name in SET_FILES if name != "near_misses.jsonl"] + ["yesno.jsonl"]
+    others = {_norm(i["question"]).lower() for name in names for i in _items(name)}
+    assert not near & others
