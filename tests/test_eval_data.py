@@ -12,11 +12,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 EVAL = ROOT / "eval"
-SET_FILES = ["dev.jsonl", "questions.jsonl", "tuning.jsonl", "followups.jsonl", "chains.jsonl"]
+SET_FILES = ["dev.jsonl", "questions.jsonl", "tuning.jsonl", "followups.jsonl", "chains.jsonl", "near_misses.jsonl"]
 LANGS = {"de", "en"}
 KINDS = {"entity", "number", "statement", "yesno", "list", "none"}
 VERDICTS = {"de": {"Ja", "Nein"}, "en": {"Yes", "No"}}
 ROLES = {"user", "assistant"}
+# Sets over the corpora in ../shared/external-dev (Wikipedia, CC BY-SA 4.0): set -> (corpus, language).
+EXTERNAL = ROOT.parent / "shared" / "external-dev"
+EXTERNAL_SETS = {"near_misses_xquad.jsonl": ("xquad-de", "de"), "near_misses_squad.jsonl": ("squad2", "en")}
+FORMAT_FILES = SET_FILES + list(EXTERNAL_SETS)
 
 
 def _norm(text: str) -> str:
@@ -43,7 +47,7 @@ def _answerable(item: dict) -> bool:
     return item.get("answerable", True) is not False
 
 
-@pytest.mark.parametrize("name", SET_FILES)
+@pytest.mark.parametrize("name", FORMAT_FILES)
 def test_every_line_parses_as_object(name):
     text = (EVAL / name).read_text(encoding="utf-8")
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -56,7 +60,7 @@ def test_every_line_parses_as_object(name):
         assert isinstance(obj, dict), f"{name}:{lineno}: not a JSON object"
 
 
-@pytest.mark.parametrize("name", SET_FILES)
+@pytest.mark.parametrize("name", FORMAT_FILES)
 def test_required_fields_and_unique_ids(name):
     seen = set()
     for lineno, item in _load(name):
@@ -114,7 +118,7 @@ def test_evidence_spans_occur_verbatim_in_relevant_docs(name):
             assert not missing, f"{qid}: no evidence span comes from {sorted(missing)}"
 
 
-@pytest.mark.parametrize("name", SET_FILES)
+@pytest.mark.parametrize("name", FORMAT_FILES)
 def test_unanswerable_items_carry_no_answer_data(name):
     for item in _items(name):
         if _answerable(item):
@@ -125,7 +129,7 @@ def test_unanswerable_items_carry_no_answer_data(name):
             assert not item.get(key), f"{qid}: unanswerable question must have empty {key}"
 
 
-@pytest.mark.parametrize("name", SET_FILES)
+@pytest.mark.parametrize("name", FORMAT_FILES)
 def test_history_entries_are_well_formed(name):
     for item in _items(name):
         history = item.get("history") or []
@@ -139,7 +143,7 @@ def test_history_entries_are_well_formed(name):
             assert history[-1]["role"] == "assistant", f"{item['id']}: history should end with the answer"
 
 
-@pytest.mark.parametrize("name", SET_FILES)
+@pytest.mark.parametrize("name", FORMAT_FILES)
 def test_multi_doc_tag_matches_relevant_docs(name):
     for item in _items(name):
         if "multi-doc" in item.get("tags", []):
@@ -188,7 +192,7 @@ def test_dev_questions_are_not_reused_in_main_set():
     assert not dev & main
 
 
-@pytest.mark.parametrize("name", SET_FILES)
+@pytest.mark.parametrize("name", FORMAT_FILES)
 def test_every_item_has_a_kind_and_none_means_unanswerable(name):
     for item in _items(name):
         qid = item["id"]
@@ -233,3 +237,103 @@ def test_every_follow_up_has_an_earlier_question_and_answer_and_is_new():
         _norm(i["question"]).lower() for name in ("dev.jsonl", "questions.jsonl", "tuning.jsonl") for i in _items(name)
     }
     assert not followups & others
+
+
+NEAR_MISS_TYPES = {"wrong-date", "wrong-place", "wrong-person", "wrong-number", "missing-detail", "false-premise"}
+
+
+def _check_near_miss_twins(name: str, minimum: int) -> None:
+    """Every unanswerable near miss has exactly one answerable twin of the same type and language."""
+    items = _items(name)
+    by_id = {i["id"]: i for i in items}
+    misses = [i for i in items if not _answerable(i)]
+    assert len(misses) >= minimum, f"{name}: {len(misses)} unanswerable near misses, expected at least {minimum}"
+    twins: dict[str, list[dict]] = {}
+    for item in items:
+        if _answerable(item):
+            target = item.get("twin_of")
+            assert target in by_id, f"{item['id']}: twin_of {target!r} is not an id in {name}"
+            assert not _answerable(by_id[target]), f"{item['id']}: twin_of {target} is answerable"
+            twins.setdefault(target, []).append(item)
+        else:
+            assert "twin_of" not in item, f"{item['id']}: an unanswerable near miss is not a twin"
+    for miss in misses:
+        qid = miss["id"]
+        tags = set(miss.get("tags", []))
+        kinds = tags & NEAR_MISS_TYPES
+        assert "near-miss" in tags and len(kinds) == 1, f"{qid}: needs near-miss and one type tag"
+        pair = twins.get(qid, [])
+        assert len(pair) == 1, f"{qid}: {len(pair)} twins, expected exactly one"
+        twin = pair[0]
+        assert twin["lang"] == miss["lang"], f"{twin['id']}: language differs from {qid}"
+        assert {"twin"} | kinds <= set(twin.get("tags", [])), f"{twin['id']}: tags need twin and {sorted(kinds)}"
+        assert _norm(twin["question"]).lower() != _norm(miss["question"]).lower(), f"{twin['id']}: same question"
+
+
+def test_near_misses_over_the_seeds_have_twins_and_both_languages():
+    _check_near_miss_twins("near_misses.jsonl", 32)
+    misses = [i for i in _items("near_misses.jsonl") if not _answerable(i)]
+    assert sum(i["lang"] == "de" for i in misses) >= 16
+    assert sum(i["lang"] == "en" for i in misses) >= 16
+
+
+def test_near_miss_yesno_twins_carry_the_verdict_word_in_the_question_language():
+    for item in _items("near_misses.jsonl"):
+        if item["kind"] == "yesno":
+            assert any(len(group) == 1 and group[0] in VERDICTS[item["lang"]] for group in item["keywords"]), item["id"]
+
+
+def test_near_miss_questions_are_new():
+    near = {_norm(i["question"]).lower() for i in _items("near_misses.jsonl")}
+    names = [name for name in SET_FILES if name != "near_misses.jsonl"] + ["yesno.jsonl"]
+    others = {_norm(i["question"]).lower() for name in names for i in _items(name)}
+    assert not near & others
+
+
+def _external_corpus(corpus: str) -> Path:
+    directory = EXTERNAL / corpus
+    if not (directory / "corpus").is_dir():
+        pytest.skip(f"../shared/external-dev/{corpus} is not next to the repository")
+    return directory
+
+
+@pytest.mark.parametrize("name", list(EXTERNAL_SETS))
+def test_external_near_misses_have_twins_and_one_language(name):
+    _check_near_miss_twins(name, 6)
+    lang = EXTERNAL_SETS[name][1]
+    assert all(i["lang"] == lang for i in _items(name)), f"{name}: every question is in {lang}"
+
+
+@pytest.mark.parametrize("name", list(EXTERNAL_SETS))
+def test_external_near_miss_evidence_occurs_verbatim_in_its_corpus(name):
+    corpus = _external_corpus(EXTERNAL_SETS[name][0]) / "corpus"
+    texts = {p.stem: _norm(p.read_text(encoding="utf-8")) for p in corpus.glob("*.txt")}
+    assert texts, f"no documents in {corpus}"
+    for item in _items(name):
+        if not _answerable(item):
+            continue
+        qid = item["id"]
+        docs = item.get("relevant_docs") or []
+        assert docs and all(doc in texts for doc in docs), f"{qid}: relevant_docs {docs} are not files in {corpus}"
+        assert item.get("answers") and item.get("keywords"), f"{qid}: answerable but no answers or keywords"
+        assert item.get("evidence"), f"{qid}: answerable but no evidence"
+        covered = set()
+        for span in item["evidence"]:
+            words = len(span.split())
+            assert 5 <= words <= 25, f"{qid}: evidence span has {words} words, expected 5-25: {span!r}"
+            hits = {doc for doc in docs if _norm(span) in texts[doc]}
+            assert hits, f"{qid}: evidence not found verbatim in {docs}: {span!r}"
+            covered |= hits
+        assert covered == set(docs), f"{qid}: no evidence span comes from {sorted(set(docs) - covered)}"
+
+
+@pytest.mark.parametrize("name", list(EXTERNAL_SETS))
+def test_external_near_miss_questions_are_not_the_corpus_own_questions(name):
+    questions = _external_corpus(EXTERNAL_SETS[name][0]) / "questions.jsonl"
+    theirs = {
+        _norm(json.loads(line)["question"]).lower()
+        for line in questions.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
+    ours = {_norm(i["question"]).lower() for i in _items(name)}
+    assert not ours & theirs
