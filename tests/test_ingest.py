@@ -318,6 +318,17 @@ def test_a_refresh_answered_with_304_downloads_and_embeds_nothing(web_settings, 
     assert {d.doc_id: d.origin for d in store.documents()} == stored
 
 
+def test_a_feed_refreshed_with_304s_keeps_its_copies_as_copies(web_settings, news_site):
+    """feed.xml lists AMP and print copies after the canonical articles: a 304 for the canonical one must not let
+    a copy replace it."""
+    store = open_store(web_settings)
+    feed = news_site.at("/feed.xml")
+    first = index_paths([], web_settings, store, HashEmbedder, urls=[feed])
+    again = index_paths([], web_settings, store, HashEmbedder, urls=[feed])
+    assert (again.added, again.updated, sorted(again.unchanged)) == ([], [], sorted(first.added))
+    assert len(again.not_modified) == 3 and len(again.duplicates) == 3 and len(store.documents()) == 3
+
+
 def test_an_unchanged_article_with_new_validators_keeps_its_chunks_and_stores_the_validators(web_settings, news_site):
     store = open_store(web_settings)
     url = news_site.at("/de/wahl.html")

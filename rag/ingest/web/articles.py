@@ -110,6 +110,7 @@ def fetch_articles(
             if fetched.not_modified and before is not None:
                 result.not_modified.append((url, before.doc_id))
                 result.outcome[url] = True
+                by_id[before.doc_id] = before.doc_id  # a later copy (an AMP page) of the same article is a copy
                 continue
             doc = page_document(fetched, listed_by)
         except FetchError as exc:
