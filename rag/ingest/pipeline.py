@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rag.ingest.chunking import CHUNKER_VERSION, Chunk, chunk_document
 from rag.ingest.documents import SUPPORTED_SUFFIXES, DocumentError, load_document
-from rag.ingest.pruning import prunable
+from rag.ingest.pruning import prunable, within
 from rag.ingest.web.articles import KnownArticle, WebArticles, fetch_articles
 from rag.ingest.web.fetcher import Fetcher
 from rag.ingest.web.sources import Notify, SourceReading
@@ -171,14 +171,9 @@ def _file_statuses(paths: list[Path], documents: list[Document], skipped: list[t
         if not path.exists():
             statuses.append(SourceStatus(str(path), "unreadable", reason="no such file or folder"))
             continue
-        root = path.resolve()
-
-        def within(name: str, root: Path = root) -> bool:
-            resolved = Path(name).resolve()
-            return resolved == root or root in resolved.parents
-
-        used = sum(1 for d in documents if within(d.source))
-        failed = sum(1 for name, _reason in skipped if within(name))
+        roots = [path.resolve()]
+        used = sum(1 for d in documents if within(Path(d.source).resolve(), roots))
+        failed = sum(1 for name, _reason in skipped if within(Path(name).resolve(), roots))
         statuses.append(SourceStatus(str(path), "folder" if path.is_dir() else "file", used, failed))
     return statuses
 

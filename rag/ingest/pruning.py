@@ -16,7 +16,8 @@ from rag.ingest.web.sources import SourceReading
 from rag.store.records import DocumentInfo
 
 
-def _within(path: Path, roots: Sequence[Path]) -> bool:
+def within(path: Path, roots: Sequence[Path]) -> bool:
+    """Whether a resolved path is one of `roots` or lies inside one: the files a named source covers."""
     return any(path == root or root in path.parents for root in roots)
 
 
@@ -32,6 +33,6 @@ def prunable(stored: Iterable[DocumentInfo], paths: Sequence[Path], readings: Se
                 gone.append(info.doc_id)
         elif not info.url and info.source:
             source = Path(info.source)
-            if _within(source.resolve(), roots) and not source.exists():
+            if within(source.resolve(), roots) and not source.exists():
                 gone.append(info.doc_id)
     return sorted(gone)
