@@ -138,8 +138,12 @@ def nested(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def fingerprint(spec: ConfigSpec, settings: Settings) -> dict[str, Any]:
     """What a configuration's records depend on; results are only resumed when this matches. Every setting
-    that can change an answer counts, for the baseline too (it ignores most: a needless mismatch at worst)."""
-    return {"pipeline": spec.pipeline, **answer_settings(settings)}
+    that can change an answer counts; the baseline never reads our answer policy (the `answer.` keys), so a
+    policy change leaves its runs standing."""
+    values = answer_settings(settings)
+    if spec.pipeline == BASELINE:
+        values = {key: value for key, value in values.items() if not key.startswith("answer.")}
+    return {"pipeline": spec.pipeline, **values}
 
 
 # ---------------------------------------------------------------- questions
