@@ -81,6 +81,27 @@ class AnswerPolicy(BaseModel):
         description="Refuse before asking the LLM when the question names a number that none of the retrieved "
         'chunks holds ("the 58 richest people" where the source says 85): the articles do not hold its premise',
     )
+    refuse_unheld_terms: int = answering(
+        0,
+        ge=0,
+        le=10,
+        description="Refuse an answer when at least this many of the question's terms (names, numbers, months, "
+        "German nouns) are held by none of the passages it cites; 0: never",
+    )
+    doubt_unheld_terms: int = answering(
+        0,
+        ge=0,
+        le=10,
+        description="Mark an answer uncertain (the articles may not say this) when at least this many of the "
+        "question's terms are held by none of the passages it cites; 0: never",
+    )
+    doubt_similarity: float = answering(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Mark an answer uncertain when the question's cosine with the best sentence of the passages "
+        "it cites is below this; 0: never",
+    )
     statement_hint: StatementHint = answering(
         "verbatim",
         description="A statement asked in the sources' language: verbatim: the model is asked for the source's "

@@ -49,8 +49,9 @@ class Document:
 # How an answer was made: by the LLM; extractively (no LLM, or the LLM failed); refused before the LLM ran
 # because retrieval found nothing relevant ("gate") or because the question names a number that no retrieved
 # source holds ("question_number"); refused by the no-answer verdict ("verdict"); refused because the model's
-# answer holds a number that no source holds ("unsupported").
-AnswerMode = Literal["llm", "extractive", "gate", "question_number", "verdict", "unsupported"]
+# answer holds a number that no source holds ("unsupported"), or because the passages it cites hold too few
+# of the question's terms ("unheld_terms").
+AnswerMode = Literal["llm", "extractive", "gate", "question_number", "verdict", "unsupported", "unheld_terms"]
 # How the model is asked to answer: "short" (the name, number or phrase asked for, with the quoted source
 # sentence added by the code) or "shaped" (the shape the question asks for: a short answer, a sentence,
 # yes/no with the deciding fact, or every item).
@@ -195,6 +196,19 @@ class Answer:
     # The source's sentence quoted under the claim, as shown ("…“ [1]"), when the claim does not hold it;
     # a two-part answer's quotes joined by QUOTE_SEPARATOR.
     quote: str = ""
+    # Answerability, read from the model's answer (rag.answering.answerability): the question's terms, those
+    # the cited passages do not hold, and the question's cosine with the best sentence of those passages.
+    question_terms: tuple[str, ...] = ()
+    unheld_terms: tuple[str, ...] = ()
+    question_similarity: float | None = None
+    # Why the articles may not say this, in the answer's language, when the signals doubt the answer: the
+    # answer is given, marked uncertain. None: no doubt (or a refusal).
+    doubt: str | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        """Given but marked: the articles may not say this (see `doubt`)."""
+        return self.doubt is not None
 
     @property
     def text(self) -> str:
@@ -246,6 +260,11 @@ class Answer:
             "searched": list(self.searched),
             "no_answer_probability": self.no_answer_probability,
             "parts": list(self.parts),
+            "question_terms": list(self.question_terms),
+            "unheld_terms": list(self.unheld_terms),
+            "question_similarity": self.question_similarity,
+            "doubt": self.doubt,
+            "uncertain": self.uncertain,
         }
 
     @classmethod

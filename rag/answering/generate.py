@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from llama_index.core.llms import ChatMessage
 
 from rag.answering.citations import Repaired, SemanticScorer, repair
-from rag.answering.compose import Composing, unheld_question_numbers, unsupported_in_answer, written_in
+from rag.answering.compose import unheld_question_numbers, unsupported_in_answer, written_in
+from rag.answering.doubts import Doubting
 from rag.answering.prepare import Prepared
 from rag.answering.prompt import best_chunk_chars, build_messages
 from rag.answering.refusal import is_refusal
@@ -37,7 +38,7 @@ class _Reply:
     lang: str
 
 
-class Generating(Composing):
+class Generating(Doubting):
     """The answer service's LLM job (rag.answering.service composes the jobs)."""
 
     chunk_states: ChunkStates
@@ -108,7 +109,9 @@ class Generating(Composing):
             return self._refusal(
                 prepared, "unsupported", first_delta_at=first_delta_at, no_answer_probability=no_answer
             )
-        return self._llm_answer(prepared, repaired, reply.lang, first_delta_at, no_answer, retried)
+        return self._judged(
+            prepared, self._llm_answer(prepared, repaired, reply.lang, first_delta_at, no_answer, retried)
+        )
 
     def _messages(self, prepared: Prepared, firmer: bool = False) -> list[ChatMessage]:
         return build_messages(

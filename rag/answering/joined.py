@@ -49,4 +49,11 @@ def join_answers(answers: Sequence[Answer], refusal_sentence: str) -> Answer:
         language_retry=any(a.language_retry for a in answered),
         no_answer_probability=None,
         parts=tuple(a.question for a in answers),
+        # Each part was judged on its own: the joined answer keeps the first doubt, and every unheld term.
+        question_terms=tuple(dict.fromkeys(t for a in answered for t in a.question_terms)),
+        unheld_terms=tuple(dict.fromkeys(t for a in answered for t in a.unheld_terms)),
+        question_similarity=min(
+            (a.question_similarity for a in answered if a.question_similarity is not None), default=None
+        ),
+        doubt=next((a.doubt for a in answered if a.doubt), None),
     )

@@ -61,8 +61,9 @@ NUMBER_WORDS: dict[str, str] = {
 }
 
 
+MONTH_WORDS: frozenset[str] = frozenset(word for month in _MONTHS for word in month.split())
 # Capitalised words after which a number is a time, a quantity or a unit, not part of a name ("Jahr 1901").
-_QUANTITY_WORDS = frozenset(word for month in _MONTHS for word in month.split()) | frozenset(
+_QUANTITY_WORDS = MONTH_WORDS | frozenset(
     " ".join(
         (
             "jahr jahre jahren jahrhundert jahrhunderts monat monate monaten woche wochen tag tage tagen stunde",
