@@ -156,6 +156,10 @@ def full_answer() -> Answer:
         no_answer_probability=0.003,
         parts=("Mit wem telefonierte Schoigu?", "Wann?"),
         quote="Schoigu telefonierte mit Ben Wallace.“ [1]",
+        question_terms=("Schoigu", "Mai"),
+        unheld_terms=("Mai",),
+        question_similarity=0.5123,
+        doubt="Die Artikel sagen das womöglich nicht: die zitierten Stellen nennen “Mai” nicht.",
     )
 
 
