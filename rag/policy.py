@@ -141,6 +141,14 @@ class AnswerPolicy(BaseModel):
         le=10,
         description="The same, for a question that asks for several things",
     )
+    list_passages: int = answering(
+        1,
+        ge=1,
+        le=10,
+        description="A question for several things: the top passages asked one at a time for the items each "
+        "names, merged and each cited to its passage; 1: the model reads the best passage whole and the others' "
+        "best sentences, once",
+    )
     focus_neighbours: int = answering(0, ge=0, le=5, description="Sentences kept on each side of such a sentence")
     split_two_part_questions: bool = answering(
         True,

@@ -49,11 +49,13 @@ def question_terms(question: str) -> tuple[str, ...]:
     and capitalised words that do not open the question (names, and German nouns), each once, in order."""
     named = name_numbers(question)
     tokens = _TOKEN.findall(question)
-    terms = [token for i, token in enumerate(tokens) if _is_term(token, opens=i == 0, named=named)]
+    # "Atom- oder Raketenprogramme": the first word's half before the hyphen is no term of its own.
+    terms = [token for i, token in enumerate(tokens) if not token.endswith("-") and _is_term(token, i == 0, named)]
     return tuple(dict.fromkeys(terms))
 
 
 def _is_term(token: str, opens: bool, named: set[str]) -> bool:
+    """Whether a token is a term; `opens`: it is the question's first word (capitalised as such)."""
     folded = _fold(token)
     if _DIGITS.search(token):
         return number_value(re.sub(r"[^0-9.,]", "", token).strip(".,") or "0") not in named

@@ -112,7 +112,7 @@ def focus(
     return [_cut(chunk, lo, hi) for chunk, lo, hi in windows]
 
 
-def _whole(chunk: StoredChunk) -> list[StoredChunk]:
+def whole(chunk: StoredChunk) -> list[StoredChunk]:
     """The chunk as runs of its sentences, leaving out any sentence that addresses the model."""
     runs: list[tuple[int, int]] = []
     for i, (s, e) in enumerate(chunk.spans()):
@@ -148,6 +148,6 @@ def best_chunk_and_focus(question: str, chunks: list[StoredChunk], best: int, ne
     """The first chunk whole (see lead_by_best_sentence), then windows around the best sentences of the others."""
     if not chunks:
         return []
-    top = _whole(chunks[0])
+    top = whole(chunks[0])
     shown = frozenset((chunks[0].doc_id, s) for s, _ in chunks[0].spans())
     return top + focus(question, chunks[1:], best=best, neighbours=neighbours, shown=shown)

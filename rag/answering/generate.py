@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from llama_index.core.llms import ChatMessage
 
 from rag.answering.citations import Repaired, SemanticScorer, repair
-from rag.answering.compose import unheld_question_numbers, unsupported_in_answer, written_in
+from rag.answering.compose import unsupported_in_answer, written_in
 from rag.answering.doubts import Doubting
 from rag.answering.prepare import Prepared
 from rag.answering.prompt import best_chunk_chars, build_messages
@@ -22,7 +22,7 @@ from rag.models.chunk_states import ChunkStates
 from rag.models.embedding import cosines
 from rag.models.llm import NO_ANSWER, LLMBackend, LLMUnavailableError
 from rag.question.language import detect_language, untranslated_words
-from rag.types import Answer, Delta, Final, Passage, Preview, QuestionKind, StreamEvent
+from rag.types import Answer, Delta, Final, Passage, QuestionKind
 
 # Logs carry sizes, modes and timings only: no question, passage or answer text.
 logger = logging.getLogger("newsrag.answer")
@@ -42,19 +42,6 @@ class Generating(Doubting):
     """The answer service's LLM job (rag.answering.service composes the jobs)."""
 
     chunk_states: ChunkStates
-
-    def _asked(self, prepared: Prepared, backend: LLMBackend | None, preview: bool = True) -> Iterator[StreamEvent]:
-        """One question's events: a refusal or extractive answer when no LLM runs, else the model's answer."""
-        if prepared.gate_refused:
-            yield Final(self._refusal(prepared, "gate"))
-        elif backend is None:
-            yield Final(self._extractive(prepared))
-        elif self.settings.answer.refuse_unheld_question_numbers and unheld_question_numbers(prepared):
-            yield Final(self._refusal(prepared, "question_number"))
-        else:
-            if preview:
-                yield Preview(self._extractive(prepared))
-            yield from self._generate(prepared, backend)
 
     def _generate(self, prepared: Prepared, backend: LLMBackend) -> Iterator[Delta | Final]:
         messages = self._messages(prepared)
@@ -78,11 +65,15 @@ class Generating(Doubting):
             reply, retried = self._in_its_language(prepared, backend, self._read_reply(prepared, raw), verdict_word)
             answer = self._checked_answer(prepared, reply, first_delta_at, no_answer, retried)
         except LLMUnavailableError as exc:
-            if not self.settings.llm_fallback_extractive:
-                raise
-            logger.warning("LLM unavailable, answering extractively: %s", type(exc.__cause__ or exc).__name__)
-            answer = self._extractive(prepared, warning=f"{exc} Showing the extractive answer instead.")
+            answer = self._without_llm(prepared, exc)
         yield Final(answer)
+
+    def _without_llm(self, prepared: Prepared, exc: LLMUnavailableError) -> Answer:
+        """The extractive answer, with a warning, when the LLM failed and the settings allow it; else raises."""
+        if not self.settings.llm_fallback_extractive:
+            raise exc
+        logger.warning("LLM unavailable, answering extractively: %s", type(exc.__cause__ or exc).__name__)
+        return self._extractive(prepared, warning=f"{exc} Showing the extractive answer instead.")
 
     def _in_its_language(
         self, prepared: Prepared, backend: LLMBackend, reply: _Reply, verdict_word: str

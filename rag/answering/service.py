@@ -4,7 +4,8 @@ prepare  (rag.answering.prepare): validate → read the question once → conden
          weak retrieval → focused passages
 generate (rag.answering.generate): gate refusal or extractive answer when no LLM runs; else a Preview, the
          no-answer verdict, the streamed Deltas, then the model's reply checked in code (markers, quote,
-         refusal, language)
+         refusal, language); a list question asks each top passage for its items (rag.answering.lists)
+doubts   (rag.answering.doubts): the answer's signals, and a refusal or a mark of doubt where they say so
 compose  (rag.answering.compose): the Final answer, built once from its parts
 """
 
@@ -15,9 +16,9 @@ import time
 from collections.abc import Generator, Iterator
 from dataclasses import replace
 
-from rag.answering.compose import timings
-from rag.answering.generate import Generating
+from rag.answering.compose import timings, unheld_question_numbers
 from rag.answering.joined import PART_BREAK, join_answers
+from rag.answering.lists import Listing
 from rag.answering.prepare import InvalidQuestionError, Prepared, Preparing, validate_question
 from rag.answering.refusal import refusal_text
 from rag.models.chunk_states import ChunkStates
@@ -33,7 +34,7 @@ __all__ = ["AnswerService", "InvalidQuestionError", "Prepared", "validate_questi
 logger = logging.getLogger("newsrag.answer")
 
 
-class AnswerService(Preparing, Generating):
+class AnswerService(Preparing, Listing):
     """Holds the loaded components; one per process and settings, shared by the CLI, the chat and eval.
     Its jobs live in their modules (prepare, generate, compose); this class runs them in order."""
 
@@ -86,6 +87,23 @@ class AnswerService(Preparing, Generating):
                 timings=timings(prepared, first_delta_at),
             )
         )
+
+    def _asked(self, prepared: Prepared, backend: LLMBackend | None, preview: bool = True) -> Iterator[StreamEvent]:
+        """One question's events: a refusal or extractive answer when no LLM runs, else the model's answer
+        (a list question's from each of its top passages)."""
+        if prepared.gate_refused:
+            yield Final(self._refusal(prepared, "gate"))
+        elif backend is None:
+            yield Final(self._extractive(prepared))
+        elif self.settings.answer.refuse_unheld_question_numbers and unheld_question_numbers(prepared):
+            yield Final(self._refusal(prepared, "question_number"))
+        else:
+            if preview:
+                yield Preview(self._extractive(prepared))
+            if self._lists_every_passage(prepared):
+                yield from self._list_from_passages(prepared, backend)
+            else:
+                yield from self._generate(prepared, backend)
 
     @staticmethod
     def _log(answer: Answer) -> None:

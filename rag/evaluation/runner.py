@@ -54,6 +54,7 @@ SPEC_KEYS = {
     "follow_up": "answer.follow_up_search",
     "windows": "answer.focus_windows",
     "list_windows": "answer.list_windows",
+    "list_passages": "answer.list_passages",
     "neighbours": "answer.focus_neighbours",
     "chunk_states_mb": "chunk_states_mb",
     "numbers": "answer.refuse_unsupported_numbers",
