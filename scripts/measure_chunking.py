@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.answering.retrieval import retrieve
-from rag.evaluation.metrics import retrieval_scores
 from rag.evaluation.questionset import Question, parse_question_set
+from rag.evaluation.retrieval_metrics import retrieval_scores
 from rag.ingest.pipeline import index_paths
 from rag.models.embedding import get_embedder
 from rag.offline import enforce_offline

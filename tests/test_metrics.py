@@ -11,18 +11,14 @@ from rag.evaluation.metrics import (
     citation_precision,
     citation_recall,
     citation_validity,
-    evidence_hits,
-    evidence_ndcg_at_k,
-    hit_at_k,
     keyword_recall,
-    mrr,
-    ndcg_at_k,
     normalize,
     quote_evidence,
     score_question,
     token_f1,
 )
 from rag.evaluation.questionset import Question
+from rag.evaluation.retrieval_metrics import evidence_hits, evidence_ndcg_at_k, hit_at_k, mrr, ndcg_at_k
 from rag.evaluation.summary import aggregate, percentile, summarize, summary_names
 
 SPAN = "Hulusi Akar und dem Briten Ben Wallace"

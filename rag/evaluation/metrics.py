@@ -4,10 +4,7 @@
 metrics (None where a metric does not apply); rag.evaluation.summary.summarize averages those per group.
 
 Conventions:
-- Document-level retrieval works on the ranked doc ids with repeats removed (a document's
-  rank is its position among distinct documents, first occurrence wins).
-- Evidence-level retrieval works on chunk ranks; a chunk is a hit when its whitespace-
-  normalised text contains a whitespace-normalised evidence span (case-sensitive, verbatim).
+- Retrieval metrics (document and evidence hits, MRR, nDCG): rag.evaluation.retrieval_metrics.
 - Answer metrics ignore the citation markers ([1], [2, 3]) in the answer.
 - citation_validity is None when the model wrote no citation markers (nothing to judge);
   an answer without citations is penalised by citation_recall instead.
@@ -28,7 +25,6 @@ Conventions:
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections import Counter
@@ -38,6 +34,7 @@ from typing import Any
 from rag.answering import strip_markers
 from rag.evaluation.grounding import invented_numbers, model_words, repeats_question, says_passage
 from rag.evaluation.questionset import KINDS, Question
+from rag.evaluation.retrieval_metrics import evidence_spans, normalize_whitespace, retrieval_scores
 from rag.question import classify_question, untranslated_words
 
 SCORE_KEYS: tuple[str, ...] = (
@@ -105,10 +102,6 @@ def strip_citation_markers(text: str) -> str:
     return strip_markers(text)  # markers are not part of the wording
 
 
-def normalize_whitespace(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
-
-
 # ---------------------------------------------------------------- answer metrics
 
 
@@ -166,77 +159,6 @@ def answer_correct(keyword_score: float | None, match: float | None) -> float | 
     if judged is None:
         return None
     return 1.0 if judged == 1.0 else 0.0
-
-
-# ---------------------------------------------------------------- retrieval metrics
-
-
-def dedupe(items: Iterable[str]) -> list[str]:
-    """Distinct items in first-occurrence order."""
-    return list(dict.fromkeys(items))
-
-
-def hit_at_k(ranked_doc_ids: Sequence[str], relevant: Iterable[str], k: int) -> float:
-    return _flags_hit_at_k(_doc_flags(ranked_doc_ids, relevant), k)
-
-
-def mrr(ranked_doc_ids: Sequence[str], relevant: Iterable[str]) -> float:
-    return _flags_mrr(_doc_flags(ranked_doc_ids, relevant))
-
-
-def ndcg_at_k(ranked_doc_ids: Sequence[str], relevant: Iterable[str], k: int = 5) -> float:
-    """Binary-relevance nDCG over distinct documents; the ideal ranks every relevant doc first."""
-    relevant = set(relevant)
-    return _ndcg(_doc_flags(ranked_doc_ids, relevant), len(relevant), k)
-
-
-def _doc_flags(ranked_doc_ids: Sequence[str], relevant: Iterable[str]) -> list[bool]:
-    relevant = set(relevant)
-    return [doc_id in relevant for doc_id in dedupe(ranked_doc_ids)]
-
-
-def _flags_hit_at_k(flags: Sequence[bool], k: int) -> float:
-    return 1.0 if any(flags[:k]) else 0.0
-
-
-def _flags_mrr(flags: Sequence[bool]) -> float:
-    return next((1.0 / rank for rank, flag in enumerate(flags, start=1) if flag), 0.0)
-
-
-def _ndcg(gains: Sequence[bool], n_relevant: int, k: int) -> float:
-    dcg = sum(1.0 / math.log2(rank + 1) for rank, gain in enumerate(gains[:k], start=1) if gain)
-    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(n_relevant, k) + 1))
-    return dcg / ideal if ideal else 0.0
-
-
-def _evidence_spans(evidence: Iterable[str]) -> list[str]:
-    """The evidence spans, whitespace-normalised, without empty ones: as chunks and quotes are matched."""
-    return [span for span in (normalize_whitespace(e) for e in evidence) if span]
-
-
-def evidence_hits(chunk_texts: Sequence[str], evidence: Iterable[str]) -> list[bool]:
-    """Per retrieved chunk (in rank order): does it contain any evidence span?"""
-    spans = _evidence_spans(evidence)
-    texts = [normalize_whitespace(text) for text in chunk_texts]
-    return [any(span in text for span in spans) for text in texts]
-
-
-def evidence_ndcg_at_k(chunk_texts: Sequence[str], evidence: Iterable[str], k: int = 5) -> float:
-    """nDCG on chunk ranks with evidence spans as the relevance judgements.
-
-    A chunk gains only when it contains a span no higher-ranked chunk contained, so
-    overlapping chunks repeating one span are not rewarded twice (the chunk analogue of
-    removing repeated doc ids). The ideal ranking puts the gaining chunks found anywhere in
-    the retrieved list first: how many chunks the evidence spans in the index is unknown.
-    """
-    spans = _evidence_spans(evidence)
-    seen: set[str] = set()
-    gains = []
-    for text in (normalize_whitespace(t) for t in chunk_texts):
-        new = {span for span in spans if span in text} - seen
-        seen |= new
-        gains.append(bool(new))
-    return _ndcg(gains, max(1, sum(gains)), k)
 
 
 # ---------------------------------------------------------------- citation metrics
@@ -305,25 +227,6 @@ def score_question(question: Question, record: Mapping[str, Any]) -> dict[str, f
     return scores
 
 
-def retrieval_scores(question: Question, retrieved: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
-    ranked = sorted(retrieved, key=lambda item: item.get("rank", 0))
-    doc_flags = _doc_flags([item["doc_id"] for item in ranked], question.relevant_docs)
-    scores: dict[str, float | None] = {
-        "retrieval_doc_mrr": _flags_mrr(doc_flags),
-        "retrieval_doc_ndcg@5": _ndcg(doc_flags, len(set(question.relevant_docs)), 5),
-    }
-    for k in (1, 3, 5):
-        scores[f"retrieval_doc_hit@{k}"] = _flags_hit_at_k(doc_flags, k)
-    if question.evidence:
-        texts = [item.get("text", "") for item in ranked]
-        ev_flags = evidence_hits(texts, question.evidence)
-        scores["retrieval_ev_mrr"] = _flags_mrr(ev_flags)
-        scores["retrieval_ev_ndcg@5"] = evidence_ndcg_at_k(texts, question.evidence, 5)
-        for k in (1, 3, 5):
-            scores[f"retrieval_ev_hit@{k}"] = _flags_hit_at_k(ev_flags, k)
-    return scores
-
-
 def _answer_scores(question: Question, record: Mapping[str, Any], refused: bool) -> dict[str, float | None]:
     lang = question_lang(question, record)
     text = record.get("answer") or ""
@@ -355,7 +258,7 @@ def _text_scores(question: Question, text: str, lang: str | None) -> dict[str, f
 def quote_evidence(quote: str, evidence: Iterable[str]) -> bool:
     """Whether a quoted sentence holds an evidence span, or is part of one (spans may cross sentences)."""
     text = normalize_whitespace(quote)
-    spans = _evidence_spans(evidence)
+    spans = evidence_spans(evidence)
     return bool(text) and any(span in text or text in span for span in spans)
 
 
