@@ -247,8 +247,8 @@ def test_score_keys_are_exactly_the_documented_ones() -> None:
         "answer_correct", "answer_correct_own_words", "answer_f1_own_words", "citation_validity",
         "citation_precision", "citation_recall", "quote_evidence",
         "invented_numbers", "unsupported_sentences", "untranslated_words", "passage_word", "repeats_question",
-            "correct_refusal",
-        "false_refusal", "language_accuracy", "ttft_ms", "total_ms", "error",
+        "correct_refusal", "false_refusal", "uncertain", "uncertain_right", "unanswerable_caught",
+        "language_accuracy", "ttft_ms", "total_ms", "error",
     ]  # fmt: skip
     assert tuple(scores) == SCORE_KEYS
 
@@ -293,6 +293,9 @@ def test_score_answerable_question() -> None:
             "repeats_question": 0.0,  # "Lecornu und Akar" are not in the question
             "correct_refusal": None,
             "false_refusal": 0.0,
+            "uncertain": 0.0,
+            "uncertain_right": None,
+            "unanswerable_caught": None,
             "language_accuracy": 1.0,
             "ttft_ms": 150.0,
             "total_ms": 900.0,
@@ -600,3 +603,15 @@ def test_quote_evidence_judges_the_quote_under_the_answer_only() -> None:
     assert score_question(question, refused)["quote_evidence"] is None
     assert score_question(make_question(evidence=()), cited(SPAN))["quote_evidence"] is None
     assert score_question(make_question(answerable=False), cited(SPAN))["quote_evidence"] is None
+
+
+def test_an_answer_marked_uncertain_counts_with_whether_it_was_right() -> None:
+    right = score_question(make_question(), make_record(uncertain=True))
+    assert (right["uncertain"], right["uncertain_right"]) == (1.0, right["answer_correct"])
+    unanswerable = make_question(answerable=False, answers=[], keywords=[], relevant_docs=[], evidence=[])
+    caught = score_question(unanswerable, make_record(uncertain=True))
+    assert (caught["uncertain"], caught["uncertain_right"], caught["unanswerable_caught"]) == (1.0, 0.0, 1.0)
+    missed = score_question(unanswerable, make_record())
+    assert (missed["uncertain"], missed["uncertain_right"], missed["unanswerable_caught"]) == (0.0, None, 0.0)
+    refused = score_question(unanswerable, make_record(refused=True, uncertain=True))
+    assert (refused["uncertain"], refused["unanswerable_caught"]) == (None, 1.0)

@@ -12,6 +12,8 @@ Conventions:
   question has no relevant docs (unanswerable questions).
 - quote_evidence (answered questions with evidence spans): 1 when the source sentence quoted under the
   answer (citation [1]) contains an evidence span or lies within one, as evidence hits are matched.
+- uncertain (answers given): 1 when marked uncertain (the articles may not say this); uncertain_right (those
+  answers): answer_correct, 0 for an unanswerable question; unanswerable_caught: refused or marked uncertain.
 - answer_correct (answerable questions only): 1 when every keyword group matched or, for a
   question without keywords, a reference answer matched; a refusal scores 0.
 - invented_numbers, unsupported_sentences and untranslated_words are counts per answer (None for
@@ -65,6 +67,9 @@ SCORE_KEYS: tuple[str, ...] = (
     "repeats_question",
     "correct_refusal",
     "false_refusal",
+    "uncertain",
+    "uncertain_right",
+    "unanswerable_caught",
     "language_accuracy",
     "ttft_ms",
     "total_ms",
@@ -205,12 +210,18 @@ def score_question(question: Question, record: Mapping[str, Any]) -> dict[str, f
     scores["error"] = 0.0
     refused = bool(record.get("refused"))
     lang = question_lang(question, record)
+    uncertain = bool(record.get("uncertain")) and not refused
     if question.answerable:
         scores.update(retrieval_scores(question, record.get("retrieved") or []))
         scores.update(_answer_scores(question, record, refused))
         scores["false_refusal"] = 1.0 if refused else 0.0
     else:
         scores["correct_refusal"] = 1.0 if refused else 0.0
+        scores["unanswerable_caught"] = 1.0 if refused or uncertain else 0.0
+    if not refused:
+        scores["uncertain"] = 1.0 if uncertain else 0.0
+    if uncertain:
+        scores["uncertain_right"] = scores["answer_correct"] if question.answerable else 0.0
     scores.update(_citation_scores(question, record))
     if not refused:
         scores.update(_quote_scores(question, record))
