@@ -239,3 +239,11 @@ def test_the_upload_label_names_every_suffix_the_ingester_reads():
     assert label == "Upload an article (.txt, .md, .html, .htm, .pdf or .docx, at most 2.0 MB)"
     assert all(suffix in label for suffix in SUPPORTED_SUFFIXES)
     assert upload_label(1.5, (".txt",)) == "Upload an article (.txt, at most 1.5 MB)"
+
+
+def test_an_uncertain_answer_is_given_with_its_doubt_escaped_and_a_sure_one_without():
+    doubt = "Die Artikel sagen das womöglich nicht: die zitierten Stellen nennen “<b>Mai</b>” nicht."
+    html = render_answer(_answer(doubt=doubt), 0)
+    assert 'class="answer uncertain"' in html and 'class="note doubt"' in html
+    assert "&lt;b&gt;Mai&lt;/b&gt;" in html and "<b>Mai</b>" not in html
+    assert "doubt" not in render_answer(_answer(), 0) and "uncertain" not in render_answer(_answer(), 0)

@@ -282,7 +282,10 @@ def render_answer(answer: Mapping[str, Any], turn: int, show_details: bool = Fal
             f"<code>{esc(c.get('doc_id'))}</code>)</span></li>"
             for c in citations
         )
-        parts.append(f'<div class="answer">{text}</div>')
+        # Given, but marked: the signals doubt that the articles say this (rag.answering.doubts).
+        doubt = f'<div class="note doubt">? {esc(answer["doubt"])}</div>' if answer.get("doubt") else ""
+        uncertain = " uncertain" if answer.get("doubt") else ""
+        parts.append(f'<div class="answer{uncertain}">{doubt}{text}</div>')
         if sources:
             parts.append(f'<ul class="sources">{sources}</ul>')
     parts.append(_uncited(answer))

@@ -42,6 +42,8 @@ details.retrieval th { text-align: left; padding-right: 8px; vertical-align: top
 .note.error { background: rgba(229, 62, 62, 0.12); border-left: 4px solid #e53e3e; }
 .note.ok { background: rgba(56, 161, 105, 0.12); border-left: 4px solid #38a169; }
 .note.info { background: var(--background-fill-secondary); }
+.note.doubt { background: rgba(214, 158, 46, 0.10); border-left: 4px dashed #d69e2e; font-style: italic; }
+.answer.uncertain { opacity: 0.9; }
 .evidence { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; }
 .evidence.empty { color: var(--body-text-color-subdued); }
 .ev-label { font-size: 0.8em; text-transform: uppercase; color: var(--body-text-color-subdued); }

@@ -34,6 +34,8 @@ def print_answer(events: Iterable[StreamEvent], as_json: bool) -> None:
         return
     # The streamed text is the model's, unchecked; an answer made without the model's words arrives whole.
     typer.echo(f"\n\nChecked answer: {answer.text}\n" if streamed else f"{answer.text}\n")
+    if answer.doubt:
+        typer.secho(f"Uncertain: {answer.doubt}", fg=typer.colors.YELLOW, bold=True)
     for line in shape_lines(answer):
         typer.secho(line, bold=line.startswith("Verdict"))
     if answer.warning:
