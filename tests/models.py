@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from rag.models.files import ModelError, resolve_gguf_path
-from rag.models.llm import LlamaModel
+from rag.models.llama_model import LlamaModel
 from rag.settings import Settings
 
 

@@ -324,7 +324,7 @@ def test_llm_speed_evaluates_the_whole_prompt_from_an_empty_context_then_single_
 def test_bench_llm_speed_resets_the_context_after_measuring_and_skips_other_backends():
     from types import SimpleNamespace
 
-    from rag.models.llm import LlamaModel
+    from rag.models.llama_model import LlamaModel
     from tests.fakes import scripted_backend
 
     raw = FakeLlama()
@@ -366,7 +366,7 @@ def test_the_portable_build_gives_ratio_rows_or_says_how_to_build_it():
 def test_prompt_counter_separates_the_kept_prefix_from_the_evaluated_tokens():
     from types import SimpleNamespace
 
-    from rag.models.llm import LlamaModel
+    from rag.models.llama_model import LlamaModel
 
     model = FakeLlama()
     counter = _PromptCounter(SimpleNamespace(llama=LlamaModel(model)))

@@ -14,7 +14,7 @@ from llama_index.core.llms import ChatMessage
 
 from rag.answering.prompt import best_chunk_chars, build_messages, prefix_messages
 from rag.models.chunk_states import ChunkStates
-from rag.models.llm import messages_to_chatml
+from rag.models.llama_model import messages_to_chatml
 from rag.types import Passage
 from tests.fakes import make_chunk, scripted_backend
 from tests.models import fresh_local_model

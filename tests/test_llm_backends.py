@@ -18,7 +18,8 @@ from llama_index.core.llms import ChatMessage
 
 from rag.evaluation.bench.harness import free_port
 from rag.models.files import QWEN_15B, model_path
-from rag.models.llm import LLMUnavailableError, build_backend, llama_build_info
+from rag.models.llama_model import llama_build_info
+from rag.models.llm import LLMUnavailableError, build_backend
 from rag.settings import Settings
 
 MESSAGES = [ChatMessage(role="user", content="Antworte nur mit dem Wort: Hallo")]

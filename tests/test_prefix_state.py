@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rag.answering.prompt import build_messages, prefix_messages
-from rag.models.llm import LlamaModel
+from rag.models.llama_model import LlamaModel
 from rag.models.prefix_state import read_state, warm_prefix
 from rag.types import Passage
 from tests.fakes import make_chunk, scripted_backend

@@ -12,7 +12,8 @@ from rag.lazy import lazy_exports
 if TYPE_CHECKING:
     from rag.models.embedding import Embedder, get_embedder, sentence_similarities
     from rag.models.files import MODELS, fetch, resolve_embedding_path, resolve_gguf_path, status
-    from rag.models.llm import LLMBackend, LLMUnavailableError, build_backend, llama_build_info
+    from rag.models.llama_model import llama_build_info
+    from rag.models.llm import LLMBackend, LLMUnavailableError, build_backend
     from rag.models.prefix_state import warm_prefix
 
 _EXPORTS = {
@@ -23,7 +24,7 @@ _EXPORTS = {
     "build_backend": "rag.models.llm",
     "fetch": "rag.models.files",
     "get_embedder": "rag.models.embedding",
-    "llama_build_info": "rag.models.llm",
+    "llama_build_info": "rag.models.llama_model",
     "resolve_embedding_path": "rag.models.files",
     "resolve_gguf_path": "rag.models.files",
     "sentence_similarities": "rag.models.embedding",

@@ -29,7 +29,8 @@ from typing import Literal
 
 from llama_index.core.llms import ChatMessage
 
-from rag.models.llm import LlamaModel, LLMBackend
+from rag.models.llama_model import LlamaModel
+from rag.models.llm import LLMBackend
 from rag.models.prefix_state import read_state, restore_prefix, state_key, write_state
 from rag.settings import Settings
 

@@ -27,7 +27,8 @@ from typing import Literal
 
 from llama_index.core.llms import ChatMessage
 
-from rag.models.llm import LlamaModel, LLMBackend, llama_build_info
+from rag.models.llama_model import LlamaModel, llama_build_info
+from rag.models.llm import LLMBackend
 
 log = logging.getLogger("newsrag.prefix_state")
 _HEADER = struct.Struct("<Q")  # length of the JSON header that follows
