@@ -102,6 +102,22 @@ class AnswerPolicy(BaseModel):
         description="Mark an answer uncertain when the question's cosine with the best sentence of the passages "
         "it cites is below this; 0: never",
     )
+    consistency_samples: int = answering(
+        0,
+        ge=0,
+        le=10,
+        description="A question for a name or number: short answers sampled from the same prompt (LLMs in this "
+        "process), to read how many agree with the answer; 0: none",
+    )
+    consistency_temperature: float = answering(
+        0.7, gt=0.0, le=2.0, description="The temperature those answers are sampled at"
+    )
+    doubt_agreement: float = answering(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Mark an answer uncertain when fewer than this share of the sampled answers agree with it",
+    )
     statement_hint: StatementHint = answering(
         "verbatim",
         description="A statement asked in the sources' language: verbatim: the model is asked for the source's "

@@ -201,6 +201,7 @@ class Answer:
     question_terms: tuple[str, ...] = ()
     unheld_terms: tuple[str, ...] = ()
     question_similarity: float | None = None
+    agreement: float | None = None  # the share of sampled short answers that agree with it (self-consistency)
     # Why the articles may not say this, in the answer's language, when the signals doubt the answer: the
     # answer is given, marked uncertain. None: no doubt (or a refusal).
     doubt: str | None = None
@@ -263,6 +264,7 @@ class Answer:
             "question_terms": list(self.question_terms),
             "unheld_terms": list(self.unheld_terms),
             "question_similarity": self.question_similarity,
+            "agreement": self.agreement,
             "doubt": self.doubt,
             "uncertain": self.uncertain,
         }

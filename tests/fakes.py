@@ -159,6 +159,7 @@ def full_answer() -> Answer:
         question_terms=("Schoigu", "Mai"),
         unheld_terms=("Mai",),
         question_similarity=0.5123,
+        agreement=0.25,
         doubt="Die Artikel sagen das womöglich nicht: die zitierten Stellen nennen “Mai” nicht.",
     )
 

@@ -4,7 +4,9 @@ P(no-answer) alone does not separate unanswerable questions: half of them fall b
 A near miss asks about a right name with a wrong date, place, person or detail; the model then answers from
 the passage that holds the right name. What gives it away is the question's own terms: a name, number, month
 or (in German, every capitalised) noun that the cited passages do not hold. Beside it: how close the question
-comes to the best sentence of the cited passage, by the embedding model, which also works across languages.
+comes to the best sentence of the cited passage, by the embedding model, which also works across languages;
+and self-consistency (Farquhar et al., Nature 2024): short answers sampled from the same prompt that disagree
+with the answer flag an invention.
 
 The answer policy (rag.policy) turns these signals into a refusal (clear cases) or an answer marked uncertain.
 """
@@ -16,7 +18,9 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from difflib import SequenceMatcher
 
+from rag.answering.citations import strip_markers
 from rag.answering.numbers import MONTH_WORDS, NUMBER_WORDS, name_numbers, number_value, numbers_held
+from rag.models.llm import NO_ANSWER
 from rag.question.text import ALL_QUESTION_WORDS
 
 _TOKEN = re.compile(r"[^\W_][\w'’-]*")
@@ -98,3 +102,28 @@ def _held(term: str, folded_text: str, words: set[str], values: set[str]) -> boo
         and SequenceMatcher(None, folded, word).ratio() >= _FUZZY
         for word in words
     )
+
+
+_ARTICLES = frozenset(
+    ["the", "a", "an", "der", "die", "das", "den", "dem", "des", "ein", "eine", "einer", "eines", "einem", "einen"]
+)
+
+
+def _answer_words(text: str) -> frozenset[str]:
+    return frozenset(w for w in (_fold(t) for t in _TOKEN.findall(strip_markers(text))) if w not in _ARTICLES)
+
+
+def agreement(answer: str, samples: Sequence[str]) -> float | None:
+    """The share of sampled answers that say what the answer says: the same words, within one another, or half
+    their words shared; a sampled no-answer disagrees. None without samples."""
+    if not samples:
+        return None
+    said = _answer_words(answer)
+    agreeing = 0
+    for sample in samples:
+        words = _answer_words(sample)
+        if not words or sample.strip().startswith(NO_ANSWER):
+            continue
+        shared = len(said & words) / max(1, min(len(said), len(words)))
+        agreeing += said <= words or words <= said or shared >= 0.5
+    return round(agreeing / len(samples), 3)

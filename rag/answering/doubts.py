@@ -20,6 +20,15 @@ _FAR_FROM_QUESTION = {
     "en": "The articles may not say this: no passage cited addresses the question closely.",
 }
 
+_SAMPLES_DISAGREE = {
+    "de": "Die Artikel sagen das womöglich nicht: das Modell antwortet beim erneuten Fragen anders.",
+    "en": "The articles may not say this: asked again, the model answers differently.",
+}
+
+
+def disagreeing_samples(lang: str) -> str:
+    return _SAMPLES_DISAGREE["de" if lang == "de" else "en"]
+
 
 class Doubting(Composing):
     """The answer service's check of the model's answer (rag.answering.service composes the jobs)."""

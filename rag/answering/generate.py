@@ -7,13 +7,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from llama_index.core.llms import ChatMessage
 
+from rag.answering.answerability import agreement
 from rag.answering.citations import Repaired, SemanticScorer, repair
 from rag.answering.compose import unsupported_in_answer, written_in
-from rag.answering.doubts import Doubting
+from rag.answering.doubts import Doubting, disagreeing_samples
 from rag.answering.prepare import Prepared
 from rag.answering.prompt import best_chunk_chars, build_messages
 from rag.answering.refusal import is_refusal
@@ -64,9 +65,32 @@ class Generating(Doubting):
                     shown = len(raw)
             reply, retried = self._in_its_language(prepared, backend, self._read_reply(prepared, raw), verdict_word)
             answer = self._checked_answer(prepared, reply, first_delta_at, no_answer, retried)
+            if answer.mode == "llm" and self._samples_agreement(prepared):
+                answer = self._with_agreement(prepared, backend, messages, answer)
         except LLMUnavailableError as exc:
             answer = self._without_llm(prepared, exc)
         yield Final(answer)
+
+    def _samples_agreement(self, prepared: Prepared) -> bool:
+        """Self-consistency is read for short answers (a name, a number): longer ones vary in their words alone."""
+        return self.settings.answer.consistency_samples > 0 and prepared.kind in (
+            QuestionKind.ENTITY,
+            QuestionKind.NUMBER,
+        )
+
+    def _with_agreement(
+        self, prepared: Prepared, backend: LLMBackend, messages: list[ChatMessage], answer: Answer
+    ) -> Answer:
+        """The answer with the share of sampled answers that agree with it; marked uncertain when too few do."""
+        policy = self.settings.answer
+        samples = backend.sample(messages, policy.consistency_samples, policy.consistency_temperature, 24)
+        share = agreement(answer.claim, samples or [])
+        if share is None:
+            return answer
+        doubt = answer.doubt
+        if doubt is None and share < policy.doubt_agreement:
+            doubt = disagreeing_samples(answer.answer_lang)
+        return replace(answer, agreement=share, doubt=doubt)
 
     def _without_llm(self, prepared: Prepared, exc: LLMUnavailableError) -> Answer:
         """The extractive answer, with a warning, when the LLM failed and the settings allow it; else raises."""

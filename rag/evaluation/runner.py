@@ -55,6 +55,7 @@ SPEC_KEYS = {
     "windows": "answer.focus_windows",
     "list_windows": "answer.list_windows",
     "list_passages": "answer.list_passages",
+    "samples": "answer.consistency_samples",
     "neighbours": "answer.focus_neighbours",
     "chunk_states_mb": "chunk_states_mb",
     "numbers": "answer.refuse_unsupported_numbers",

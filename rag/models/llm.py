@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from llama_index.llms.llama_cpp import LlamaCPP
 
 GGML_TYPE_Q8_0 = 8  # ggml's type id, for llama.cpp's quantized KV cache
+STOP = ["<|im_end|>", "<|endoftext|>"]  # where Qwen2.5's reply ends
 TOP_LOGPROBS = 20  # the most OpenAI's API returns; below the 20th token a word counts as probability 0
 
 
@@ -62,6 +63,11 @@ class LLMBackend:
 
     def first_word_logprobs(self, messages: Sequence[ChatMessage], words: Sequence[str]) -> dict[str, float] | None:
         """log P(the reply starts with each word's first token); None where the backend exposes no logits."""
+        return None
+
+    def sample(self, messages: Sequence[ChatMessage], n: int, temperature: float, max_tokens: int) -> list[str] | None:
+        """n short replies sampled at `temperature`, for self-consistency; None where sampling would cost a
+        request each (servers): the answer goes without that signal."""
         return None
 
     def _finished(self, raw: object) -> bool:
@@ -117,6 +123,18 @@ class LocalBackend(LLMBackend):
     def _raw_stream(self, messages: Sequence[ChatMessage], reply_start: str) -> Iterator[Any]:
         # The open assistant turn, then the started reply: the model continues it in the same turn.
         return iter(self.llm.stream_complete(messages_to_chatml(messages) + reply_start, formatted=True))
+
+    def sample(self, messages: Sequence[ChatMessage], n: int, temperature: float, max_tokens: int) -> list[str]:
+        """From the prompt just answered: llama.cpp keeps its evaluated tokens, so each sample costs only its
+        own tokens. Seeded, so the samples are the same each run."""
+        prompt = messages_to_chatml(messages)
+        with self.lock:
+            return [
+                self._llama.llama_cpp.create_completion(
+                    prompt, max_tokens=max_tokens, temperature=temperature, top_p=0.95, seed=seed, stop=STOP
+                )["choices"][0]["text"]
+                for seed in range(n)
+            ]
 
     def no_answer_probability(self, messages: Sequence[ChatMessage]) -> float:
         """From the logits of the answer's own prompt; the answer that follows re-evaluates one token."""
@@ -208,7 +226,7 @@ def _local_backend(
         messages_to_prompt=messages_to_chatml,
         completion_to_prompt=completion_to_chatml,
         model_kwargs={"n_threads": threads, "n_batch": 512, "n_ctx": context_window, **kv},
-        generate_kwargs={"stop": ["<|im_end|>", "<|endoftext|>"]},
+        generate_kwargs={"stop": STOP},
         verbose=False,
     )
     backend = LocalBackend(llm, name)
