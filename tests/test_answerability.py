@@ -43,3 +43,13 @@ def test_words_are_held_by_stem_within_compounds_and_by_near_spelling():
 
 def test_across_languages_only_numbers_and_months_are_checked():
     assert language_neutral(("May", "Moscow", "1901", "Oktober")) == ("May", "1901", "Oktober")
+
+
+def test_agreement_is_the_share_of_samples_that_say_the_same_thing():
+    from rag.answering.answerability import agreement
+
+    assert (
+        agreement("Hulusi Akar [1]", ["Akar", "Hulusi Akar [1]", "der türkische Minister Hulusi Akar", "NONE"]) == 0.75
+    )
+    assert agreement("23. Mai [1]", ["23. Oktober", "Mai 23", "NONE", "im Juni"]) == 0.25  # one word of two: no
+    assert agreement("Akar", []) is None

@@ -114,7 +114,7 @@ def _answer_words(text: str) -> frozenset[str]:
 
 
 def agreement(answer: str, samples: Sequence[str]) -> float | None:
-    """The share of sampled answers that say what the answer says: the same words, within one another, or half
+    """The share of sampled answers that say what the answer says: the same words, within one another, or more than half
     their words shared; a sampled no-answer disagrees. None without samples."""
     if not samples:
         return None
@@ -125,5 +125,5 @@ def agreement(answer: str, samples: Sequence[str]) -> float | None:
         if not words or sample.strip().startswith(NO_ANSWER):
             continue
         shared = len(said & words) / max(1, min(len(said), len(words)))
-        agreeing += said <= words or words <= said or shared >= 0.5
+        agreeing += said <= words or words <= said or shared > 0.5
     return round(agreeing / len(samples), 3)
