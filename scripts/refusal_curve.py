@@ -17,6 +17,7 @@ import argparse
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -112,14 +113,17 @@ def point(found: list[Case], fires: Rule) -> dict[str, Any]:
     }
 
 
+def fires(record: dict[str, Any], test: Callable[[dict[str, Any], float], bool], t: float) -> bool:
+    """Whether the rule refuses an answer the pipeline gave."""
+    return not record["refused"] and test(record, t)
+
+
 def curves(found: list[Case]) -> dict[str, Any]:
     result: dict[str, Any] = {"as run": point(found, lambda r: False)}
     for name, (label, thresholds, test) in RULES.items():
         result[name] = {
             "rule": label,
-            "points": [
-                {"t": t, **point(found, lambda r, t=t, test=test: not r["refused"] and test(r, t))} for t in thresholds
-            ],
+            "points": [{"t": t, **point(found, partial(fires, test=test, t=t))} for t in thresholds],
         }
     return result
 
