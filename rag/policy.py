@@ -89,7 +89,7 @@ class AnswerPolicy(BaseModel):
         "German nouns) are held by none of the passages it cites; 0: never",
     )
     doubt_unheld_terms: int = answering(
-        0,
+        2,
         ge=0,
         le=10,
         description="Mark an answer uncertain (the articles may not say this) when at least this many of the "

@@ -14,7 +14,8 @@ def _cited_reply(service, question: str, word: str) -> str:
     return f"Hulusi {word} [{n}]"
 
 
-def test_signals_are_recorded_and_no_threshold_marks_by_default(service):
+def test_signals_are_recorded_and_only_the_thresholds_set_mark_an_answer(service):
+    service.settings = service.settings.with_answer(doubt_unheld_terms=0)
     service.backend.llm.replies = [_cited_reply(service, QUESTION, "Akar")]
     answer = service.answer(QUESTION)
     assert not answer.refused and not answer.uncertain
