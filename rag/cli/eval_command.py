@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from rag.cli.common import BaseUrlOption, LlmOption, ModelOption, TopKOption, fail, friendly_errors
+from rag.evaluation.spec_keys import SPEC_KEYS
 
 FileArgument = Annotated[
     Path,
@@ -38,11 +39,8 @@ CompareOption = Annotated[
         "--compare",
         metavar="CONFIG",
         help="Run several configurations side by side (repeatable): 'ours', 'baseline' (llama-index "
-        "defaults), 'extractive' (ours without an LLM) or NAME:key=value,... with keys llm, model, base_url, "
-        "top_k, context_budget, format, yesno, yesno_threshold, windows, list_windows, neighbours, "
-        "chunk_states_mb, numbers, question_numbers, parts, lead, statement, quote, quote_by_question, "
-        "follow_up, pipeline. "
-        "Ratios in the report are to 'baseline'.",
+        "defaults), 'extractive' (ours without an LLM) or NAME:key=value,... with keys "
+        f"{', '.join(SPEC_KEYS)}. Ratios in the report are to 'baseline'.",
     ),
 ]
 RestartOption = Annotated[bool, typer.Option(help="Discard results already in --out instead of resuming.")]

@@ -27,6 +27,7 @@ from rag.evaluation.corpus import Corpus, corpus_settings, index_corpus
 from rag.evaluation.errors import EvalUsageError
 from rag.evaluation.questionset import Question, parse_question_set
 from rag.evaluation.results_files import RESULTS_FILE, load_results, prepare_folder
+from rag.evaluation.spec_keys import SPEC_KEYS
 from rag.evaluation.summary import summarize
 from rag.settings import Settings, answer_settings
 
@@ -37,32 +38,6 @@ PIPELINES = ("ours", "baseline")
 BASELINE = "baseline"
 EXTRACTIVE = "extractive"  # as a name alone: our pipeline without an LLM (`--llm none`), the yardstick
 
-# Config-spec keys -> rag.toml keys of the settings, answer.<name> in the [answer] table ("pipeline" is the runner's).
-SPEC_KEYS = {
-    "llm": "llm_backend",
-    "model": "llm_model",
-    "base_url": "llm_base_url",
-    "top_k": "top_k",
-    "context_budget": "answer.context_budget_tokens",
-    "format": "answer.answer_format",
-    "yesno": "answer.yesno_verdict",
-    "yesno_threshold": "answer.yesno_threshold",
-    "lead": "answer.lead_chunk",
-    "statement": "answer.statement_hint",
-    "quote": "answer.quote_across_languages",
-    "quote_by_question": "answer.quote_by_question",
-    "follow_up": "answer.follow_up_search",
-    "windows": "answer.focus_windows",
-    "list_windows": "answer.list_windows",
-    "list_passages": "answer.list_passages",
-    "samples": "answer.consistency_samples",
-    "neighbours": "answer.focus_neighbours",
-    "chunk_states_mb": "chunk_states_mb",
-    "numbers": "answer.refuse_unsupported_numbers",
-    "question_numbers": "answer.refuse_unheld_question_numbers",
-    "parts": "answer.split_two_part_questions",
-    "pipeline": "pipeline",
-}
 # The baseline keeps llama-index's defaults: only the choice of LLM applies to it.
 BASELINE_KEYS = ("llm_backend", "llm_model", "llm_base_url")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
