@@ -13,9 +13,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from rag.answering.answerability import question_terms, unheld_terms
 from rag.answering.citations import Repaired, strip_markers
-from rag.answering.compose import labelled, unsupported_in_answer
+from rag.answering.compose import unsupported_in_answer
 from rag.answering.focus import whole
 from rag.answering.generate import Generating
 from rag.answering.prepare import Prepared
@@ -112,20 +111,10 @@ class Listing(Generating):
 
 
 def _list_chunks(prepared: Prepared, count: int, min_relevance: float) -> list[StoredChunk]:
-    """The chunk the model reads whole first, then the next retrieved chunks relevant enough to be asked and
-    about the same subject: holding every term of the question that the first holds. A chunk about another
-    report gave items of its own ("The NATO" beside what Stoltenberg called important)."""
+    """The chunk the model reads whole first, then the next retrieved chunks relevant enough to be asked."""
     lead = prepared.passages[0].chunk.chunk_id
     first = [c for c in prepared.retrieved if c.chunk_id == lead]
-    terms = question_terms(prepared.question)
-    missing = set(unheld_terms(terms, [labelled(c, c.text) for c in first]))
-    rest = [
-        c
-        for c in prepared.retrieved
-        if c.chunk_id != lead
-        and c.score >= min_relevance
-        and set(unheld_terms(terms, [labelled(c, c.text)])) <= missing
-    ]
+    rest = [c for c in prepared.retrieved if c.chunk_id != lead and c.score >= min_relevance]
     return (first + rest)[:count]
 
 
