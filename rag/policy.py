@@ -158,7 +158,7 @@ class AnswerPolicy(BaseModel):
         description="The same, for a question that asks for several things",
     )
     list_passages: int = answering(
-        1,
+        3,
         ge=1,
         le=10,
         description="A question for several things: the top passages asked one at a time for the items each "

@@ -83,5 +83,6 @@ def service(tmp_settings: Settings, seeds_copy: Path) -> AnswerService:
     embedder = HashEmbedder()
     store = open_store(tmp_settings)
     index_paths([seeds_copy], tmp_settings, store, lambda: embedder)
-    settings = tmp_settings.with_answer(min_relevance=0.05).model_copy(update={"llm_backend": "local"})
+    # One scripted reply per question: a list question asks one prompt here (tests/test_lists.py asks several).
+    settings = tmp_settings.with_answer(min_relevance=0.05, list_passages=1).model_copy(update={"llm_backend": "local"})
     return AnswerService(settings, store, embedder, scripted_backend())
