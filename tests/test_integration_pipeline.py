@@ -195,3 +195,24 @@ def test_a_follow_up_is_answered_from_the_passage_its_earlier_turn_points_to(set
     assert answer.condensed_question is not None and "New York Times" in answer.condensed_question
     assert not answer.refused and "Oktober" in answer.text.split(QUOTE_SEPARATOR)[0], answer.text
     assert answer.citations[1].doc_id == "002_eb5c34b194544d8a"
+
+
+def test_a_list_is_gathered_from_more_than_one_passage_each_item_cited_to_its_own(settings):
+    """Shoigu's three counterparts stand in two chunks: France in one, Turkey and Britain in the next."""
+    question = (
+        "Aus welchen Ländern kamen die Amtskollegen, denen Schoigu Moskaus Sorge über eine schmutzige Bombe mitteilte?"
+    )
+    answer = get_service(settings).answer(question)
+    assert not answer.refused and answer.items, answer.text
+    words = " ".join(answer.items)
+    assert all(country in words for country in ("Frankreich", "Türkei", "Großbritannien")), answer.text
+    assert len({c.chunk_id for c in answer.citations.values()}) >= 2, answer.text
+
+
+def test_an_answer_whose_passages_lack_the_questions_terms_is_given_marked_uncertain(settings):
+    """A near miss: the articles quote Medvedev's post, not a speech last week."""
+    question = "Was sagte Medwedew in seiner Rede in der vergangenen Woche über den Sinn eines Atomwaffeneinsatzes?"
+    answer = get_service(settings).answer(question)
+    assert not answer.refused and answer.uncertain, answer.text
+    assert {"Rede", "Woche"} <= set(answer.unheld_terms) and "Medwedew" not in answer.unheld_terms
+    assert answer.doubt is not None and "womöglich" in answer.doubt
