@@ -334,7 +334,7 @@ def _write_generation(
 ) -> int:
     """Write a new generation (the unchanged documents copied, the others chunked and embedded) and switch to it;
     on any failure the previous one stays. Returns the number of chunks embedded."""
-    signature = Signature(embedder.model_id, embedder.dimension, chunker)
+    signature = Signature(embedder.model_id, embedder.dimension, chunker, embedder.backend)
     if not rebuild:
         store.check_compatible(signature)
     records = [

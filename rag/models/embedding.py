@@ -13,6 +13,7 @@ from rag.settings import Settings
 class Embedder(Protocol):
     model_id: str
     dimension: int
+    backend: str  # settings.embedding_backend: recorded with the index beside model_id
 
     def embed_documents(self, texts: list[str], progress: bool = False) -> list[list[float]]: ...
 
@@ -21,6 +22,8 @@ class Embedder(Protocol):
 
 class SentenceTransformerEmbedder:
     """SentenceTransformers with the retrieval prompts that EmbeddingGemma was trained with."""
+
+    backend = "local"
 
     def __init__(self, model_id: str, path: str, query_prompt: str, document_prompt: str, batch_size: int):
         from sentence_transformers import SentenceTransformer
