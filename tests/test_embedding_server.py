@@ -108,11 +108,13 @@ def test_a_lasting_failure_names_the_url_and_the_status(server):
     assert len(server.requests) == 1 + 3
 
 
-def test_a_client_error_is_not_retried_and_shows_the_servers_reason(server):
+@pytest.mark.parametrize(("status", "hint"), [(404, "embedding_model 'gemma-on-a-server'"), (401, "embedding_api_key")])
+def test_a_client_error_is_not_retried_and_shows_the_servers_reason(server, status, hint):
     client = embedder(server)
-    server.fail_first = [404]
-    with pytest.raises(EmbeddingServerError, match="HTTP 404.*status 404 on purpose.*gemma-on-a-server"):
+    server.fail_first = [status]
+    with pytest.raises(EmbeddingServerError, match=f"HTTP {status}: .*status {status} on purpose") as error:
         client.embed_query("Frage")
+    assert hint in str(error.value)
     assert len(server.requests) == 1 + 1
 
 

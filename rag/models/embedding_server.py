@@ -142,7 +142,12 @@ class ServerEmbedder:
     def _read(self, response: httpx.Response, count: int) -> list[list[float]]:
         if response.status_code != httpx.codes.OK:
             detail = response.text[:200].strip()
-            raise self._error(f"answered HTTP {response.status_code}: {detail} (is {self.model_id!r} its model name?)")
+            hint = (
+                "check embedding_api_key"
+                if response.status_code in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN)
+                else f"check embedding_base_url, and that embedding_model {self.model_id!r} is a model it serves"
+            )
+            raise self._error(f"answered HTTP {response.status_code}: {detail} ({hint})")
         try:
             vectors = _vectors_of(self.backend, response.json())
         except ValueError as exc:
