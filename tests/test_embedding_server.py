@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import socket
 import time
@@ -97,6 +98,15 @@ def test_retries_wait_longer_each_time(server):
     started = time.perf_counter()
     client.embed_query("Frage")
     assert time.perf_counter() - started >= 0.1 + 0.2
+
+
+def test_logs_carry_counts_and_the_url_never_a_text(server, caplog):
+    client = embedder(server)
+    server.fail_first = [503]
+    with caplog.at_level(logging.DEBUG, logger="rag.models.embedding_server"):
+        client.embed_documents(["Geheimer Satz eins.", "Geheimer Satz zwei.", "Drei.", "Vier."])
+    assert "retrying" in caplog.text and server.url in caplog.text and "embedded 4 texts in 2 batches" in caplog.text
+    assert "Geheim" not in caplog.text and "title: none" not in caplog.text
 
 
 def test_a_lasting_failure_names_the_url_and_the_status(server):
