@@ -31,6 +31,7 @@ from rag.errors import NewsragError
 from rag.policy import AnswerPolicy, answering
 
 LLMBackendName = Literal["local", "fast", "ollama", "openai", "none"]
+EmbeddingBackendName = Literal["local", "openai", "ollama"]
 StoreMode = Literal["persistent", "http"]
 AnswerLanguage = Literal["auto", "de", "en"]
 KVCacheType = Literal["f16", "q8_0"]
@@ -72,8 +73,25 @@ class Settings(BaseSettings):
     # Embedding. The batch size counts: a batch pads its texts, which can move an embedding's last digits.
     embedding_model: str = answering(
         "embeddinggemma-300m",
-        description="Embedded model name, or a path to a SentenceTransformers folder, or a hub id",
+        description="Embedded model name, or a path to a SentenceTransformers folder, or a hub id; for a server, "
+        "the model name it is sent",
     )
+    # A server computes the vectors of its own build of a model, so the backend is recorded with the index.
+    embedding_backend: EmbeddingBackendName = answering(
+        "local",
+        description="local (SentenceTransformers in this process), openai (an OpenAI-compatible /embeddings: "
+        "Text Embeddings Inference, vLLM, Infinity, llama.cpp's server) or ollama (/api/embed)",
+    )
+    embedding_base_url: str = answering(
+        "",
+        description="Base URL for openai (http://host:port/v1, as an OpenAI client takes it; default "
+        "http://127.0.0.1:8080/v1) or ollama (default http://127.0.0.1:11434)",
+    )
+    embedding_api_key: SecretStr | None = Field(None, description="Key for the OpenAI-compatible embedding server")
+    embedding_timeout_s: float = Field(
+        60.0, gt=0, le=600, description="Seconds to wait for the embedding server: connecting, and each read"
+    )
+    embedding_concurrency: int = Field(4, ge=1, le=32, description="Batches sent to the embedding server at once")
     embedding_batch_size: int = answering(8, ge=1, le=256, description="Texts embedded per batch")
     query_prompt: str = answering(
         "task: search result | query: ",

@@ -86,7 +86,8 @@ def check_models(settings: Settings) -> None:
     checks trust a stamp of the last full hash), so a server can refuse to start before loading anything."""
     from rag.models.files import resolve_embedding_path, resolve_gguf_path
 
-    resolve_embedding_path(settings.embedding_model, settings.models_dir)
+    if settings.embedding_backend == "local":
+        resolve_embedding_path(settings.embedding_model, settings.models_dir)
     if settings.llm_backend in ("local", "fast"):
         resolve_gguf_path(settings.llm_backend, settings.llm_model, settings.models_dir)
 

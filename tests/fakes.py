@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 class HashEmbedder:
     """Bag of hashed content words: texts that share words get similar vectors."""
 
+    backend = "local"
+    batches_at_once = 1
+
     def __init__(self, dimension: int = 64, model_id: str = "hash-embedder"):
         self.dimension = dimension
         self.model_id = model_id

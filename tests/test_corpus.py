@@ -1,8 +1,10 @@
+import hashlib
 from pathlib import Path
 
 import pytest
 
 from rag.evaluation.corpus import CORPUS_CHUNK_STATES, CorpusError, corpus_key, corpus_settings
+from rag.ingest import CHUNKER_VERSION
 from rag.models.chunk_states import ChunkStates
 from rag.settings import Settings
 
@@ -28,6 +30,18 @@ def test_the_corpus_key_follows_the_files_content(tmp_path: Path) -> None:
     first = corpus_key(_corpus(tmp_path), settings)
     assert corpus_key(_corpus(tmp_path), settings).key == first.key
     assert corpus_key(_corpus(tmp_path, "Ein anderer Artikel."), settings).key != first.key
+
+
+def test_an_embedding_server_gets_a_scratch_store_of_its_own_and_in_process_keys_stay(tmp_path: Path) -> None:
+    folder = _corpus(tmp_path)
+    settings = Settings(cache_dir=tmp_path / "cache")
+    local = corpus_key(folder, settings).key
+    assert corpus_key(folder, settings.model_copy(update={"embedding_backend": "openai"})).key != local
+    # The key as it was computed before embedding servers: the scratch stores already built are found again.
+    shape = (settings.embedding_model, CHUNKER_VERSION, settings.chunk_max_chars, settings.chunk_overlap_sentences)
+    digest = hashlib.sha256(repr(shape).encode())
+    digest.update(b"a.txt\x00" + hashlib.sha256(b"Ein Artikel.").digest())
+    assert local == digest.hexdigest()[:16]
 
 
 def test_a_folder_without_articles_is_a_clear_error(tmp_path: Path) -> None:

@@ -25,6 +25,12 @@ def test_missing_models_stop_a_server_before_it_loads_anything(settings: Setting
         check_models(settings)
 
 
+def test_an_embedding_server_needs_no_embedding_model_here(settings: Settings) -> None:
+    check_models(settings.model_copy(update={"embedding_backend": "openai", "llm_backend": "none"}))
+    with pytest.raises(ModelError, match="missing"):
+        check_models(settings.model_copy(update={"llm_backend": "none"}))
+
+
 def test_the_store_answers_while_the_models_load_and_everything_else_waits(monkeypatch, settings: Settings) -> None:
     release = threading.Event()
     loaded = SimpleNamespace(answer=lambda q, history=None: f"answer to {q}", store="the loaded service's store")

@@ -158,6 +158,16 @@ def test_the_tags_cover_what_the_old_eval_fingerprint_missed_and_leave_out_how_t
     assert not tagged & {"host", "port", "auth_password", "chunk_states_mb", "fetch_timeout_s", "llm_api_key"}
 
 
+def test_the_embedding_backend_is_one_of_three_and_what_changes_the_vectors_is_tagged(config, monkeypatch):
+    with pytest.raises(ValidationError, match="embedding_backend"):
+        Settings(embedding_backend="tfidf")
+    monkeypatch.setenv("RAG_EMBEDDING_BACKEND", "ollama")
+    assert Settings().embedding_backend == "ollama"
+    tagged = set(answer_settings(Settings()))
+    assert {"embedding_backend", "embedding_base_url", "embedding_model", "embedding_batch_size"} <= tagged
+    assert not tagged & {"embedding_api_key", "embedding_timeout_s", "embedding_concurrency"}
+
+
 # ---------------------------------------------------------------- the generated page
 
 

@@ -71,6 +71,14 @@ def test_chunk_metadata_holds_only_chroma_scalars():
 def test_signature_round_trips_through_collection_metadata():
     assert Signature.from_metadata(SIGNATURE.as_metadata()) == SIGNATURE
     assert Signature.from_metadata({}) == Signature("?", 0, "?")
+    served = Signature("gemma", 768, "v2", "openai")
+    assert Signature.from_metadata(served.as_metadata()) == served
+
+
+def test_an_index_from_before_embedding_servers_reads_as_embedded_in_process():
+    older = {"embedding_model": "embeddinggemma-300m", "embedding_dim": 768, "chunker": "v2-600c-1o"}
+    assert Signature.from_metadata(older).embedding_backend == "local"
+    assert Signature.from_metadata(older).embeds_like(Signature("embeddinggemma-300m", 768, "v3"))
 
 
 # --- an empty store ---------------------------------------------------------------------------------
@@ -191,6 +199,9 @@ def test_compatible_only_with_the_same_model_and_dimension(store):
         store.check_compatible(Signature("other-model", SIGNATURE.dimension, SIGNATURE.chunker))
     with pytest.raises(StoreMismatchError, match="64 dimensions.*32 dimensions"):
         store.check_compatible(Signature(SIGNATURE.embedding_model, 32, SIGNATURE.chunker))
+    through_a_server = Signature(SIGNATURE.embedding_model, SIGNATURE.dimension, SIGNATURE.chunker, "ollama")
+    with pytest.raises(StoreMismatchError, match=r"\(in-process, 64 dimensions\).*\(via ollama, 64 dimensions\)"):
+        store.check_compatible(through_a_server)
 
 
 # --- query --------------------------------------------------------------------------------------------

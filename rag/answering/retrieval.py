@@ -21,6 +21,7 @@ def retrieve(query: str, store: ChunkStore, embedder: Embedder, k: int) -> Retri
     started = time.perf_counter()
     signature = store.signature()
     if signature is not None:
-        store.check_compatible(Signature(embedder.model_id, embedder.dimension, signature.chunker))
+        expected = Signature(embedder.model_id, embedder.dimension, signature.chunker, embedder.backend)
+        store.check_compatible(expected)
     chunks = store.query(embedder.embed_query(query), k)
     return Retrieval(query, chunks, (time.perf_counter() - started) * 1000)

@@ -40,7 +40,14 @@ def corpus_key(folder: Path, settings: Settings) -> Corpus:
     if not files:
         raise CorpusError(f"--corpus {folder} holds no supported article files")
     digest = hashlib.sha256()
-    shape = (settings.embedding_model, CHUNKER_VERSION, settings.chunk_max_chars, settings.chunk_overlap_sentences)
+    shape: tuple[object, ...] = (
+        settings.embedding_model,
+        CHUNKER_VERSION,
+        settings.chunk_max_chars,
+        settings.chunk_overlap_sentences,
+    )
+    if settings.embedding_backend != "local":  # a server's vectors get their own store; local keys stay as they were
+        shape += (settings.embedding_backend,)
     digest.update(repr(shape).encode())
     for file in files:
         digest.update(str(file.relative_to(folder)).encode() + b"\x00")

@@ -135,12 +135,13 @@ def _records(doc: Document, chunks: list[Chunk], doc_sha: str) -> list[ChunkReco
 
 
 def _embed(records: list[ChunkRecord], embedder: Embedder, batch: int, progress: Progress | None) -> None:
-    for i in range(0, len(records), batch):
-        part = records[i : i + batch]
+    step = batch * embedder.batches_at_once
+    for i in range(0, len(records), step):
+        part = records[i : i + step]
         for record, vector in zip(part, embedder.embed_documents([r.text for r in part]), strict=True):
             record.vector = vector
         if progress:
-            progress(min(i + batch, len(records)), len(records))
+            progress(min(i + step, len(records)), len(records))
 
 
 def _drop_stored_copies(
@@ -334,7 +335,7 @@ def _write_generation(
 ) -> int:
     """Write a new generation (the unchanged documents copied, the others chunked and embedded) and switch to it;
     on any failure the previous one stays. Returns the number of chunks embedded."""
-    signature = Signature(embedder.model_id, embedder.dimension, chunker)
+    signature = Signature(embedder.model_id, embedder.dimension, chunker, embedder.backend)
     if not rebuild:
         store.check_compatible(signature)
     records = [

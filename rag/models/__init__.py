@@ -1,4 +1,5 @@
-"""The models: verified model files, the embedding model, LLM backends and their saved prompt states.
+"""The models: verified model files, the embedding model (in this process or on a server), LLM backends and their
+saved prompt states.
 
 The names below are the public API of this stage, imported lazily (the TYPE_CHECKING block gives
 type checkers their types); the modules behind them are its private detail."""
@@ -11,6 +12,7 @@ from rag.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from rag.models.embedding import Embedder, get_embedder, sentence_similarities
+    from rag.models.embedding_server import EmbeddingServerError
     from rag.models.files import MODELS, fetch, resolve_embedding_path, resolve_gguf_path, status
     from rag.models.llama_model import llama_build_info
     from rag.models.llm import LLMBackend, LLMUnavailableError, build_backend
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "Embedder": "rag.models.embedding",
+    "EmbeddingServerError": "rag.models.embedding_server",
     "LLMBackend": "rag.models.llm",
     "LLMUnavailableError": "rag.models.llm",
     "MODELS": "rag.models.files",
@@ -33,6 +36,7 @@ _EXPORTS = {
 }
 __all__ = [
     "Embedder",
+    "EmbeddingServerError",
     "LLMBackend",
     "LLMUnavailableError",
     "MODELS",

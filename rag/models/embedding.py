@@ -13,6 +13,10 @@ from rag.settings import Settings
 class Embedder(Protocol):
     model_id: str
     dimension: int
+    backend: str  # settings.embedding_backend: recorded with the index beside model_id
+    # Batches of embedding_batch_size that one embed_documents call embeds at once, so indexing hands it that many:
+    # 1 in this process, where a call's texts are sorted by length into batches and the batches change the vectors.
+    batches_at_once: int
 
     def embed_documents(self, texts: list[str], progress: bool = False) -> list[list[float]]: ...
 
@@ -21,6 +25,9 @@ class Embedder(Protocol):
 
 class SentenceTransformerEmbedder:
     """SentenceTransformers with the retrieval prompts that EmbeddingGemma was trained with."""
+
+    backend = "local"
+    batches_at_once = 1
 
     def __init__(self, model_id: str, path: str, query_prompt: str, document_prompt: str, batch_size: int):
         from sentence_transformers import SentenceTransformer
@@ -70,6 +77,10 @@ def _load(model_id: str, path: str, query_prompt: str, document_prompt: str, bat
 
 
 def get_embedder(settings: Settings) -> Embedder:
+    if settings.embedding_backend != "local":
+        from rag.models.embedding_server import server_embedder
+
+        return server_embedder(settings)
     path = resolve_embedding_path(settings.embedding_model, settings.models_dir)
     return _load(
         settings.embedding_model,

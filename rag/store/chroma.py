@@ -142,11 +142,10 @@ class ChunkStore:
         found = self.signature()
         if found is None:
             return
-        if found.embedding_model != expected.embedding_model or found.dimension != expected.dimension:
+        if not found.embeds_like(expected):
             raise StoreMismatchError(
-                f"The index at {self.location} was built with embedding model {found.embedding_model!r} "
-                f"({found.dimension} dimensions), but the settings use {expected.embedding_model!r} "
-                f"({expected.dimension} dimensions). Run `rag index --rebuild` to re-embed the articles."
+                f"The index at {self.location} was built with {found.describe_embedding()}, but the settings use "
+                f"{expected.describe_embedding()}. Run `rag index --rebuild` to re-embed the articles."
             )
 
     def count(self) -> int:

@@ -18,12 +18,15 @@ class Signature:
     embedding_model: str
     dimension: int
     chunker: str
+    # Where the vectors were computed (settings.embedding_backend): a server runs its own build of a model.
+    embedding_backend: str = "local"
 
     def as_metadata(self) -> dict[str, Any]:
         return {
             "embedding_model": self.embedding_model,
             "embedding_dim": self.dimension,
             "chunker": self.chunker,
+            "embedding_backend": self.embedding_backend,
         }
 
     @classmethod
@@ -32,7 +35,17 @@ class Signature:
             str(meta.get("embedding_model", "?")),
             int(meta.get("embedding_dim", 0)),
             str(meta.get("chunker", "?")),
+            str(meta.get("embedding_backend", "local")),  # indexes from before servers were all embedded here
         )
+
+    def embeds_like(self, other: Signature) -> bool:
+        """Are the two generations' vectors comparable: the same model, computed the same way, of one size?"""
+        mine = (self.embedding_backend, self.embedding_model, self.dimension)
+        return mine == (other.embedding_backend, other.embedding_model, other.dimension)
+
+    def describe_embedding(self) -> str:
+        where = "in-process" if self.embedding_backend == "local" else f"via {self.embedding_backend}"
+        return f"embedding model {self.embedding_model!r} ({where}, {self.dimension} dimensions)"
 
 
 @dataclass(frozen=True)
