@@ -58,7 +58,13 @@ def test_quick_bench_writes_json_with_numeric_figures(tmp_path: Path):
         data
     )
     assert data["meta"]["quick"] is True and data["meta"]["skip_llm"] is True
-    for key in ("chunks", "index_chunks_per_s", "plain_encode_chunks_per_s", "overhead_ratio"):
+    for key in (
+        "chunks",
+        "index_chunks_per_s",
+        "plain_encode_chunks_per_s",
+        "overhead_ratio",
+        "hours_for_100k_articles",
+    ):
         assert _number(data["indexing"][key]), key
     assert data["indexing"]["chunks"] > 0
     assert _number(data["reindex_unchanged"]["seconds"]) and _number(data["reindex_unchanged"]["cli_seconds"])
@@ -399,3 +405,11 @@ def test_llama_build_reports_the_system_info_and_the_flavour_setup_recorded(tmp_
     (tmp_path / ".llama-build.json").write_text(json.dumps(record))
     assert llama_build(tmp_path) | {"system_info": ""} == {"system_info": "", "flavour": "avx512",
                                                           "cmake_args": "-DGGML_AVX512=ON"}  # fmt: skip
+
+
+def test_the_archive_projection_scales_the_measured_speed_by_the_chunks_per_article():
+    from rag.evaluation.bench.figures import projected_hours
+
+    # 57 chunks from 5 articles at 4.4 chunks/s: 100,000 articles are 1.14 million chunks, about 72 hours.
+    assert projected_hours(57, 5, 4.4) == 72.0
+    assert projected_hours(57, 5, 8.8) == 36.0 and projected_hours(57, 5, 4.4, articles=50_000) == 36.0

@@ -59,6 +59,8 @@ def _indexing_and_retrieval_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
         _check("plain_encode_chunks_per_s", "  baseline: plain ST encode, same texts",
                _get(r, "indexing.plain_encode_chunks_per_s"), "chunks/s"),
         _check("index_overhead_ratio", "  overhead ratio (index/plain time)", _get(r, "indexing.overhead_ratio"), "x"),
+        _check("hours_for_100k_articles", "  projected: 100,000 articles at the seeds' chunks per article",
+               _get(r, "indexing.hours_for_100k_articles"), "h"),
         _check("reindex_unchanged_s", "Re-index, nothing changed (in process)", _get(r, "reindex_unchanged.seconds"),
                "s"),
         _check("reindex_unchanged_cli_s", "Re-index, nothing changed (`rag index`)",

@@ -85,6 +85,14 @@ def _plain_encode(model: SentenceTransformer, texts: list[str], settings: Settin
     return seconds
 
 
+ARCHIVE_ARTICLES = 100_000  # the archive the issue sizes embedding for
+
+
+def projected_hours(chunks: int, documents: int, chunks_per_s: float, articles: int = ARCHIVE_ARTICLES) -> float:
+    """Hours to embed `articles` articles at the measured speed, with as many chunks per article as measured."""
+    return round(articles * chunks / max(1, documents) / chunks_per_s / 3600, 1)
+
+
 def bench_indexing(
     cfg: BenchConfig, settings: Settings, embedder: Embedder, seeds: Path, work: Path
 ) -> tuple[dict[str, Any], Path]:
@@ -124,6 +132,7 @@ def bench_indexing(
             "index_chunks_per_s": round(len(texts) / index_s, 2),
             "plain_encode_chunks_per_s": round(len(texts) / plain_s, 2),
             "overhead_ratio": round(index_s / plain_s, 3),
+            "hours_for_100k_articles": projected_hours(len(texts), n_docs, len(texts) / index_s),
             "runs": {"index_s": [round(x, 2) for x in index_runs], "plain_encode_s": [round(x, 2) for x in plain_runs]},
             "note": "overhead_ratio = index_paths seconds / plain SentenceTransformer.encode seconds (1.0 = none)",
         },
