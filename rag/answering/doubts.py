@@ -3,9 +3,10 @@ uncertain, or refused, by the answer policy's thresholds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
-from rag.answering.answerability import language_neutral, question_terms, unheld_terms
+from rag.answering.answerability import agreement, language_neutral, question_terms, unheld_terms
 from rag.answering.compose import Composing, labelled, written_in
 from rag.answering.prepare import Prepared
 from rag.models.embedding import sentence_similarities
@@ -25,16 +26,16 @@ _SAMPLES_DISAGREE = {
     "en": "The articles may not say this: asked again, the model answers differently.",
 }
 
-
-def disagreeing_samples(lang: str) -> str:
-    return _SAMPLES_DISAGREE["de" if lang == "de" else "en"]
+# Short answers sampled again from the prompt just answered (None: the backend cannot sample).
+Sampler = Callable[[], list[str] | None]
 
 
 class Doubting(Composing):
     """The answer service's check of the model's answer (rag.answering.service composes the jobs)."""
 
-    def _judged(self, prepared: Prepared, answer: Answer) -> Answer:
-        """The answer with its signals, marked uncertain or refused when the policy's thresholds say so."""
+    def _judged(self, prepared: Prepared, answer: Answer, sampler: Sampler | None = None) -> Answer:
+        """The answer with its signals, marked uncertain or refused when the policy's thresholds say so; the
+        samples for self-consistency are drawn only for an answer that is not refused."""
         cited = _cited_chunks(prepared, answer)
         terms = question_terms(prepared.question)
         sources = [labelled(c, c.text) for c in cited]
@@ -51,7 +52,17 @@ class Doubting(Composing):
             doubt = _NAMES_MISSING[lang].format(terms=", ".join(f"“{t}”" for t in unheld))
         elif similarity is not None and similarity < policy.doubt_similarity:
             doubt = _FAR_FROM_QUESTION[lang]
-        return replace(answer, question_terms=terms, unheld_terms=unheld, question_similarity=similarity, doubt=doubt)
+        share = agreement(answer.claim, (sampler() if sampler else None) or [])
+        if doubt is None and share is not None and share < policy.doubt_agreement:
+            doubt = _SAMPLES_DISAGREE[lang]
+        return replace(
+            answer,
+            question_terms=terms,
+            unheld_terms=unheld,
+            question_similarity=similarity,
+            agreement=share,
+            doubt=doubt,
+        )
 
     def _question_similarity(self, prepared: Prepared, cited: list[StoredChunk]) -> float | None:
         sentences = [c.slice(s, e) for c in cited for s, e in c.spans()]

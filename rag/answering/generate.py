@@ -7,14 +7,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from llama_index.core.llms import ChatMessage
 
-from rag.answering.answerability import agreement
 from rag.answering.citations import Repaired, SemanticScorer, repair
 from rag.answering.compose import unsupported_in_answer, written_in
-from rag.answering.doubts import Doubting, disagreeing_samples
+from rag.answering.doubts import Doubting, Sampler
 from rag.answering.prepare import Prepared
 from rag.answering.prompt import best_chunk_chars, build_messages
 from rag.answering.refusal import is_refusal
@@ -64,33 +63,20 @@ class Generating(Doubting):
                     yield Delta(raw[shown:])
                     shown = len(raw)
             reply, retried = self._in_its_language(prepared, backend, self._read_reply(prepared, raw), verdict_word)
-            answer = self._checked_answer(prepared, reply, first_delta_at, no_answer, retried)
-            if answer.mode == "llm" and self._samples_agreement(prepared):
-                answer = self._with_agreement(prepared, backend, messages, answer)
+            answer = self._checked_answer(
+                prepared, reply, first_delta_at, no_answer, retried, self._sampler(prepared, backend, messages)
+            )
         except LLMUnavailableError as exc:
             answer = self._without_llm(prepared, exc)
         yield Final(answer)
 
-    def _samples_agreement(self, prepared: Prepared) -> bool:
-        """Self-consistency is read for short answers (a name, a number): longer ones vary in their words alone."""
-        return self.settings.answer.consistency_samples > 0 and prepared.kind in (
-            QuestionKind.ENTITY,
-            QuestionKind.NUMBER,
-        )
-
-    def _with_agreement(
-        self, prepared: Prepared, backend: LLMBackend, messages: list[ChatMessage], answer: Answer
-    ) -> Answer:
-        """The answer with the share of sampled answers that agree with it; marked uncertain when too few do."""
+    def _sampler(self, prepared: Prepared, backend: LLMBackend, messages: list[ChatMessage]) -> Sampler | None:
+        """Short answers sampled again from the prompt just answered, for self-consistency; only for a name or a
+        number (longer answers vary in their words alone), and only when the policy asks for samples."""
         policy = self.settings.answer
-        samples = backend.sample(messages, policy.consistency_samples, policy.consistency_temperature, 24)
-        share = agreement(answer.claim, samples or [])
-        if share is None:
-            return answer
-        doubt = answer.doubt
-        if doubt is None and share < policy.doubt_agreement:
-            doubt = disagreeing_samples(answer.answer_lang)
-        return replace(answer, agreement=share, doubt=doubt)
+        if policy.consistency_samples == 0 or prepared.kind not in (QuestionKind.ENTITY, QuestionKind.NUMBER):
+            return None
+        return lambda: backend.sample(messages, policy.consistency_samples, policy.consistency_temperature, 24)
 
     def _without_llm(self, prepared: Prepared, exc: LLMUnavailableError) -> Answer:
         """The extractive answer, with a warning, when the LLM failed and the settings allow it; else raises."""
@@ -115,7 +101,13 @@ class Generating(Doubting):
         return reply, retried
 
     def _checked_answer(
-        self, prepared: Prepared, reply: _Reply, first_delta_at: float | None, no_answer: float | None, retried: bool
+        self,
+        prepared: Prepared,
+        reply: _Reply,
+        first_delta_at: float | None,
+        no_answer: float | None,
+        retried: bool,
+        sampler: Sampler | None,
     ) -> Answer:
         repaired = reply.repaired
         if repaired is None:
@@ -124,9 +116,8 @@ class Generating(Doubting):
             return self._refusal(
                 prepared, "unsupported", first_delta_at=first_delta_at, no_answer_probability=no_answer
             )
-        return self._judged(
-            prepared, self._llm_answer(prepared, repaired, reply.lang, first_delta_at, no_answer, retried)
-        )
+        answer = self._llm_answer(prepared, repaired, reply.lang, first_delta_at, no_answer, retried)
+        return self._judged(prepared, answer, sampler)
 
     def _messages(self, prepared: Prepared, firmer: bool = False) -> list[ChatMessage]:
         return build_messages(
