@@ -53,6 +53,15 @@ def unheld_in_retrieved(record: dict[str, Any]) -> int:
     return len(unheld_terms(terms, [c["text"] for c in record.get("retrieved") or []]))
 
 
+def unheld(record: dict[str, Any]) -> int:
+    return len(record.get("unheld_terms") or [])
+
+
+def far(record: dict[str, Any], t: float) -> bool:
+    """The question's cosine with the best cited sentence is below t (unknown: not far)."""
+    return record.get("question_similarity") is not None and record["question_similarity"] < t
+
+
 RULES: dict[str, tuple[str, list[float], Callable[[dict[str, Any], float], bool]]] = {
     "p_none": (
         "P(no-answer) ≥ t",
@@ -62,7 +71,7 @@ RULES: dict[str, tuple[str, list[float], Callable[[dict[str, Any], float], bool]
     "unheld_cited": (
         "≥ t question terms held by no cited passage",
         [1, 2, 3],
-        lambda r, t: len(r.get("unheld_terms") or []) >= t,
+        lambda r, t: unheld(r) >= t,
     ),
     "unheld_retrieved": (
         "≥ t question terms held by no retrieved chunk",
@@ -72,23 +81,17 @@ RULES: dict[str, tuple[str, list[float], Callable[[dict[str, Any], float], bool]
     "similarity": (
         "question's cosine with the best cited sentence < t",
         [0.45, 0.5, 0.55, 0.6, 0.65],
-        lambda r, t: r.get("question_similarity") is not None and r["question_similarity"] < t,
+        far,
     ),
     "terms_or_similarity": (
         "≥ 2 unheld terms, or cosine < t",
         [0.4, 0.45, 0.5],
-        lambda r, t: (
-            len(r.get("unheld_terms") or []) >= 2
-            or (r.get("question_similarity") is not None and r["question_similarity"] < t)
-        ),
+        lambda r, t: unheld(r) >= 2 or far(r, t),
     ),
     "terms3_or_similarity": (
         "≥ 3 unheld terms, or cosine < t",
         [0.4, 0.45, 0.5],
-        lambda r, t: (
-            len(r.get("unheld_terms") or []) >= 3
-            or (r.get("question_similarity") is not None and r["question_similarity"] < t)
-        ),
+        lambda r, t: unheld(r) >= 3 or far(r, t),
     ),
     "agreement": (
         "share of sampled answers agreeing < t",
