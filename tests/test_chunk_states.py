@@ -72,6 +72,16 @@ class CharModel:
         self.loaded += 1
         return True
 
+    def cells_after(self, start: int) -> bytes:
+        return bytes(str(self.ids[start:]), "utf-8")
+
+    def load_cells(self, tokens: Sequence[int], start: int, cells: bytes) -> bool:
+        if not self.holds(tokens[:start]) or cells != bytes(str(list(tokens[start:])), "utf-8"):
+            return False
+        self.ids = list(tokens)
+        self.loaded += 1
+        return True
+
 
 def _backend(tmp_path: Path) -> SimpleNamespace:
     gguf = tmp_path / "model.gguf"
@@ -117,6 +127,18 @@ def test_a_chunk_that_ranks_first_again_is_loaded_and_only_the_rest_evaluated(tm
     prompt = fresh.llama.chat_tokens(second)
     assert fresh.llama.evaluate(prompt) == len(prompt) - use.tokens
     assert cache.stats.loaded == 1 and cache.stats.evaluated == 1 and cache.stats.hit_rate == 0.5
+    assert fresh.llama.loaded == 2, "the prefix's state, then the chunk's cells after it"
+
+
+def test_a_chunk_state_holds_only_the_cells_after_the_prefix(tmp_path: Path) -> None:
+    passages = _passages(BEST, OTHER)
+    messages = _messages("Wie lange dauerte der Streik?", passages)
+    cache, backend = _cache(tmp_path), _backend(tmp_path)
+    use = cache.restore(backend, messages, best_chunk_chars(passages))
+    prefix = backend.llama.chat_tokens(messages[:-1], open_reply=False)
+    (saved,) = cache.files()
+    cells = saved.read_bytes().split(b"}", 1)[1]  # after the JSON header
+    assert cells == bytes(str(backend.llama.ids[len(prefix) : use.tokens]), "utf-8")
 
 
 def test_the_same_best_chunk_in_the_model_is_kept_and_cut_back_to_the_head(tmp_path: Path) -> None:

@@ -36,11 +36,29 @@ def llama_build_info() -> str:
     return text.strip().removesuffix("|").strip()
 
 
+PROMPT, SCRATCH = 0, 1  # llama.cpp sequence ids: the prompt, and a passage's cells on their way in or out
+
+
+def _with_scratch_sequence(model: Any) -> None:
+    """Give the llama_cpp.Llama's context a second sequence, which llama-cpp-python does not offer. Unified,
+    the KV cache keeps the whole window for the prompt and computes the same numbers as with one sequence."""
+    from llama_cpp import _internals
+
+    params = model.context_params
+    if params.n_seq_max >= 2 and params.kv_unified:
+        return
+    params.n_seq_max, params.kv_unified = 2, True
+    model._ctx.close()  # first, so that two KV caches are never held at once
+    model._ctx = _internals.LlamaContext(model=model._model, params=params, verbose=model.verbose)
+
+
 class LlamaModel:
     """The in-process llama.cpp model: tokens, evaluation that keeps the longest evaluated prefix, the last
-    position's logits, and the raw KV state (saved to disk by rag.models.prefix_state)."""
+    position's logits, the raw KV state (saved to disk by rag.models.prefix_state) and the KV cells of a part
+    of the prompt (rag.models.chunk_states)."""
 
     def __init__(self, model: Any) -> None:
+        _with_scratch_sequence(model)
         self._model = model  # llama_cpp.Llama
 
     @property
@@ -132,6 +150,47 @@ class LlamaModel:
         buffer = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
         if llama_cpp.llama_state_set_data(self._model._ctx.ctx, buffer, len(state)) != len(state):
             return False
+        self._model.input_ids[: len(tokens)] = tokens
+        self._model.n_tokens = len(tokens)
+        return True
+
+    def cells_after(self, start: int) -> bytes:
+        """The KV cells of the held tokens from position `start` on, with their positions: a passage's part of
+        the prompt without the prefix before it, about a tenth of the whole state."""
+        import llama_cpp
+
+        ctx = self._model._ctx.ctx
+        memory = llama_cpp.llama_get_memory(ctx)
+        llama_cpp.llama_memory_seq_rm(memory, PROMPT, self.evaluated_tokens, -1)  # nothing past what is held
+        llama_cpp.llama_memory_seq_cp(memory, PROMPT, SCRATCH, -1, -1)  # shares the cells, copies nothing
+        llama_cpp.llama_memory_seq_rm(memory, SCRATCH, 0, start)
+        try:
+            size = llama_cpp.llama_state_seq_get_size(ctx, SCRATCH)
+            buffer = (ctypes.c_uint8 * size)()
+            written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, SCRATCH)
+            return bytes(buffer)[:written]
+        finally:
+            llama_cpp.llama_memory_seq_rm(memory, SCRATCH, -1, -1)
+
+    def load_cells(self, tokens: Sequence[int], start: int, cells: bytes) -> bool:
+        """Put saved cells (`cells_after(start)`) back after the first `start` of `tokens`, which the model
+        must hold: the next prompt that starts with `tokens` evaluates only what follows."""
+        import llama_cpp
+
+        if not self.holds(tokens[:start]):
+            return False
+        ctx = self._model._ctx.ctx
+        memory = llama_cpp.llama_get_memory(ctx)
+        llama_cpp.llama_memory_seq_rm(memory, PROMPT, start, -1)
+        self.keep_first(start)
+        buffer = (ctypes.c_uint8 * len(cells)).from_buffer_copy(cells)
+        # A sequence's state is read into a cleared sequence, so into the scratch one, then shared.
+        read = llama_cpp.llama_state_seq_set_data(ctx, buffer, len(cells), SCRATCH)
+        if read == len(cells) and llama_cpp.llama_memory_seq_pos_max(memory, SCRATCH) == len(tokens) - 1:
+            llama_cpp.llama_memory_seq_cp(memory, SCRATCH, PROMPT, -1, -1)
+        llama_cpp.llama_memory_seq_rm(memory, SCRATCH, -1, -1)
+        if llama_cpp.llama_memory_seq_pos_max(memory, PROMPT) != len(tokens) - 1:
+            return False  # cells of another prompt's length: the model holds the first `start` tokens
         self._model.input_ids[: len(tokens)] = tokens
         self._model.n_tokens = len(tokens)
         return True

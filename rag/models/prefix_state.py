@@ -44,7 +44,8 @@ class PrefixWarmup:
     path: Path | None = None
 
 
-def state_key(model: LlamaModel, tokens: Sequence[int]) -> str:
+def state_key(model: LlamaModel, tokens: Sequence[int], cells_from: int = 0) -> str:
+    """The key of the state of `tokens`, or of their KV cells from position `cells_from` on."""
     import llama_cpp
 
     stat = model.path.stat()
@@ -57,6 +58,7 @@ def state_key(model: LlamaModel, tokens: Sequence[int]) -> str:
         str(model.context_size),
         model.kv_cache_types,
         ",".join(map(str, tokens)),
+        f"cells from {cells_from}",
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
