@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.llms import (
@@ -20,6 +22,7 @@ from llama_index.core.llms import (
 )
 
 from rag.answering.textsim import content_words
+from rag.models.llama_model import messages_to_chatml
 from rag.models.llm import LLMBackend
 from rag.settings import Settings
 from rag.types import Answer, Citation, Delta, Final, Preview, QuestionKind, StoredChunk, StreamEvent, Timings
@@ -204,3 +207,71 @@ def api_client(settings: Settings, source: ScriptedSource) -> TestClient:
     from ui.api import api_routes
 
     return TestClient(FastAPI(routes=api_routes(settings, source)))
+
+
+class CharModel:
+    """LlamaModel's interface over one token per character: what it evaluated, in which pieces."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.context_size = 4096
+        self.kv_cache_types = "f16"
+        self.ids: list[int] = []
+        self.evaluated: list[int] = []  # sizes of the evaluation calls
+        self.loaded = 0
+
+    @property
+    def evaluated_tokens(self) -> int:
+        return len(self.ids)
+
+    def chat_tokens(self, messages: Sequence[ChatMessage], open_reply: bool = True) -> list[int]:
+        text = messages_to_chatml(messages)
+        return [ord(c) for c in (text if open_reply else text.removesuffix("<|im_start|>assistant\n"))]
+
+    def open_message_tokens(self, messages: Sequence[ChatMessage], chars: int, suffix: str = "") -> list[int]:
+        *earlier, last = messages
+        text = messages_to_chatml(earlier).removesuffix("<|im_start|>assistant\n")
+        return [ord(c) for c in f"{text}<|im_start|>{last.role.value}\n{(last.content or '')[:chars]}{suffix}"]
+
+    def holds(self, tokens: Sequence[int]) -> bool:
+        return self.ids[: len(tokens)] == list(tokens)
+
+    def keep_first(self, n: int) -> None:
+        del self.ids[n:]
+
+    def evaluate(self, tokens: Sequence[int]) -> int:
+        kept = next((i for i, (a, b) in enumerate(zip(self.ids, tokens[:-1], strict=False)) if a != b), None)
+        kept = min(len(self.ids), len(tokens) - 1) if kept is None else kept
+        self.ids = list(tokens)
+        self.evaluated.append(len(tokens) - kept)
+        return len(tokens) - kept
+
+    def evaluate_afresh(self, tokens: Sequence[int]) -> None:
+        self.ids = list(tokens)
+        self.evaluated.append(len(tokens))
+
+    def state_bytes(self) -> bytes:
+        return bytes(str(self.ids), "utf-8")
+
+    def load_state(self, tokens: Sequence[int], state: bytes) -> bool:
+        self.ids = list(tokens)
+        self.loaded += 1
+        return True
+
+    def cells_after(self, start: int) -> bytes:
+        return bytes(str(self.ids[start:]), "utf-8")
+
+    def load_cells(self, tokens: Sequence[int], start: int, cells: bytes) -> bool:
+        if not self.holds(tokens[:start]) or cells != bytes(str(list(tokens[start:])), "utf-8"):
+            return False
+        self.ids = list(tokens)
+        self.loaded += 1
+        return True
+
+
+def char_backend(tmp_path: Path) -> SimpleNamespace:
+    """A backend whose in-process model is a CharModel, with the lock rag.models.chunk_states takes."""
+    gguf = tmp_path / "model.gguf"
+    if not gguf.exists():  # its size and time are part of the key
+        gguf.write_bytes(b"gguf")
+    return SimpleNamespace(llama=CharModel(gguf), lock=threading.Lock())

@@ -4,90 +4,19 @@ evaluated or saved, the size cap, and the same answer with the cache on and off 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Sequence
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from llama_index.core.llms import ChatMessage
 
-from rag.answering.prompt import best_chunk_chars, build_messages, prefix_messages
+from rag.answering.prompt import best_chunk_chars, build_messages, prefix_messages, restore_best_chunk
 from rag.models.chunk_states import ChunkStates
-from rag.models.llama_model import messages_to_chatml
 from rag.types import Passage
-from tests.fakes import make_chunk, scripted_backend
+from tests.fakes import char_backend, make_chunk, scripted_backend
 from tests.models import fresh_local_model
 
 BEST = make_chunk("Der Streik dauerte fünf Tage. Die Züge fuhren wieder.", chunk_id="best", title="Streik")
 OTHER = make_chunk("Die Gewerkschaft forderte mehr Lohn.", chunk_id="other", doc_id="d1", title="Lohn")
-
-
-class CharModel:
-    """LlamaModel's interface over one token per character: what it evaluated, in which pieces."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.context_size = 4096
-        self.kv_cache_types = "f16"
-        self.ids: list[int] = []
-        self.evaluated: list[int] = []  # sizes of the evaluation calls
-        self.loaded = 0
-
-    @property
-    def evaluated_tokens(self) -> int:
-        return len(self.ids)
-
-    def chat_tokens(self, messages: Sequence[ChatMessage], open_reply: bool = True) -> list[int]:
-        text = messages_to_chatml(messages)
-        return [ord(c) for c in (text if open_reply else text.removesuffix("<|im_start|>assistant\n"))]
-
-    def open_message_tokens(self, messages: Sequence[ChatMessage], chars: int, suffix: str = "") -> list[int]:
-        *earlier, last = messages
-        text = messages_to_chatml(earlier).removesuffix("<|im_start|>assistant\n")
-        return [ord(c) for c in f"{text}<|im_start|>{last.role.value}\n{(last.content or '')[:chars]}{suffix}"]
-
-    def holds(self, tokens: Sequence[int]) -> bool:
-        return self.ids[: len(tokens)] == list(tokens)
-
-    def keep_first(self, n: int) -> None:
-        del self.ids[n:]
-
-    def evaluate(self, tokens: Sequence[int]) -> int:
-        kept = next((i for i, (a, b) in enumerate(zip(self.ids, tokens[:-1], strict=False)) if a != b), None)
-        kept = min(len(self.ids), len(tokens) - 1) if kept is None else kept
-        self.ids = list(tokens)
-        self.evaluated.append(len(tokens) - kept)
-        return len(tokens) - kept
-
-    def evaluate_afresh(self, tokens: Sequence[int]) -> None:
-        self.ids = list(tokens)
-        self.evaluated.append(len(tokens))
-
-    def state_bytes(self) -> bytes:
-        return bytes(str(self.ids), "utf-8")
-
-    def load_state(self, tokens: Sequence[int], state: bytes) -> bool:
-        self.ids = list(tokens)
-        self.loaded += 1
-        return True
-
-    def cells_after(self, start: int) -> bytes:
-        return bytes(str(self.ids[start:]), "utf-8")
-
-    def load_cells(self, tokens: Sequence[int], start: int, cells: bytes) -> bool:
-        if not self.holds(tokens[:start]) or cells != bytes(str(list(tokens[start:])), "utf-8"):
-            return False
-        self.ids = list(tokens)
-        self.loaded += 1
-        return True
-
-
-def _backend(tmp_path: Path) -> SimpleNamespace:
-    gguf = tmp_path / "model.gguf"
-    if not gguf.exists():  # its size and time are part of the key
-        gguf.write_bytes(b"gguf")
-    return SimpleNamespace(llama=CharModel(gguf), lock=threading.Lock())
 
 
 def _messages(question: str, passages: list[Passage]) -> list[ChatMessage]:
@@ -115,13 +44,13 @@ def test_a_chunk_that_ranks_first_again_is_loaded_and_only_the_rest_evaluated(tm
     passages = _passages(BEST, OTHER)
     first, second = _messages("Wie lange dauerte der Streik?", passages), _messages("Wer streikte?", passages)
     cache = _cache(tmp_path)
-    backend = _backend(tmp_path)
+    backend = char_backend(tmp_path)
     use = cache.restore(backend, first, best_chunk_chars(passages))
     assert use.outcome == "evaluated" and len(cache.files()) == 1
     prefix = len(backend.llama.chat_tokens(first[:-1], open_reply=False))
     assert backend.llama.evaluated == [prefix, use.tokens - prefix], "the prefix, then the head from its end"
 
-    fresh = _backend(tmp_path)  # another process: the prefix and the head come from disk
+    fresh = char_backend(tmp_path)  # another process: the prefix and the head come from disk
     use2 = cache.restore(fresh, second, best_chunk_chars(passages))
     assert use2.outcome == "loaded" and use2.tokens == use.tokens and fresh.llama.evaluated == []
     prompt = fresh.llama.chat_tokens(second)
@@ -133,7 +62,7 @@ def test_a_chunk_that_ranks_first_again_is_loaded_and_only_the_rest_evaluated(tm
 def test_a_chunk_state_holds_only_the_cells_after_the_prefix(tmp_path: Path) -> None:
     passages = _passages(BEST, OTHER)
     messages = _messages("Wie lange dauerte der Streik?", passages)
-    cache, backend = _cache(tmp_path), _backend(tmp_path)
+    cache, backend = _cache(tmp_path), char_backend(tmp_path)
     use = cache.restore(backend, messages, best_chunk_chars(passages))
     prefix = backend.llama.chat_tokens(messages[:-1], open_reply=False)
     (saved,) = cache.files()
@@ -144,7 +73,7 @@ def test_a_chunk_state_holds_only_the_cells_after_the_prefix(tmp_path: Path) -> 
 def test_the_same_best_chunk_in_the_model_is_kept_and_cut_back_to_the_head(tmp_path: Path) -> None:
     passages = _passages(BEST, OTHER)
     messages = _messages("Wie lange dauerte der Streik?", passages)
-    cache, backend = _cache(tmp_path), _backend(tmp_path)
+    cache, backend = _cache(tmp_path), char_backend(tmp_path)
     cache.restore(backend, messages, best_chunk_chars(passages))
     backend.llama.evaluate(backend.llama.chat_tokens(messages))  # the answer ran
     use = cache.restore(backend, _messages("Und warum?", passages), best_chunk_chars(passages))
@@ -154,7 +83,7 @@ def test_the_same_best_chunk_in_the_model_is_kept_and_cut_back_to_the_head(tmp_p
 def test_without_disk_space_nothing_is_written_and_the_prompt_is_split_the_same(tmp_path: Path) -> None:
     passages = _passages(BEST, OTHER)
     messages = _messages("Wie lange dauerte der Streik?", passages)
-    off, on = _backend(tmp_path), _backend(tmp_path)
+    off, on = char_backend(tmp_path), char_backend(tmp_path)
     _cache(tmp_path, max_bytes=0).restore(off, messages, best_chunk_chars(passages))
     assert not (tmp_path / "chunks").exists()
     _cache(tmp_path).restore(on, messages, best_chunk_chars(passages))
@@ -163,25 +92,44 @@ def test_without_disk_space_nothing_is_written_and_the_prompt_is_split_the_same(
 
 
 def test_the_least_recently_used_states_go_when_the_cap_is_reached(tmp_path: Path) -> None:
-    cache, backend = _cache(tmp_path, max_bytes=1), _backend(tmp_path)
+    cache, backend = _cache(tmp_path, max_bytes=1), char_backend(tmp_path)
     for chunk in (BEST, OTHER):
         passages = _passages(chunk)
         cache.restore(backend, _messages("Was?", passages), best_chunk_chars(passages))
     [kept] = cache.files()
     passages = _passages(OTHER)
     assert (
-        cache.restore(_backend(tmp_path), _messages("Was?", passages), best_chunk_chars(passages)).outcome == "loaded"
+        cache.restore(char_backend(tmp_path), _messages("Was?", passages), best_chunk_chars(passages)).outcome
+        == "loaded"
     )
     assert cache.size_bytes() == kept.stat().st_size
+
+
+def test_a_full_cache_keeps_the_often_used_state_and_the_recent_article(tmp_path: Path) -> None:
+    """Not the least recently used: the state used three times, and the newest article's, outlive one used once."""
+    often = make_chunk("Die Züge fuhren wieder.", chunk_id="often", title="Züge", date="2019-05-01")
+    once = make_chunk("Die Busse fuhren nicht.", chunk_id="once", title="Busse", date="2019-05-01")
+    recent = make_chunk("Der Flughafen blieb offen.", chunk_id="recent", title="Flug", date="2024-03-10")
+    cache, backend = _cache(tmp_path), char_backend(tmp_path)
+
+    def ask(chunk) -> str:
+        passages = _passages(chunk)
+        return restore_best_chunk(cache, char_backend(tmp_path), _messages("Was?", passages), passages).outcome
+
+    assert [ask(often), ask(often), ask(often), ask(once)] == ["evaluated", "loaded", "loaded", "evaluated"]
+    cache.max_bytes = cache.size_bytes() * 3 // 2  # room for two of about the same size
+    assert ask(recent) == "evaluated" and len(cache.files()) == 2
+    assert [ask(often), ask(recent), ask(once)] == ["loaded", "loaded", "evaluated"], "the once-used one went"
+    assert backend.llama.evaluated == []
 
 
 def test_a_corrupt_state_is_evaluated_again_and_replaced(tmp_path: Path) -> None:
     passages = _passages(BEST)
     cache = _cache(tmp_path)
-    cache.restore(_backend(tmp_path), _messages("Was?", passages), best_chunk_chars(passages))
+    cache.restore(char_backend(tmp_path), _messages("Was?", passages), best_chunk_chars(passages))
     [path] = cache.files()
     path.write_bytes(b"garbage")
-    assert cache.restore(_backend(tmp_path), _messages("Was?", passages), best_chunk_chars(passages)).outcome == (
+    assert cache.restore(char_backend(tmp_path), _messages("Was?", passages), best_chunk_chars(passages)).outcome == (
         "evaluated"
     )
     assert path.stat().st_size > len(b"garbage")
@@ -193,7 +141,7 @@ def test_a_cache_that_cannot_be_written_only_warns(tmp_path: Path, caplog: pytes
     cache = ChunkStates(blocked / "chunks", 10**9, tmp_path / "prefix")
     passages = _passages(BEST)
     with caplog.at_level(logging.WARNING, logger="newsrag.chunk_states"):
-        use = cache.restore(_backend(tmp_path), _messages("Was?", passages), best_chunk_chars(passages))
+        use = cache.restore(char_backend(tmp_path), _messages("Was?", passages), best_chunk_chars(passages))
     assert use.outcome == "evaluated" and "could not save a chunk state" in caplog.text
 
 
@@ -201,13 +149,13 @@ def test_other_backends_and_prompts_without_passages_are_left_alone(tmp_path: Pa
     cache = _cache(tmp_path)
     passages = _passages(BEST)
     assert cache.restore(scripted_backend(), _messages("Was?", passages), 50).outcome == "unsupported"
-    assert cache.restore(_backend(tmp_path), _messages("Was?", []), 0).outcome == "unsupported"
+    assert cache.restore(char_backend(tmp_path), _messages("Was?", []), 0).outcome == "unsupported"
     assert not cache.files()
 
 
 def test_a_follow_up_after_another_prompt_gets_the_prefix_back_from_disk(tmp_path: Path) -> None:
     passages = _passages(BEST)
-    cache, backend = ChunkStates(tmp_path / "chunks", 0, tmp_path / "prefix"), _backend(tmp_path)
+    cache, backend = ChunkStates(tmp_path / "chunks", 0, tmp_path / "prefix"), char_backend(tmp_path)
     cache.restore(backend, _messages("Was?", passages), best_chunk_chars(passages))
     backend.llama.evaluate([1, 2, 3])  # the condensing prompt took the model
     other = _passages(OTHER)

@@ -15,7 +15,7 @@ from rag.answering.citations import Repaired, SemanticScorer, repair
 from rag.answering.compose import unsupported_in_answer, written_in
 from rag.answering.doubts import Doubting, Sampler
 from rag.answering.prepare import Prepared
-from rag.answering.prompt import best_chunk_chars, build_messages
+from rag.answering.prompt import build_messages, restore_best_chunk
 from rag.answering.refusal import is_refusal
 from rag.answering.shape import calibrated_verdict, verdict_words
 from rag.models.chunk_states import ChunkStates
@@ -47,7 +47,7 @@ class Generating(Doubting):
         messages = self._messages(prepared)
         try:
             # The prompt up to the best chunk: kept, or from disk when that chunk ranked first before.
-            self.chunk_states.restore(backend, messages, best_chunk_chars(list(prepared.passages)))
+            restore_best_chunk(self.chunk_states, backend, messages, list(prepared.passages))
             no_answer = backend.no_answer_probability(messages)
             if no_answer is not None and no_answer >= self._no_answer_threshold(prepared):
                 yield Final(self._refusal(prepared, "verdict", no_answer_probability=no_answer))

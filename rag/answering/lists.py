@@ -18,7 +18,7 @@ from rag.answering.compose import unsupported_in_answer
 from rag.answering.focus import whole
 from rag.answering.generate import Generating
 from rag.answering.prepare import Prepared
-from rag.answering.prompt import best_chunk_chars, select_passages
+from rag.answering.prompt import restore_best_chunk, select_passages
 from rag.answering.shape import items_of
 from rag.models.embedding import cosines
 from rag.models.llm import LLMBackend, LLMUnavailableError
@@ -79,7 +79,7 @@ class Listing(Generating):
         """The items one passage names, in the answer's language (none when it holds no answer), and the
         no-answer probability of its prompt."""
         messages = self._messages(one)
-        self.chunk_states.restore(backend, messages, best_chunk_chars(list(one.passages)))
+        restore_best_chunk(self.chunk_states, backend, messages, list(one.passages))
         no_answer = backend.no_answer_probability(messages)
         if no_answer is not None and no_answer >= self._no_answer_threshold(one):
             return [], no_answer

@@ -6,7 +6,8 @@ from itertools import takewhile
 
 from llama_index.core.llms import ChatMessage, MessageRole
 
-from rag.models.llm import NO_ANSWER
+from rag.models.chunk_states import ChunkStates, ChunkStateUse
+from rag.models.llm import NO_ANSWER, LLMBackend
 from rag.types import AnswerFormat, Passage, QuestionKind, StoredChunk
 
 SOURCES_HEADER = "Sources:\n"
@@ -125,6 +126,15 @@ def best_chunk_chars(passages: list[Passage]) -> int:
     best = passages[0].chunk.chunk_id
     leading = list(takewhile(lambda p: p.chunk.chunk_id == best, passages))
     return len(SOURCES_HEADER) + len(format_passages(leading))
+
+
+def restore_best_chunk(
+    cache: ChunkStates, backend: LLMBackend, messages: list[ChatMessage], passages: list[Passage]
+) -> ChunkStateUse:
+    """The prompt up to the best chunk into the in-process model from the chunk cache, which ranks the state
+    by the chunk's article date (recent news stays warm longer)."""
+    published = passages[0].chunk.date if passages else None
+    return cache.restore(backend, messages, best_chunk_chars(passages), published)
 
 
 def prefix_messages(answer_format: AnswerFormat = "short") -> list[ChatMessage]:

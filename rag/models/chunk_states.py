@@ -16,8 +16,9 @@ and whatever was asked before.
 
 The key covers the GGUF file, the llama.cpp build, the context size and every token of the head (the prefix
 and the chunk's text), so a state is never used for another prompt, model or build. The files live in one
-folder with a size cap; the least recently used go first. A full disk or a read-only cache only logs a
-warning: the answer is the same, it just costs the evaluation.
+folder with a size cap; the least worth go first: the least used lately, of the oldest articles
+(rag.models.state_ledger). A full disk or a read-only cache only logs a warning: the answer is the same,
+it just costs the evaluation.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from llama_index.core.llms import ChatMessage
 from rag.models.llama_model import LlamaModel
 from rag.models.llm import LLMBackend
 from rag.models.prefix_state import read_state, restore_prefix, state_key, write_state
+from rag.models.state_ledger import StateLedger, eviction_order
 from rag.settings import Settings
 
 log = logging.getLogger("newsrag.chunk_states")
@@ -77,15 +79,19 @@ class ChunkStates:
         self.max_bytes = max_bytes
         self.prefix_dir = prefix_dir  # where rag.models.prefix_state keeps the prefix's state
         self.stats = ChunkStateStats()
+        self.ledger = StateLedger(directory)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChunkStates:
         directory = settings.chunk_states_dir or settings.cache_dir / "chunk-states"
         return cls(directory, settings.chunk_states_mb * 2**20, settings.cache_dir / "prefix-state")
 
-    def restore(self, backend: LLMBackend, messages: Sequence[ChatMessage], head_chars: int) -> ChunkStateUse:
+    def restore(
+        self, backend: LLMBackend, messages: Sequence[ChatMessage], head_chars: int, published: str | None = None
+    ) -> ChunkStateUse:
         """Make the model hold exactly the state of `messages` up to `head_chars` characters of the last
-        message, so that evaluating the whole prompt next evaluates only what follows."""
+        message, so that evaluating the whole prompt next evaluates only what follows. `published`, the best
+        chunk's article date, ranks its state in the cache (rag.models.state_ledger)."""
         model = backend.llama
         if model is None or head_chars <= 0:
             return ChunkStateUse("unsupported", 0, 0.0)
@@ -95,19 +101,29 @@ class ChunkStates:
             prefix = model.chat_tokens(messages[:-1], open_reply=False)
             if not head or head[: len(prefix)] != prefix:
                 return ChunkStateUse("unsupported", 0, 0.0)
-            outcome = self._restore(model, prefix, head)
+            outcome = self._restore(model, prefix, head, published)
             model.keep_first(len(head))
         setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
         return ChunkStateUse(outcome, len(head), time.perf_counter() - started)
 
-    def _restore(self, model: LlamaModel, prefix: list[int], head: list[int]) -> ChunkStateOutcome:
+    def _restore(
+        self, model: LlamaModel, prefix: list[int], head: list[int], published: str | None
+    ) -> ChunkStateOutcome:
+        key = state_key(model, head, cells_from=len(prefix))
+        path = self.directory / f"chunk-{key}.bin"
+        outcome = self._held_loaded_or_evaluated(model, prefix, head, key, path)
+        if self.max_bytes and path.exists():  # a use of the passage, whichever way the model got it
+            self.ledger.record_use(path, published)
+        return outcome
+
+    def _held_loaded_or_evaluated(
+        self, model: LlamaModel, prefix: list[int], head: list[int], key: str, path: Path
+    ) -> ChunkStateOutcome:
         if model.holds(head):  # the last prompt had the same best chunk: a follow-up, or the same question
             return "kept"
         if not model.holds(prefix):  # e.g. a follow-up's condensing prompt took its place
             restore_prefix(model, prefix, self.prefix_dir)
         model.keep_first(len(prefix))
-        key = state_key(model, head, cells_from=len(prefix))
-        path = self.directory / f"chunk-{key}.bin"
         saved = read_state(path, key) if self.max_bytes and path.exists() else None
         if saved is not None and model.load_cells(head, len(prefix), saved):
             _touch(path)
@@ -137,16 +153,21 @@ class ChunkStates:
         return max((_size(p) for p in self.files()), default=0)
 
     def _evict(self, keep: Path) -> None:
-        """Least recently used first, until the folder fits the cap; the state just written stays."""
-        files = sorted(self.files(), key=_mtime)
-        total = sum(_size(p) for p in files)
-        for path in files:
+        """The least worth first (rag.models.state_ledger), until the folder fits the cap; the state just
+        written stays."""
+        files = {p.name: p for p in self.files()}
+        total = sum(_size(p) for p in files.values())
+        removed: list[str] = []
+        for entry in eviction_order(self.ledger.entries(files.values()), time.time()):
             if total <= self.max_bytes:
                 break
-            if path == keep:
+            if entry.name == keep.name:
                 continue
-            total -= _size(path)
-            path.unlink(missing_ok=True)
+            total -= _size(files[entry.name])
+            files[entry.name].unlink(missing_ok=True)
+            removed.append(entry.name)
+        if removed:
+            self.ledger.forget(removed)
 
 
 def _head_tokens(model: LlamaModel, messages: Sequence[ChatMessage], head_chars: int) -> list[int]:
@@ -171,10 +192,3 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
