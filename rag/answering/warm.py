@@ -2,7 +2,8 @@
 
 Each chunk is put where a question would put it, first among the passages, and its head (the prefix and the
 chunk) evaluated and saved by rag.models.chunk_states: the same tokens and the same key as when a question ranks it
-first. Meant for a small corpus: at about 50 MB a state, the cache's size cap decides how many fit.
+first. At about 7 MB a state (the chunk's own KV cells), the default cap of 4,000 MB holds about 570; on an
+archive, `--newest N` warms only the latest articles.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rag.answering.focus import best_chunk_and_focus
-from rag.answering.prompt import best_chunk_chars, build_messages, select_passages
+from rag.answering.prompt import build_messages, restore_best_chunk, select_passages
 from rag.answering.service import AnswerService
 from rag.errors import NewsragError
+from rag.store import DocumentInfo
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -34,7 +36,15 @@ class NothingToWarmError(NewsragError, RuntimeError):
     """The configured LLM is not the in-process one, or the chunk cache is off."""
 
 
-def warm_chunk_states(service: AnswerService, progress: Progress | None = None) -> Warmup:
+def newest_first(documents: list[DocumentInfo]) -> list[DocumentInfo]:
+    """By date, newest first (a month's date after the days of that month); undated articles last."""
+    dated = sorted((d for d in documents if d.date), key=lambda d: d.date or "", reverse=True)
+    return dated + [d for d in documents if not d.date]
+
+
+def warm_chunk_states(service: AnswerService, progress: Progress | None = None, newest: int | None = None) -> Warmup:
+    """Every chunk's state, the newest articles first; only those of the `newest` N articles when given (after
+    a feed refresh: today's news warm, the archive computed when a question first ranks it first)."""
     backend, cache = service.backend, service.chunk_states
     if backend is None or backend.llama is None:
         raise NothingToWarmError(
@@ -43,14 +53,15 @@ def warm_chunk_states(service: AnswerService, progress: Progress | None = None) 
     if cache.max_bytes <= 0:
         raise NothingToWarmError("Nothing to warm: the chunk cache is off (chunk_states_mb = 0).")
     started = time.perf_counter()
-    chunks = [chunk for doc in service.store.documents() for chunk in service.store.chunks_of(doc.doc_id)]
+    documents = newest_first(service.store.documents())[:newest]
+    chunks = [chunk for doc in documents for chunk in service.store.chunks_of(doc.doc_id)]
     evaluated = cached = left_out = 0
     for done, chunk in enumerate(chunks, 1):
         passages = select_passages(
             best_chunk_and_focus("", [chunk], best=0, neighbours=0), service.settings.answer.context_budget_tokens
         )
         messages = build_messages("", passages, "en", service.settings.answer.answer_format)
-        use = cache.restore(backend, messages, best_chunk_chars(passages))
+        use = restore_best_chunk(cache, backend, messages, passages)
         evaluated += use.outcome == "evaluated"
         cached += use.outcome in ("loaded", "kept")
         if progress is not None:
