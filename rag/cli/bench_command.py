@@ -35,11 +35,25 @@ def bench_command(
     llm_repeat: Annotated[int | None, typer.Option("--llm-repeat", min=1, help="LLM runs per question.")] = None,
     no_chat: Annotated[bool, typer.Option("--no-chat", help="Skip the chat-server start-up and RSS.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the table as Markdown.")] = False,
+    cache_replay: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-replay",
+            exists=True,
+            dir_okay=False,
+            help="Only replay the chunk cache's rules over a month of questions on a 500,000-chunk archive, with "
+            "the best chunks of this `rag eval` results.jsonl asked again among them and the size of the states "
+            "saved by `rag index --warm`; write the hit rates (no model is loaded).",
+        ),
+    ] = None,
 ) -> None:
     """Benchmark indexing, retrieval, answering, cold start and memory; write JSON and print a table."""
     from rag.evaluation.extras import require
 
     require("rag bench")  # the `eval` extra: one clear line when it is missing
+    if cache_replay is not None:
+        _cache_replay(cache_replay, out)
+        return
     from rag.evaluation.bench import BenchConfig, format_table, run_bench, write_results
 
     cfg = BenchConfig.make(
@@ -61,3 +75,23 @@ def bench_command(
     for section, error in results["errors"].items():
         typer.secho(f"{section} failed: {error}", fg=typer.colors.YELLOW, err=True)
     typer.echo(f"\nWrote {path} and {latest}")
+
+
+def _cache_replay(results: Path, out: Path) -> None:
+    import json
+    import time
+
+    from rag.cli.common import fail, make_settings
+    from rag.evaluation.bench.cache_replay import NoStatesToMeasureError, format_replay, run_cache_replay
+
+    settings = make_settings()
+    states = settings.chunk_states_dir or settings.cache_dir / "chunk-states"
+    try:
+        figures = run_cache_replay(results, states, settings.cache_dir / "prefix-state")
+    except (NoStatesToMeasureError, KeyError, ValueError) as exc:
+        fail(f"cannot replay the chunk cache: {exc}", 2)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"cache-replay-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+    typer.echo(format_replay(figures["runs"]))
+    typer.echo(f"\nWrote {path}")
