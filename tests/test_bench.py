@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -301,6 +302,7 @@ class FakeLlama:
     def __init__(self) -> None:
         self.n_tokens = 0
         self.evals: list[tuple[int, int]] = []
+        self.context_params = SimpleNamespace(n_seq_max=2, kv_unified=True)  # as LlamaModel makes it
 
     def tokenize(self, text: bytes, add_bos: bool = True) -> list[int]:
         return list(range(len(text.split())))
