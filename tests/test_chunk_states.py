@@ -186,6 +186,7 @@ def test_a_loaded_chunk_state_gives_the_logits_of_one_evaluated_in_process(tmp_p
 
 
 ARTICLE = """Bahnstreik nach fünf Tagen beendet
+Datum: 2024-03-06
 
 Die Gewerkschaft GDL und die Deutsche Bahn haben sich am Mittwoch in Berlin auf einen neuen Tarifvertrag geeinigt. \
 Der Streik im Personenverkehr hatte fünf Tage gedauert und Millionen Pendler getroffen. Die Löhne steigen in zwei \
@@ -198,11 +199,19 @@ Forderung am Donnerstag ab und verwies auf die gesetzlichen Fahrgastrechte. Verk
 kündigte an, das Schlichtungsverfahren im Bahnverkehr gesetzlich zu regeln.
 """
 
+OLDER = """Fahrplanwechsel im Mai
+Datum: 2019-05-01
+
+Die Bahn stellte am Mittwoch den neuen Sommerfahrplan vor. Zwischen Hamburg und Berlin fahren die Züge künftig
+im Halbstundentakt.
+"""
+
 
 @pytest.mark.model
 def test_rag_index_warm_then_the_same_answer_from_a_saved_state_as_without_the_cache(tmp_path, monkeypatch):
-    """`rag index --warm` with the real models; a question whose best chunk was warmed gets its state from disk
-    and the same answer, word for word, as the same question with the cache off."""
+    """`rag index --warm --newest 1` with the real models warms the newest article's chunks only; a question
+    whose best chunk was warmed gets its state from disk and the same answer, word for word, as the same
+    question with the cache off."""
     from typer.testing import CliRunner
 
     from rag.cli.main import app
@@ -212,6 +221,7 @@ def test_rag_index_warm_then_the_same_answer_from_a_saved_state_as_without_the_c
     articles, states = tmp_path / "articles", tmp_path / "states"
     articles.mkdir()
     (articles / "bahnstreik.txt").write_text(ARTICLE, encoding="utf-8")
+    (articles / "archiv.txt").write_text(OLDER, encoding="utf-8")
     (tmp_path / "rag.toml").write_text("")
     for key, value in {
         "RAG_CONFIG": str(tmp_path / "rag.toml"),
@@ -219,12 +229,14 @@ def test_rag_index_warm_then_the_same_answer_from_a_saved_state_as_without_the_c
         "RAG_CHUNK_STATES_DIR": str(states),
     }.items():
         monkeypatch.setenv(key, value)
-    warmed = CliRunner().invoke(app, ["index", str(articles), "--warm"])
+    warmed = CliRunner().invoke(app, ["index", str(articles), "--warm", "--newest", "1"])
     assert warmed.exit_code == 0, warmed.output
     saved = sorted(states.glob("chunk-*.bin"))
-    assert len(saved) >= 2 and f"Prompt states: {len(saved)} computed, 0 already there" in warmed.output
+    assert f"Prompt states: {len(saved)} computed, 0 already there" in warmed.output
 
     settings = Settings()
+    newest = {d.title: d.chunks for d in get_service(settings).store.documents()}
+    assert len(saved) == newest["Bahnstreik nach fünf Tagen beendet"] >= 2, "the older article's chunk is not warm"
     on, off = get_service(settings), get_service(settings.model_copy(update={"chunk_states_mb": 0}))
     question, other = "Um wie viel Prozent steigen die Löhne?", "Was forderte der Fahrgastverband Pro Bahn?"
     without = off.answer(question)  # evaluated from the prefix's end, nothing read or written
