@@ -1,6 +1,7 @@
 """The real Infinity server (tests/infinity.py) against the in-process embedder, both serving EmbeddingGemma:
 the same vectors for every seed chunk and every dev question (each with its prompt, as in-process), the same
-ranked chunks on eval/dev.jsonl, and `rag index` and `rag search` through it from the command line."""
+ranked chunks on eval/dev.jsonl, `rag index` and `rag search` through it from the command line, and the bench's
+chunks/s through it beside in-process."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from rag.answering.retrieval import retrieve
+from rag.evaluation.bench import BenchConfig
+from rag.evaluation.bench.embedding_speed import bench_embedding_server
 from rag.evaluation.bench.figures import chunk_texts
 from rag.evaluation.questionset import parse_question_set
 from rag.ingest.pipeline import index_paths
@@ -67,6 +70,17 @@ def test_every_seed_chunk_and_dev_question_gets_the_in_process_vector(infinity, 
     assert min(documents) >= MIN_COSINE, f"chunk {worst}: {documents[worst]:.6f}: {texts[worst][:120]!r}"
     worst = min(range(len(questions)), key=queries.__getitem__)
     assert min(queries) >= MIN_COSINE, f"question {questions[worst]!r}: {queries[worst]:.6f}"
+
+
+def test_the_bench_measures_the_same_chunks_through_the_server_and_in_process(infinity, tmp_path):
+    settings = local_settings(tmp_path / "index")
+    served = get_embedder(served_settings(tmp_path / "index", infinity))
+    cfg = BenchConfig.make(quick=True, repeat=1, report=print)
+    figures = bench_embedding_server(cfg, settings, get_embedder(settings), served, SEEDS)
+    print(f"\nbench: {figures}")
+    assert figures["min_cosine"] >= MIN_COSINE and figures["chunks"] == len(chunk_texts(settings, SEEDS)[1])
+    assert figures["server_chunks_per_s"] > 0 and figures["in_process_chunks_per_s"] > 0
+    assert figures["hours_for_100k_articles_server"] > 0
 
 
 def _index(settings: Settings, seeds: Path, embedder: Embedder) -> dict[str, list[str]]:
