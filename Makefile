@@ -1,4 +1,5 @@
-# The two commands: `make chat` (setup, index, chat) and `make test` (setup, then every test).
+# The two commands: `make chat` (setup, index, chat) and `make test` (setup, Chromium and the Infinity embedding
+# server's own venv for the real-server tests, then every test).
 # `make test-fast`: lint, types and the tests that need no model, browser or long run (about two minutes).
 .PHONY: setup setup-packages index chat test test-fast lint format
 
@@ -19,6 +20,7 @@ chat: index
 
 test: setup
 	@bash scripts/ensure_chromium.sh
+	@bash scripts/setup_infinity.sh
 	.venv/bin/ruff format --check $(SRC)
 	.venv/bin/ruff check $(SRC)
 	.venv/bin/mypy

@@ -42,6 +42,7 @@ def build_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows of the table, in the order of the sections, from the results of run_bench."""
     return [
         *_indexing_and_retrieval_rows(results),
+        *_embedding_server_rows(results),
         *_answer_rows(results),
         *_llm_speed_rows(results),
         *_chunk_cache_rows(results),
@@ -84,6 +85,26 @@ def _indexing_and_retrieval_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
             _check(f"retrieval_{label}_store_mb", f"  store on disk @ {label}", row.get("store_mb"), "MB"),
         ]  # fmt: skip
     return rows
+
+
+def _embedding_server_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """The seed chunks through an embedding server beside the in-process model, in the same run."""
+    server = r.get("embedding_server") or {}
+    note = server.get("reason") or (f"{server['backend']} at {server['url']}" if server.get("url") else "")
+    return [
+        _check("server_embed_chunks_per_s", "Embedding through the server (embed_documents)",
+               server.get("server_chunks_per_s"), "chunks/s", note=note),
+        _check("in_process_embed_chunks_per_s", "  in process, the same chunks in the same run",
+               server.get("in_process_chunks_per_s"), "chunks/s"),
+        _check("server_embed_ratio", "  ratio server/in-process (chunks/s)",
+               server.get("ratio_server_in_process"), "x"),
+        _check("server_hours_for_100k_articles", "  projected: 100,000 articles through the server",
+               server.get("hours_for_100k_articles_server"), "h"),
+        _check("in_process_hours_for_100k_articles", "  projected: 100,000 articles in process (embedding only)",
+               server.get("hours_for_100k_articles_in_process"), "h"),
+        _check("server_embed_min_cosine", "  lowest cosine server/in-process over the chunks",
+               server.get("min_cosine"), ""),
+    ]  # fmt: skip
 
 
 def _answer_rows(r: dict[str, Any]) -> list[dict[str, Any]]:

@@ -36,6 +36,9 @@ class BenchConfig:
     load_sessions: int = 16  # simultaneous chat sessions; 0 skips the section
     server_slots: int = 4  # llama-server's parallel slots in the same section
     work_dir: Path | None = None
+    # An OpenAI-compatible embedding server (Infinity, TEI, vLLM) to embed the seed chunks through beside the
+    # in-process model; without it, the configured embedding backend when that is a server.
+    embedding_server: str | None = None
     # A failing section is recorded in results["errors"] and the run goes on; debug re-raises it instead,
     # so its traceback is seen (the CLI sets it from RAG_DEBUG, evaluation never reads the environment).
     debug: bool = False

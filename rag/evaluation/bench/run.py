@@ -26,6 +26,7 @@ from rag.evaluation.bench.answers import (
 )
 from rag.evaluation.bench.checks import build_checks
 from rag.evaluation.bench.config import BENCH_COLLECTION, ROOT, BenchConfig
+from rag.evaluation.bench.embedding_speed import bench_embedding_server, in_process, server_settings
 from rag.evaluation.bench.figures import (
     bench_batch_sizes,
     bench_chat,
@@ -80,11 +81,13 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
     with workspace(cfg.work_dir) as work:
         from rag.models import get_embedder
 
+        server = _embedding_server(cfg, settings)  # reached first: an unreachable one stops the run at once
         load_s, embedder = timed(lambda: get_embedder(settings))
         results["meta"]["embedding_load_s"] = round(load_s, 2)
         questions = pick_questions(cfg, cfg.n_questions)
         results["meta"]["questions"] = [q.id for q in questions]
         index_dir = _index_and_retrieval(results, cfg, settings, embedder, seeds, work)
+        _embedding_speed(results, cfg, settings, embedder, server, seeds)
         _extractive_answers(results, cfg, settings, embedder, index_dir, questions)
         if cfg.skip_llm:
             results["answers"]["local"] = results["answers"]["baseline"] = {"skipped": "--skip-llm"}
@@ -112,11 +115,13 @@ def _meta(cfg: BenchConfig, settings: Settings) -> dict[str, Any]:
         "llama_cpp": llama_build(),  # the build's CPU features: prompt speed depends on them
         "load_average_start": load_average(),
         "quick": cfg.quick,
+        "embedding_server": cfg.embedding_server,
         "skip_llm": cfg.skip_llm,
         "repeat": cfg.repeat,
         "llm_repeat": cfg.llm_repeat,
         "settings": {
             "embedding_model": settings.embedding_model,
+            "embedding_backend": settings.embedding_backend,
             "embedding_batch_size": settings.embedding_batch_size,
             "chunk_max_chars": settings.chunk_max_chars,
             "top_k": settings.top_k,
@@ -167,6 +172,37 @@ def _index_and_retrieval(
         results, "retrieval (synthetic)", cfg, lambda: bench_synthetic(cfg, settings, work)
     )
     return index_dir
+
+
+def _embedding_server(cfg: BenchConfig, settings: Settings) -> Embedder | None:
+    """The embedding server to measure beside the in-process model (its probe request is sent here), or None."""
+    chosen = server_settings(settings, cfg.embedding_server)
+    if chosen is None:
+        return None
+    from rag.models import get_embedder
+
+    return get_embedder(chosen)
+
+
+def _embedding_speed(
+    results: dict[str, Any],
+    cfg: BenchConfig,
+    settings: Settings,
+    embedder: Embedder,
+    server: Embedder | None,
+    seeds: Path,
+) -> None:
+    """Section 1b: the seed chunks embedded through the server and in process, in the same run."""
+    if server is None:
+        reason = "no embedding server: rag bench --embedding-server URL"
+        results["embedding_server"] = {"available": False, "reason": reason}
+        return
+    results["embedding_server"] = _section(
+        results,
+        "embedding server vs in process",
+        cfg,
+        lambda: bench_embedding_server(cfg, settings, in_process(settings, embedder), server, seeds),
+    )
 
 
 def _extractive_answers(
