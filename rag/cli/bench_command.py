@@ -30,6 +30,19 @@ def _url(text: str | None) -> str | None:
     return text
 
 
+CacheReplayOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-replay",
+        exists=True,
+        dir_okay=False,
+        help="Only replay the chunk cache's rules over a month of questions on a 500,000-chunk archive, with "
+        "the best chunks of this `rag eval` results.jsonl asked again among them and the size of the states "
+        "saved by `rag index --warm`; write the hit rates (no model is loaded).",
+    ),
+]
+
+
 @friendly_errors
 def bench_command(
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes and one run each (a smoke run).")] = False,
@@ -43,17 +56,7 @@ def bench_command(
     llm_repeat: Annotated[int | None, typer.Option("--llm-repeat", min=1, help="LLM runs per question.")] = None,
     no_chat: Annotated[bool, typer.Option("--no-chat", help="Skip the chat-server start-up and RSS.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the table as Markdown.")] = False,
-    cache_replay: Annotated[
-        Path | None,
-        typer.Option(
-            "--cache-replay",
-            exists=True,
-            dir_okay=False,
-            help="Only replay the chunk cache's rules over a month of questions on a 500,000-chunk archive, with "
-            "the best chunks of this `rag eval` results.jsonl asked again among them and the size of the states "
-            "saved by `rag index --warm`; write the hit rates (no model is loaded).",
-        ),
-    ] = None,
+    cache_replay: CacheReplayOption = None,
     embedding_server: Annotated[
         str | None,
         typer.Option(

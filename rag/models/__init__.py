@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from rag.models.llama_model import llama_build_info
     from rag.models.llm import LLMBackend, LLMUnavailableError, build_backend
     from rag.models.prefix_state import warm_prefix
+    from rag.models.state_ledger import StateEntry, eviction_order, used
 
 _EXPORTS = {
     "Embedder": "rag.models.embedding",
@@ -24,6 +25,7 @@ _EXPORTS = {
     "LLMBackend": "rag.models.llm",
     "LLMUnavailableError": "rag.models.llm",
     "MODELS": "rag.models.files",
+    "StateEntry": "rag.models.state_ledger",
     "build_backend": "rag.models.llm",
     "fetch": "rag.models.files",
     "get_embedder": "rag.models.embedding",
@@ -32,6 +34,8 @@ _EXPORTS = {
     "resolve_gguf_path": "rag.models.files",
     "sentence_similarities": "rag.models.embedding",
     "status": "rag.models.files",
+    "used": "rag.models.state_ledger",
+    "eviction_order": "rag.models.state_ledger",
     "warm_prefix": "rag.models.prefix_state",
 }
 __all__ = [
@@ -40,7 +44,9 @@ __all__ = [
     "LLMBackend",
     "LLMUnavailableError",
     "MODELS",
+    "StateEntry",
     "build_backend",
+    "eviction_order",
     "fetch",
     "get_embedder",
     "llama_build_info",
@@ -48,6 +54,7 @@ __all__ = [
     "resolve_gguf_path",
     "sentence_similarities",
     "status",
+    "used",
     "warm_prefix",
 ]
 

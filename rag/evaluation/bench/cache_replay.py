@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from rag.models.state_ledger import StateEntry, eviction_order, used
+from rag.models import StateEntry, eviction_order, used
 
 _DAY = 86400.0
 _START = date(2026, 11, 1)  # the replayed month; only the gaps between dates matter
