@@ -104,6 +104,7 @@ def _index_with_progress_bar(
         nonlocal bar
         if bar is None:
             bar = tqdm(total=total, unit="chunk", desc="Embedding")
+        bar.total = total  # grows while the articles after these are still being read
         bar.update(done - bar.n)
 
     report = index_paths(
