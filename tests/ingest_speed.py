@@ -4,9 +4,12 @@ Not a test: a measurement with the real embedding model (run it under the shared
 /tmp/newsrag-heavy.lock`). The articles are copies of seeds/ (each copy a distinct document), half as .txt and
 half as saved news pages (.html, read with trafilatura); the feed lists the pages on tests/newsserver.py's site,
 which answers each request after `--delay` seconds, and the fetcher waits its usual `fetch_host_delay_s` between
-requests. Each run starts from an empty index; `--code DIR` measures another checkout of the project.
+requests. Each run starts from an empty index; `--code DIR` measures another checkout of the project. With the
+same `--work` and `--port`, two checkouts index the same paths and URLs, and `--compare A B` then checks that two
+work folders' indexes hold the same chunks (ids, texts, metadata, vectors).
 
-    python -m tests.ingest_speed --copies 6 --delay 0.3 [--code DIR] [--work DIR]
+    python -m tests.ingest_speed --copies 6 --delay 0.3 [--code DIR] [--work DIR] [--port N]
+    python -m tests.ingest_speed --compare WORK_A WORK_B
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import argparse
 import html
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.newsserver import serve_news
 
@@ -90,6 +95,34 @@ def run_index(code: Path, work: Path, name: str, source: str) -> dict[str, float
     return {"wall_s": round(wall, 1), "run_s": seconds, "chunks": chunks, "chunks_per_s": round(chunks / seconds, 2)}
 
 
+def _contents(index_dir: Path) -> dict[str, tuple[str, dict[str, object], list[float]]]:
+    """Every chunk of the index's active generation: id -> (text, metadata, vector)."""
+    from rag.settings import Settings
+    from rag.store.chroma import open_store
+
+    store = open_store(Settings(index_dir=index_dir))
+    collection = store._require_active()  # a measurement may look inside
+    page: Any = collection.get(include=["documents", "metadatas", "embeddings"])
+    return {
+        i: (t, dict(m), [float(x) for x in e])
+        for i, t, m, e in zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"], strict=True)
+    }
+
+
+def compare(first: Path, second: Path) -> None:
+    """Whether each index of two work folders holds the same chunks; prints what differs."""
+    for name in ("folder", "feed"):
+        a, b = _contents(first / f"index-{name}"), _contents(second / f"index-{name}")
+        same_ids = sorted(a) == sorted(b)
+        texts = sum(a[i][0] != b[i][0] for i in a if i in b)
+        metadata = sum(a[i][1] != b[i][1] for i in a if i in b)
+        vectors = sum(a[i][2] != b[i][2] for i in a if i in b)
+        print(
+            f"{name}: {len(a)} vs {len(b)} chunks, same ids {same_ids}, differing texts {texts}, "
+            f"metadata {metadata}, vectors {vectors}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--copies", type=int, default=6)
@@ -97,13 +130,20 @@ def main() -> None:
     parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose `rag index` is measured")
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--only", choices=("folder", "feed"), default=None)
+    parser.add_argument("--port", type=int, default=0, help="the site's port (the same URLs for two checkouts)")
+    parser.add_argument("--compare", type=Path, nargs=2, default=None, metavar="WORK")
     args = parser.parse_args()
+    if args.compare:
+        compare(*args.compare)
+        return
     work = args.work or Path(tempfile.mkdtemp(prefix="ingest-speed-"))
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     folder, root = build_corpus(work, args.copies)
     if args.only != "feed":
         print("folder", run_index(args.code, work, "folder", str(folder)), flush=True)
     if args.only != "folder":
-        with serve_news(root) as site:
+        with serve_news(root, args.port) as site:
             site.delay_s = args.delay
             print("feed", run_index(args.code, work, "feed", site.at("/feed.xml")), flush=True)
 

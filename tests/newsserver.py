@@ -213,10 +213,10 @@ def _handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
 
 
 @contextlib.contextmanager
-def serve_news(root: Path) -> Iterator[NewsSite]:
-    """Serve `root` on a free port of 127.0.0.1 in a background thread until the block ends."""
+def serve_news(root: Path, port: int = 0) -> Iterator[NewsSite]:
+    """Serve `root` on 127.0.0.1 (a free port unless `port` is given) in a background thread until the block ends."""
     site = NewsSite("", root)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(site))
     server.daemon_threads = True
     site.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
