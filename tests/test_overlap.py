@@ -4,6 +4,11 @@ and either side's failure stops the other with the error a sequential run gave."
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -320,3 +325,53 @@ def test_embedding_starts_before_a_slow_feed_is_fetched(web_settings, news_site)
     last_request = max(t for t, path, _agent in news_site.log)
     assert first_embedding and first_embedding[0] < last_request
     assert report.added and report.chunks_embedded == report.chunks_total
+
+
+INTERRUPTED = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from rag.ingest.pipeline import index_paths
+    from rag.settings import Settings
+    from rag.store.chroma import open_store
+    from tests.fakes import HashEmbedder
+
+    class Announcing(HashEmbedder):
+        def embed_documents(self, texts, progress=False):
+            print("embedding", flush=True)
+            time.sleep(float(sys.argv[2]))
+            return super().embed_documents(texts, progress)
+
+    settings = Settings(
+        index_dir=Path(sys.argv[1]), embedding_batch_size=1, fetch_allow_private=True, fetch_host_delay_s=0,
+        fetch_timeout_s=5,
+    )
+    try:
+        index_paths([], settings, open_store(settings), Announcing, urls=sys.argv[3:])
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        sys.exit(130)
+    """
+)
+
+
+@pytest.mark.parametrize("embedding_s", [5.0, 0.0], ids=["while-embedding", "while-waiting-for-the-reader"])
+def test_ctrl_c_stops_a_real_run_at_once_and_keeps_the_index(tmp_path, web_settings, news_site, embedding_s):
+    settings = web_settings.model_copy(update={"index_dir": tmp_path / "index"})
+    index_paths([], settings, open_store(settings), HashEmbedder, urls=[news_site.at("/de/wahl.html")])
+    before = open_store(settings).chunk_ids()
+    news_site.delay_s = 1.0  # the reader is always waiting for the site
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    args = [str(settings.index_dir), str(embedding_s), news_site.at("/feed.xml")]
+    writer = subprocess.Popen([sys.executable, "-c", INTERRUPTED, *args], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "embedding"
+        time.sleep(0.3)
+        writer.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        out, _ = writer.communicate(timeout=10)
+    finally:
+        writer.kill()
+    assert "interrupted" in out and writer.returncode == 130
+    assert time.monotonic() - started < 2.0  # the reader, waiting on the site, does not hold the run up
+    assert open_store(settings).chunk_ids() == before
