@@ -85,6 +85,7 @@ def run_index(code: Path, work: Path, name: str, source: str) -> dict[str, float
         capture_output=True,
         text=True,
         env=env,
+        cwd=code,  # `python -c` puts its folder first on sys.path, before PYTHONPATH
         check=False,
     )
     wall = time.perf_counter() - started
