@@ -13,7 +13,9 @@
 - /de/preise.html is a windows-1252 page labelled iso-8859-1 in its Content-Type and its <meta>;
 - /bomb.html and /bomb-encoded.html are a gzip bomb (BOMB_BYTES unpacked), as the body itself and as a
   Content-Encoding;
-- files are sent with an ETag and a Last-Modified, and a matching If-None-Match gets a 304.
+- files are sent with an ETag and a Last-Modified, and a matching If-None-Match gets a 304;
+- every request waits `NewsSite.delay_s` (0 unless a test or a measurement sets it) before it is answered, as a
+  distant site would.
 Every request is recorded with its time and user agent, so that tests can check what was fetched and when.
 """
 
@@ -58,6 +60,7 @@ class NewsSite:
     url: str  # "http://127.0.0.1:PORT"
     root: Path  # the served files (a copy the test may change)
     log: list[tuple[float, str, str]] = field(default_factory=list)  # (monotonic time, path, user agent)
+    delay_s: float = 0.0  # the latency of every request
 
     def at(self, path: str) -> str:
         return f"{self.url}{path}"
@@ -166,6 +169,8 @@ def _handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
             path = urlsplit(self.path).path
             site.log.append((time.monotonic(), path, self.headers.get("User-Agent", "")))
+            if site.delay_s:
+                time.sleep(site.delay_s)
             if path == "/go/bridge":
                 return self._redirect(301, "/en/bridge-reopens.html")
             if path == "/go/file":
@@ -208,10 +213,10 @@ def _handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
 
 
 @contextlib.contextmanager
-def serve_news(root: Path) -> Iterator[NewsSite]:
-    """Serve `root` on a free port of 127.0.0.1 in a background thread until the block ends."""
+def serve_news(root: Path, port: int = 0) -> Iterator[NewsSite]:
+    """Serve `root` on 127.0.0.1 (a free port unless `port` is given) in a background thread until the block ends."""
     site = NewsSite("", root)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(site))
     server.daemon_threads = True
     site.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -351,8 +351,8 @@ def test_nothing_is_fetched_unless_urls_are_given(tmp_settings, seeds_copy, monk
     def no_network(*args, **kwargs):
         raise AssertionError("index_paths must not touch the network for files")
 
-    monkeypatch.setattr("rag.ingest.pipeline.fetch_articles", no_network)
-    monkeypatch.setattr("rag.ingest.pipeline.Fetcher", no_network)
+    monkeypatch.setattr("rag.ingest.reading.iter_articles", no_network)
+    monkeypatch.setattr("rag.ingest.reading.Fetcher", no_network)
     report = run(tmp_settings, [seeds_copy])
     assert len(report.added) == 5 and report.web_sources == [] and report.duplicates == []
 

@@ -3,6 +3,7 @@ rag.cli.main). Heavy imports stay inside the functions so that --help stays fast
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -116,7 +117,14 @@ def _index_with_progress_bar(
         nonlocal bar
         if bar is None:
             bar = tqdm(total=total, unit="chunk", desc="Embedding")
+        bar.total = total  # grows while the articles after these are still being read
         bar.update(done - bar.n)
+
+    def notify(message: str) -> None:  # from the reader's thread: printed above the bar once there is one
+        if bar is None:
+            typer.echo(message, err=True)
+        else:
+            tqdm.write(message, file=sys.stderr)
 
     report = index_paths(
         paths,
@@ -128,7 +136,7 @@ def _index_with_progress_bar(
         wait=wait,
         progress=progress,
         urls=urls,
-        notify=lambda message: typer.echo(message, err=True),
+        notify=notify,
     )
     if bar is not None:
         bar.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urldefrag, urlsplit
 
@@ -96,7 +96,22 @@ def fetch_articles(
     known: Mapping[str, KnownArticle] | None = None,
 ) -> WebArticles:
     """Fetch the named pages and the articles of the named feeds and sitemaps; each article once."""
-    result = WebArticles(plan=plan(urls, fetcher, notify))
+    result = WebArticles()
+    result.documents = list(iter_articles(result, urls, fetcher, notify, known))
+    return result
+
+
+def iter_articles(
+    result: WebArticles,
+    urls: Iterable[str],
+    fetcher: Fetcher,
+    notify: Notify | None = None,
+    known: Mapping[str, KnownArticle] | None = None,
+) -> Iterator[Document]:
+    """fetch_articles one article at a time: each new document is yielded as soon as it is read, and `result`
+    gets everything else (its plan first, then what was skipped, repeated or unchanged); its `documents` stay
+    empty, so that a long feed is not held in memory."""
+    result.plan = plan(urls, fetcher, notify)
     known = known or {}
     by_id: dict[str, str] = {}
     by_content: dict[str, str] = {}
@@ -124,7 +139,6 @@ def fetch_articles(
             result.duplicates.append((url, first))
             continue
         by_id[doc.doc_id] = by_content[key] = doc.doc_id
-        result.documents.append(doc)
         if notify:
             notify(f"fetched {url}")
-    return result
+        yield doc
