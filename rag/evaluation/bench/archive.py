@@ -39,7 +39,7 @@ ADD_CHUNKS = 1_000
 P95_TARGET_MS = 250.0
 COLLECTION = "archive"
 CHUNKS_PER_ARTICLE = 8
-TEXT_WORDS = 70  # about 500 characters, a real chunk's length (chunk_max_chars=600)
+TEXT_WORDS = 55  # about 550 characters, near a real chunk (chunk_max_chars=600)
 WARM_UP = 5
 FITS = "chunks_fitting_80pct_memory"
 SITE = "news.example"
