@@ -10,15 +10,17 @@ import typer
 from rag.cli.common import debug_enabled, friendly_errors
 
 
-def _sizes(text: str | None) -> tuple[int, ...] | None:
+def _sizes(text: str | None, option: str = "--sizes") -> tuple[int, ...] | None:
     if not text:
         return None
     try:
-        sizes = tuple(int(s.strip().lower().replace("k", "000")) for s in text.split(",") if s.strip())
+        sizes = tuple(
+            int(s.strip().lower().replace("k", "000").replace("m", "000000")) for s in text.split(",") if s.strip()
+        )
     except ValueError:
-        raise typer.BadParameter(f"--sizes takes chunk counts like 1k,10k,100k, not {text!r}") from None
+        raise typer.BadParameter(f"{option} takes chunk counts like 1k,10k,100k, not {text!r}") from None
     if not sizes or min(sizes) < 1:
-        raise typer.BadParameter("--sizes needs at least one positive chunk count")
+        raise typer.BadParameter(f"{option} needs at least one positive chunk count")
     return sizes
 
 
@@ -43,6 +45,65 @@ CacheReplayOption = Annotated[
 ]
 
 
+def _modes(text: str | None) -> tuple[str, ...] | None:
+    modes = tuple(m.strip() for m in (text or "").split(",") if m.strip())
+    if any(m not in ("persistent", "http") for m in modes):
+        raise typer.BadParameter(f"--archive-modes takes persistent, http or both, not {text!r}")
+    return modes or None
+
+
+def _archive(out: Path, sizes: str | None, modes: str | None, work: Path | None, max_build_min: float) -> None:
+    """`rag bench --archive`: the Chroma store at archive scale; no model, no `eval` extra."""
+    from rag.evaluation.bench.archive import ArchiveConfig, format_archive, run_archive, write_archive
+    from rag.settings import Settings
+
+    cfg = ArchiveConfig(work_dir=work or out, k=Settings().top_k, max_build_s=max_build_min * 60)
+    cfg.report = lambda line: typer.echo(line, err=True)
+    cfg.sizes = _sizes(sizes, "--archive-sizes") or cfg.sizes
+    cfg.modes = _modes(modes) or cfg.modes
+    results = run_archive(cfg)
+    path, latest = write_archive(results, out)
+    typer.echo(format_archive(results))
+    for row, error in results["errors"].items():
+        typer.secho(f"{row} failed: {error}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(f"\nWrote {path} and {latest}")
+    if results["errors"]:
+        raise typer.Exit(1)
+
+
+ARCHIVE_HELP = (
+    "Instead of the usual bench, measure the Chroma store alone at archive scale: stores of 100,000 and 1,000,000 "
+    "synthetic chunks (random 768-dimension unit vectors, no model), in persistent mode and behind a local "
+    "`chroma run`; retrieval p50/p95, disk, RSS, adding 1,000 chunks, build speed. Writes archive-<time>.json "
+    "to --out. CPU-heavy: about an hour or more at 1,000,000 chunks on 2 cores."
+)
+
+
+EmbeddingServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--embedding-server",
+        metavar="URL",
+        help="Also embed the seed chunks through this OpenAI-compatible embedding server (e.g. Infinity at "
+        "http://127.0.0.1:7997, serving embedding_model) and report its chunks/s beside the in-process model's, "
+        "their ratio and the hours for 100,000 articles each. Default: the configured embedding_backend when "
+        "it is openai or ollama, else none.",
+    ),
+]
+ArchiveSizesOption = Annotated[
+    str | None, typer.Option("--archive-sizes", help="Store sizes for --archive (default 100k,1m), e.g. 2000,5000.")
+]
+ArchiveModesOption = Annotated[
+    str | None, typer.Option("--archive-modes", help="Modes for --archive: persistent,http (default both).")
+]
+ArchiveDirOption = Annotated[
+    Path | None, typer.Option("--archive-dir", help="Where --archive builds its stores (default: --out).")
+]
+ArchiveMaxBuildOption = Annotated[
+    float, typer.Option("--archive-max-build-min", min=0.1, help="Stop a build after this long; measure it there.")
+]
+
+
 @friendly_errors
 def bench_command(
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes and one run each (a smoke run).")] = False,
@@ -57,19 +118,18 @@ def bench_command(
     no_chat: Annotated[bool, typer.Option("--no-chat", help="Skip the chat-server start-up and RSS.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the table as Markdown.")] = False,
     cache_replay: CacheReplayOption = None,
-    embedding_server: Annotated[
-        str | None,
-        typer.Option(
-            "--embedding-server",
-            metavar="URL",
-            help="Also embed the seed chunks through this OpenAI-compatible embedding server (e.g. Infinity at "
-            "http://127.0.0.1:7997, serving embedding_model) and report its chunks/s beside the in-process model's, "
-            "their ratio and the hours for 100,000 articles each. Default: the configured embedding_backend when "
-            "it is openai or ollama, else none.",
-        ),
-    ] = None,
+    embedding_server: EmbeddingServerOption = None,
+    archive: Annotated[bool, typer.Option("--archive", help=ARCHIVE_HELP)] = False,
+    archive_sizes: ArchiveSizesOption = None,
+    archive_modes: ArchiveModesOption = None,
+    archive_dir: ArchiveDirOption = None,
+    archive_max_build_min: ArchiveMaxBuildOption = 40.0,
 ) -> None:
-    """Benchmark indexing, retrieval, answering, cold start and memory; write JSON and print a table."""
+    """Benchmark indexing, retrieval, answering, cold start and memory; write JSON and print a table.
+
+    With --archive: the vector store alone at archive scale instead (see --archive)."""
+    if archive:
+        return _archive(out, archive_sizes, archive_modes, archive_dir, archive_max_build_min)
     from rag.evaluation.extras import require
 
     require("rag bench")  # the `eval` extra: one clear line when it is missing

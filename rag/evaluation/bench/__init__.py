@@ -18,7 +18,8 @@ Figures with a target are checked (PASS/MISS, and by how much a MISS misses). Th
 
 Modules: config (BenchConfig, TARGETS), harness (processes, ports, memory), figures (the measurements),
 synthetic (retrieval on synthetic stores), answers (the answer sections), load (simultaneous users),
-llm_speed (the llama.cpp build and tokens/s), checks (targets and the table), run (the driver).
+llm_speed (the llama.cpp build and tokens/s), checks (targets and the table), run (the driver); archive
+(`rag bench --archive`: the Chroma store alone at 100k and 1M synthetic chunks, persistent and behind `chroma run`).
 """
 
 from rag.evaluation.bench.checks import format_table
