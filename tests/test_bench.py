@@ -206,6 +206,17 @@ def test_the_chunk_cache_is_checked_as_a_ratio_to_the_same_run_without_it():
     assert slower["chunk_cache_ttft_ratio"]["status"] == "MISS"
 
 
+def test_a_chunk_state_is_checked_against_10_mb_with_its_load_time_and_how_many_the_cap_keeps():
+    def checks(mb: float) -> dict:
+        states = {"load_ms_p50": 17.4}
+        warm = {"mb_per_state": mb, "states_the_cap_keeps": int(4000 / mb)}
+        return _checks({"answers": {"local": {"chunk_states": states}, "warm": warm}})["chunk_state_mb"]
+
+    cells, whole = checks(4.72), checks(48.57)
+    assert cells["status"] == "PASS" and whole["status"] == "MISS" and cells["target"] == "<= 10 MB"
+    assert cells["note"] == "loaded in 17.4 ms p50; chunk_states_mb keeps 847 warm"
+
+
 def test_simultaneous_user_figures_are_checked_against_30_s_and_say_why_one_is_missing():
     results = {
         "load": {

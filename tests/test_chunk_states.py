@@ -56,6 +56,7 @@ def test_a_chunk_that_ranks_first_again_is_loaded_and_only_the_rest_evaluated(tm
     prompt = fresh.llama.chat_tokens(second)
     assert fresh.llama.evaluate(prompt) == len(prompt) - use.tokens
     assert cache.stats.loaded == 1 and cache.stats.evaluated == 1 and cache.stats.hit_rate == 0.5
+    assert cache.stats.load_seconds == [use2.seconds], "the bench's load time: loads only"
     assert fresh.llama.loaded == 2, "the prefix's state, then the chunk's cells after it"
 
 

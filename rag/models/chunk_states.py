@@ -28,7 +28,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -62,6 +62,7 @@ class ChunkStateStats:
     kept: int = 0
     loaded: int = 0
     evaluated: int = 0
+    load_seconds: list[float] = field(default_factory=list)  # each load from disk, the prefix's included
 
     @property
     def hit_rate(self) -> float | None:
@@ -104,7 +105,10 @@ class ChunkStates:
             outcome = self._restore(model, prefix, head, published)
             model.keep_first(len(head))
         setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
-        return ChunkStateUse(outcome, len(head), time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        if outcome == "loaded":
+            self.stats.load_seconds.append(seconds)
+        return ChunkStateUse(outcome, len(head), seconds)
 
     def _restore(
         self, model: LlamaModel, prefix: list[int], head: list[int], published: str | None

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
+from statistics import median
 from typing import TYPE_CHECKING, Any
 
 from rag.evaluation.bench.config import BenchConfig
@@ -170,6 +171,7 @@ def _chunk_state_figures(service: AnswerService, chunk_states_mb: int) -> dict[s
         "evaluated": stats.evaluated,
         "hit_rate": rounded(stats.hit_rate, 3),
         "size_mb": round(service.chunk_states.size_bytes() / 2**20, 1),
+        "load_ms_p50": rounded(median(stats.load_seconds) * 1000, 1) if stats.load_seconds else None,
     }
 
 
@@ -182,6 +184,7 @@ def bench_warm(
     service, _ = _service_with_chunk_states(settings, embedder, backend, index_dir, states, settings.chunk_states_mb)
     warmup = warm_chunk_states(service)
     size_mb = warmup.size_bytes / 2**20
+    per_state = size_mb / max(1, warmup.evaluated + warmup.cached)
     cfg.report(f"  warmed {warmup.evaluated} chunk states in {warmup.seconds:.1f} s, {size_mb:.0f} MB")
     return {
         "evaluated": warmup.evaluated,
@@ -189,7 +192,9 @@ def bench_warm(
         "left_out": warmup.left_out,
         "seconds": round(warmup.seconds, 1),
         "size_mb": round(size_mb, 1),
-        "mb_per_state": round(size_mb / max(1, warmup.evaluated + warmup.cached), 1),
+        "mb_per_state": round(per_state, 2),
+        # how many passages the cap keeps warm at this size: the figure an archive's hit rate follows
+        "states_the_cap_keeps": int(settings.chunk_states_mb / per_state) if per_state else None,
     }
 
 

@@ -178,8 +178,10 @@ def _chunk_cache_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
         _check("chunk_cache_hit_rate", "  chunk states kept or loaded, of the questions",
                states.get("hit_rate"), "", note=f"{states.get('kept')} kept, {states.get('loaded')} loaded, "
                f"{states.get('evaluated')} evaluated"),
-        _check("chunk_cache_mb", "  chunk states on disk (every seed chunk)", states.get("size_mb"), "MB",
-               note=f"{warm.get('mb_per_state')} MB a state"),
+        _check("chunk_cache_mb", "  chunk states on disk (every seed chunk)", states.get("size_mb"), "MB"),
+        _check("chunk_state_mb", "  a chunk state (its passage's KV cells)", warm.get("mb_per_state"), "MB",
+               note=f"loaded in {states.get('load_ms_p50')} ms p50; chunk_states_mb keeps "
+               f"{warm.get('states_the_cap_keeps')} warm"),
         _check("warm_s", "  `rag index --warm`, every seed chunk", warm.get("seconds"), "s",
                note=f"{warm.get('evaluated')} states"),
         _check("prompt_tokens_p50", "Prompt tokens per question p50 (ours)", ours.get("prompt_tokens_p50"),
