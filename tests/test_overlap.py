@@ -373,5 +373,7 @@ def test_ctrl_c_stops_a_real_run_at_once_and_keeps_the_index(tmp_path, web_setti
     finally:
         writer.kill()
     assert "interrupted" in out and writer.returncode == 130
-    assert time.monotonic() - started < 2.0  # the reader, waiting on the site, does not hold the run up
+    # The reader, waiting on the site, does not hold the run up: finishing the feed (13 articles, 1 s each) or the
+    # embedding (4.7 s left) would take longer. 4 s, not 2: on two busy cores a good run took 3.4 s.
+    assert time.monotonic() - started < 4.0
     assert open_store(settings).chunk_ids() == before
