@@ -54,7 +54,8 @@ def _modes(text: str | None) -> tuple[str, ...] | None:
 
 def _archive(out: Path, sizes: str | None, modes: str | None, work: Path | None, max_build_min: float) -> None:
     """`rag bench --archive`: the Chroma store at archive scale; no model, no `eval` extra."""
-    from rag.evaluation.bench.archive import ArchiveConfig, format_archive, run_archive, write_archive
+    from rag.evaluation.bench.archive import ArchiveConfig, format_archive, run_archive
+    from rag.evaluation.bench.harness import write_results
     from rag.settings import Settings
 
     cfg = ArchiveConfig(work_dir=work or out, k=Settings().top_k, max_build_s=max_build_min * 60)
@@ -62,7 +63,7 @@ def _archive(out: Path, sizes: str | None, modes: str | None, work: Path | None,
     cfg.sizes = _sizes(sizes, "--archive-sizes") or cfg.sizes
     cfg.modes = _modes(modes) or cfg.modes
     results = run_archive(cfg)
-    path, latest = write_archive(results, out)
+    path, latest = write_results(results, out, prefix="archive-")
     typer.echo(format_archive(results))
     for row, error in results["errors"].items():
         typer.secho(f"{row} failed: {error}", fg=typer.colors.YELLOW, err=True)

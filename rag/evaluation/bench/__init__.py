@@ -24,6 +24,7 @@ llm_speed (the llama.cpp build and tokens/s), checks (targets and the table), ru
 
 from rag.evaluation.bench.checks import format_table
 from rag.evaluation.bench.config import BenchConfig
-from rag.evaluation.bench.run import run_bench, write_results
+from rag.evaluation.bench.harness import write_results
+from rag.evaluation.bench.run import run_bench
 
 __all__ = ["BenchConfig", "format_table", "run_bench", "write_results"]

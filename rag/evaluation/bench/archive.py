@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 from rag.errors import NewsragError
 from rag.evaluation.bench.config import ROOT, Report
 from rag.evaluation.bench.figures import latency_summary
-from rag.evaluation.bench.harness import ServerProcess, dir_size_mb, free_port, load_average, proc_status
+from rag.evaluation.bench.harness import (
+    ServerProcess,
+    dir_size_mb,
+    free_port,
+    load_average,
+    proc_status,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -387,14 +393,3 @@ def format_archive(results: dict[str, Any]) -> str:
     met = results["verdicts"]["target_met_at_largest"]
     lines.append(f"target p95 <= {P95_TARGET_MS:g} ms at the largest size in one mode: {'met' if met else 'MISSED'}")
     return "\n".join(lines)
-
-
-def write_archive(results: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    """<out_dir>/archive-<timestamp>.json and archive-latest.json (beside the other bench figures)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = results["meta"]["timestamp"].replace("-", "").replace(":", "")
-    path, latest = out_dir / f"archive-{stamp}.json", out_dir / "archive-latest.json"
-    text = json.dumps(results, ensure_ascii=False, indent=2) + "\n"
-    path.write_text(text, encoding="utf-8")
-    latest.write_text(text, encoding="utf-8")
-    return path, latest

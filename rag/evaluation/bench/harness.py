@@ -235,3 +235,14 @@ def ask_through_gradio(url: str, question: str, timeout: float = 600) -> None:
 
     client = Client(url, verbose=False, analytics_enabled=False, download_files=False)
     client.submit(question, api_name=ASK_ENDPOINT).result(timeout=timeout)
+
+
+def write_results(results: dict[str, Any], out_dir: Path, prefix: str = "") -> tuple[Path, Path]:
+    """<out_dir>/<prefix><timestamp>.json and the same text in <out_dir>/<prefix>latest.json; returns both paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = results["meta"]["timestamp"].replace("-", "").replace(":", "")
+    path, latest = out_dir / f"{prefix}{stamp}.json", out_dir / f"{prefix}latest.json"
+    text = json.dumps(results, ensure_ascii=False, indent=2) + "\n"
+    path.write_text(text, encoding="utf-8")
+    latest.write_text(text, encoding="utf-8")
+    return path, latest

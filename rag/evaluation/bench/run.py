@@ -3,7 +3,6 @@ and writes the JSON."""
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import time
@@ -337,14 +336,3 @@ def _start_up_and_load(
         )
     else:
         results["load"] = {"available": False, "reason": "skipped", "slots": cfg.server_slots}
-
-
-def write_results(results: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    """<out_dir>/<timestamp>.json and the same text in <out_dir>/latest.json; returns both paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = results["meta"]["timestamp"].replace("-", "").replace(":", "")
-    path, latest = out_dir / f"{stamp}.json", out_dir / "latest.json"
-    text = json.dumps(results, ensure_ascii=False, indent=2) + "\n"
-    path.write_text(text, encoding="utf-8")
-    latest.write_text(text, encoding="utf-8")
-    return path, latest
